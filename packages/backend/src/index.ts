@@ -1,1 +1,17 @@
-export {};
+/**
+ * @grokking-tickets/backend — TensorFlow.js backend selection (tfjs-node, WASM, cpu), corrected
+ * second-order-safe gradients, and a careful float32 cross-entropy.
+ *
+ * Every package of the project imports `tf` from here so that all of them share one engine and one
+ * gradient registry.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The tfjs namespace used by this package (so all packages share one engine). */
+export { tf };
+
+export { BackendError, initBackend } from './backend.js';
+export type { BackendChoice, BackendName } from './backend.js';
+export { gradientFixes, registerGradientFixes } from './gradients/register.js';
+export { crossEntropy, logSumExp, meanSquaredError } from './losses.js';
+export { hessianVectorProduct } from './hvp.js';

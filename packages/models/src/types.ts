@@ -1,0 +1,84 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/** One named weight tensor of a model, in the reference's layout (rows × cols as in PyTorch). */
+export interface ParamSpec {
+  /** Name as in the reference (`W_E`, `W_in`, ...); checkpoints and masks are keyed by it. */
+  name: string;
+  shape: number[];
+  /** Standard deviation of the i.i.d. normal initialisation (scale / √fan-in). */
+  initStd: number;
+  /** Whether pruners may mask it (every weight matrix is prunable in the reference). */
+  prunable: boolean;
+}
+
+/** Weights (or masks) by parameter name. */
+export type NamedTensors = Record<string, tf.Tensor>;
+
+/** Weights as plain arrays, e.g. θ0 from a checkpoint or a fresh initialisation. */
+export type NamedArrays = Record<string, Float32Array>;
+
+/** A batch of modular-arithmetic examples: token pairs (a, b) and labels. */
+export interface PairBatch {
+  kind: 'pairs';
+  a: Int32Array;
+  b: Int32Array;
+  labels: Int32Array;
+}
+
+/** A batch of flattened images with integer labels (MNIST). */
+export interface ImageBatch {
+  kind: 'images';
+  /** size × dim values, row-major. */
+  images: Float32Array;
+  dim: number;
+  labels: Int32Array;
+}
+
+/** Either kind of batch. */
+export type Batch = PairBatch | ImageBatch;
+
+/**
+ * A batch turned into tensors once, so the training loop reuses them every step.
+ * `inputs` is model-specific; `targets` is the one-hot label matrix (size × classes).
+ */
+export interface PreparedBatch {
+  size: number;
+  inputs: tf.Tensor[];
+  targets: tf.Tensor2D;
+  labels: Int32Array;
+}
+
+/** How a model's outputs are scored. */
+export type LossKind = 'cross-entropy' | 'mse';
+
+/** A built model: its parameters and pure forward functions over given weights. */
+export interface GrokModel {
+  /** Registry name, e.g. `mlp`. */
+  kind: string;
+  /** The fully resolved configuration (defaults filled in). */
+  config: Record<string, number | string | boolean>;
+  params: ParamSpec[];
+  numClasses: number;
+  loss: LossKind;
+  /** Which batch kind the model reads. */
+  input: Batch['kind'];
+  /** Turns a batch into tensors (the caller disposes them with `disposeBatch`). */
+  prepare(batch: Batch): PreparedBatch;
+  /**
+   * Logits (size × classes) for effective weights (masks already applied). The fastest exact
+   * formulation available; must match `forwardReference`.
+   */
+  forward(weights: NamedTensors, batch: PreparedBatch): tf.Tensor2D;
+  /** The plain formulation mirroring the reference code step by step (tests and audits). */
+  forwardReference(weights: NamedTensors, batch: PreparedBatch): tf.Tensor2D;
+}
+
+/** A model family in the registry. */
+export interface ModelDefinition {
+  kind: string;
+  description: string;
+  input: Batch['kind'];
+  /** Default configuration; every key may be overridden in `build`. */
+  defaults: Record<string, number | string | boolean>;
+  build(config: Record<string, number | string | boolean>): GrokModel;
+}

@@ -1,0 +1,118 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-cli-'));
+const run = (args: string[], cwd = tmp()) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
+};
+const SMALL = ['--p', '11', '--train-fraction', '0.5', '--lr', '0.01', '--steps', '200', '--eval-every', '20', '--seed', '1', '--backend', 'wasm'];
+
+describe('grokking-tickets train', () => {
+  it('trains a small task end to end and writes the run folder', () => {
+    const out = path.join(tmp(), 'run');
+    const r = run(['train', ...SMALL, '--out', out]);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`run folder: ${out}`);
+    expect(r.stdout).toMatch(/train accuracy >= 95%: step \d+/);
+    expect(r.stdout).toMatch(/test accuracy {2}>= 95%: /);
+    expect(r.stderr).toMatch(/train: step 200\/200 train_acc 100\.0%/); // plain progress lines off a TTY
+    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/init.safetensors', 'checkpoints/final.safetensors']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(11);
+    const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).config;
+    expect(cfg).toMatchObject({ steps: 200, seed: 1, task: { p: 11, trainFraction: 0.5 }, optimizer: { lr: 0.01, weightDecay: 1 } });
+
+    // same folder again: refused, nothing touched
+    const before = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8');
+    const again = run(['train', ...SMALL, '--out', out]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr.trim().split('\n')).toHaveLength(1);
+    expect(again.stderr).toMatch(/already exists; pass --resume to continue it or --force to overwrite it/);
+    expect(fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8')).toBe(before);
+    // --resume on a finished run is a no-op; conflicting flags are refused
+    expect(run(['train', '--out', out, '--resume']).stdout).toMatch(/already finished/);
+    expect(run(['train', '--out', out, '--resume', '--steps', '300']).stderr).toMatch(/different from the one stored/);
+  });
+
+  it('a run killed with SIGKILL resumes from its last checkpoint and ends with the same metrics', async () => {
+    const args = ['--p', '13', '--lr', '0.01', '--steps', '3000', '--eval-every', '50', '--resume-every', '200', '--seed', '2', '--backend', 'wasm', '--quiet'];
+    const full = path.join(tmp(), 'full');
+    expect(run(['train', ...args, '--out', full]).code).toBe(0);
+    const part = path.join(tmp(), 'part');
+    const child = spawn(process.execPath, [BIN, 'train', ...args, '--out', part], { stdio: 'ignore' });
+    const resumeFile = path.join(part, 'state', 'resume.safetensors');
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const timer = setInterval(() => {
+        if (fs.existsSync(resumeFile)) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        } else if (Date.now() - started > 60000) {
+          clearInterval(timer);
+          reject(new Error('no resume state appeared'));
+        }
+      }, 5);
+    });
+    await new Promise((r) => child.on('exit', r));
+    expect(fs.existsSync(path.join(part, 'summary.json'))).toBe(false);
+    const resumed = run(['train', '--out', part, '--resume', '--quiet']);
+    expect(resumed.code).toBe(0);
+    expect(fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8'));
+    const sa = JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8'));
+    const sb = JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8'));
+    expect(sb.final).toEqual(sa.final);
+    expect(sb.stepsTo).toEqual(sa.stepsTo);
+  }, 120000);
+});
+
+describe('bad input: one line, non-zero exit', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['unknown flag', ['train', '--stepz', '3'], /unknown option '--stepz'/],
+    ['non-numeric value', ['train', '--steps', 'many'], /--steps must be an integer/],
+    ['bad backend', ['train', '--backend', 'gpu'], /--backend.*Allowed choices are auto, tensorflow, wasm, cpu/],
+    ['unknown op', ['train', '--op', 'divide', '--steps', '5'], /unknown op.*divide/i],
+    ['p < 2', ['train', '--p', '1'], /--p must be >= 2/],
+    ['train fraction outside (0,1)', ['train', '--train-fraction', '1.5', '--steps', '5'], /train.?fraction/i],
+    ['unknown model', ['train', '--model', 'resnet'], /unknown model "resnet"/],
+    ['missing config file', ['train', '--config', 'nope.json'], /cannot read config file nope\.json/],
+    ['unknown command', ['fly'], /unknown command 'fly'/],
+    ['forced unavailable backend', ['train', '--backend', 'tensorflow', '--steps', '5', '--p', '5'], /tensorflow|tfjs-node/],
+  ];
+  it.each(cases)('%s', (_name, args, pattern) => {
+    const r = run(args);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(pattern);
+    expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // the error (+ commander's usage hint)
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a config file with a bad field and an unwritable output path', () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify({ steps: 10, optimiser: {} }));
+    const r = run(['train', '--config', 'c.json'], dir);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown config field "optimiser"/);
+    fs.writeFileSync(path.join(dir, 'bad.json'), '{ "steps": ');
+    expect(run(['train', '--config', 'bad.json'], dir).stderr).toMatch(/not valid JSON/);
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    const w = run(['train', '--p', '5', '--steps', '5', '--out', path.join(dir, 'file', 'run')], dir);
+    expect(w.code).not.toBe(0);
+    expect(w.stderr).toMatch(/cannot write run folder|exists and is not a folder/);
+  });
+
+  it('--help works on every command', () => {
+    for (const cmd of [[], ['train'], ['demo'], ['bench']]) {
+      const r = run([...cmd, '--help']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/Usage: grokking-tickets/);
+    }
+  });
+});

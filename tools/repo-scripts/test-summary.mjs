@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// Adds up vitest JSON reports (test-results.json in every workspace package) into the one plain
+// closing line CI reads: "N passed, M failed[, K skipped]". Exit 1 when anything failed or a
+// package that has tests produced no report.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+
+/** Sums the reports of every package folder under packages/ and tools/. */
+export function summarize(workspaceRoot = root) {
+  const total = { passed: 0, failed: 0, skipped: 0, missing: [] };
+  for (const group of ['packages', 'tools']) {
+    const base = path.join(workspaceRoot, group);
+    if (!fs.existsSync(base)) continue;
+    for (const name of fs.readdirSync(base)) {
+      const pkgFile = path.join(base, name, 'package.json');
+      if (!fs.existsSync(pkgFile)) continue;
+      const pkg = JSON.parse(fs.readFileSync(pkgFile, 'utf8'));
+      if (!pkg.scripts?.test) continue;
+      const file = path.join(base, name, 'test-results.json');
+      if (!fs.existsSync(file)) {
+        total.missing.push(`${group}/${name}`);
+        continue;
+      }
+      const r = JSON.parse(fs.readFileSync(file, 'utf8'));
+      total.passed += r.numPassedTests ?? 0;
+      // A suite that fails to load has no failed tests of its own; count it once.
+      total.failed += (r.numFailedTests ?? 0) + (r.numFailedTests ? 0 : r.numFailedTestSuites ?? 0);
+      total.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    }
+  }
+  return total;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const t = summarize();
+  for (const m of t.missing) console.log(`test-summary: no test report from ${m} (its tests did not run)`);
+  const failed = t.failed + t.missing.length;
+  console.log(`${t.passed} passed, ${failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`);
+  process.exit(failed > 0 ? 1 : 0);
+}
