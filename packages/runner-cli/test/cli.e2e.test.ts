@@ -92,6 +92,7 @@ describe('bad input: one line, non-zero exit', () => {
     expect(r.stderr).toMatch(pattern);
     expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2); // the error (+ commander's usage hint)
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(r.cwd, 'runs')), 'no run folder is left behind').toBe(false);
   });
 
   it('a config file with a bad field and an unwritable output path', () => {

@@ -1,5 +1,5 @@
 import { initBackend } from '@grokking-tickets/backend';
-import { createModel, initialWeights, type GrokModel, type NamedArrays, type StoredTensor } from '@grokking-tickets/models';
+import { createModel, initialWeights, validateArrays, type GrokModel, type NamedArrays, type StoredTensor } from '@grokking-tickets/models';
 import { configHash, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { RunFolderError, RunStore } from './runStore.js';
 import { summarize, type RunSummary } from './summary.js';
@@ -65,7 +65,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
   let initWeights: NamedArrays;
   let masks: NamedArrays | undefined = options.masks;
 
-  if (mode === 'resume' && store.exists()) {
+  if (mode === 'resume') {
+    if (!store.exists()) throw new RunFolderError(`cannot resume: ${options.dir} holds no run (no config.json)`);
     const stored = store.readJson<{ config: TrainConfig; configHash: string }>('config.json');
     config = resolveTrainConfig(stored.config);
     if (configHash(config) !== stored.configHash) throw new RunFolderError(`${store.file('config.json')} does not match its hash; refusing to resume an edited run`);
@@ -73,22 +74,28 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
       const summary = store.readJson<RunSummary>('summary.json');
       return { status: 'already-finished', dir: options.dir, step: summary.steps, summary, config };
     }
-    const init = await store.loadWeights('init');
-    initWeights = init.weights;
-    masks = Object.keys(init.masks).length > 0 ? init.masks : undefined;
-    resumeState = await store.loadResume();
   } else {
-    if (mode === 'resume') throw new RunFolderError(`cannot resume: ${options.dir} holds no run (no config.json)`);
     config = resolveTrainConfig(options.config ?? {});
-    store.create(mode === 'force');
   }
 
+  // Everything that can fail on bad input (backend, model, data) runs before the folder is touched.
   const backend = await initBackend(config.backend);
   const model = createModel(config.model.kind, Object.fromEntries(Object.entries(config.model).filter(([k]) => k !== 'kind')));
   const data = getTask(String(config.task.name)).load(config.task, config.seed);
   if (model.input !== data.train.kind) throw new RunFolderError(`model "${model.kind}" cannot read the "${config.task.name}" task's inputs`);
   const shapes = shapesOf(model);
   const hash = configHash(config);
+
+  if (mode === 'resume') {
+    const init = await store.loadWeights('init');
+    initWeights = init.weights;
+    masks = Object.keys(init.masks).length > 0 ? init.masks : undefined;
+    resumeState = await store.loadResume();
+  } else {
+    if (options.initialWeights) validateArrays(model, options.initialWeights, 'weights');
+    if (masks) validateArrays(model, masks, 'masks');
+    store.create(mode === 'force');
+  }
 
   if (mode !== 'resume') {
     initWeights = options.initialWeights ?? initialWeights(model, config.seed);

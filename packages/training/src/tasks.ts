@@ -82,11 +82,13 @@ registerTask({
       symmetric: Boolean(config.symmetric),
     });
     const batch = (s: typeof ds.train): Batch => ({ kind: 'pairs', a: s.a, b: s.b, labels: s.labels });
+    const artifacts: Record<string, Int32Array> = {};
+    if (ds.table) artifacts.rand_table = ds.table;
     return {
       train: batch(ds.train),
       test: batch(ds.test),
       numClasses: ds.numClasses,
-      artifacts: ds.table ? { rand_table: ds.table } : {},
+      artifacts,
     };
   },
 });
