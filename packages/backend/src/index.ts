@@ -13,5 +13,5 @@ export { tf };
 export { BackendError, initBackend } from './backend.js';
 export type { BackendChoice, BackendName } from './backend.js';
 export { gradientFixes, registerGradientFixes } from './gradients/register.js';
-export { crossEntropy, logSumExp, meanSquaredError } from './losses.js';
+export { crossEntropy, crossEntropyFirstOrder, logSumExp, meanSquaredError } from './losses.js';
 export { hessianVectorProduct } from './hvp.js';

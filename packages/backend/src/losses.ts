@@ -73,6 +73,41 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scal
 }
 
 /**
+ * The same mean cross-entropy as {@link crossEntropy} for one-hot targets, with a hand-written
+ * first-order gradient `(softmax(logits) − targets) / rows`: for training steps only (its gradient
+ * is not differentiable again; GraSP and other second-order users must call `crossEntropy`).
+ *
+ * Why: on WASM the `Exp` kernel costs ~4x a whole `Softmax` kernel, and the second-order-safe form
+ * runs `Exp` twice per step (forward and gradient). Here one `Softmax` serves both: with
+ * m = max_j l_ij and p = softmax(l), log Σ exp(l − m) = −log max_j p_ij, which is never below
+ * −log 1 = 0 nor above log(classes), so it cannot under- or overflow, and the per-row loss
+ * (m − l_label) − log max_j p is exact to float32 rounding with no cancellation when the label
+ * is the arg-max (the memorised regime, where losses reach 1e-7).
+ *
+ * @param logits [rows, classes].
+ * @param targets [rows, classes], one-hot rows.
+ */
+export function crossEntropyFirstOrder(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+  assertRank2(logits, 'logits', 'crossEntropyFirstOrder');
+  if (!tf.util.arraysEqual(logits.shape, targets.shape)) {
+    throw new Error(`crossEntropyFirstOrder: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`);
+  }
+  const rows = logits.shape[0];
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    const p = tf.softmax(x);
+    const perRow = tf.sub(tf.sub(tf.max(x, 1), tf.sum(tf.mul(x, targets), 1)), tf.log(tf.max(p, 1)));
+    save([p]);
+    return {
+      value: tf.div(tf.sum(perRow), rows) as tf.Scalar,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.mul(dy as tf.Tensor, tf.div(tf.sub(saved[0]!, targets), rows)),
+    };
+  }) as (x: tf.Tensor2D) => tf.Scalar;
+  return f(logits);
+}
+
+/**
  * Mean squared error over all entries, `mean((outputs − targets)²)` (the MNIST loss of the
  * reference). Shapes must match exactly (no silent broadcasting).
  */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { expect, it } from 'vitest';
-import { crossEntropy, hessianVectorProduct, logSumExp, meanSquaredError, registerGradientFixes, tf } from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { crossEntropy, crossEntropyFirstOrder, hessianVectorProduct, initBackend, logSumExp, meanSquaredError, registerGradientFixes, tf } from '../src/index.js';
 import { restoreStockGradients } from '../src/gradients/register.js';
 import { FD_ATOL, FD_RTOL, describeEachBackend, finiteDifferenceGrads, flat, randomTensor, relativeError, worstViolation } from './helpers.js';
 
@@ -230,3 +230,40 @@ function expectAllGradsMatchFD(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[
   const numeric = finiteDifferenceGrads(f, xs);
   analytic.forEach((g, i) => expect(worstViolation(g.dataSync(), numeric[i] as number[], FD_ATOL, FD_RTOL).excess).toBeLessThanOrEqual(0));
 }
+
+describe('crossEntropyFirstOrder (training-step loss)', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+  it('equals crossEntropy in value and gradient, including confident and huge logits', () => {
+    const rows = 6;
+    const classes = 5;
+    const base = [0.3, -1.2, 2.5, 0.1, -0.7];
+    const logits = tf.tensor2d(
+      Array.from({ length: rows * classes }, (_, i) => base[i % classes]! * (1 + Math.floor(i / classes)) * (i >= 25 ? 4000 : 1)),
+      [rows, classes],
+    );
+    const labels = [2, 0, 4, 2, 1, 3];
+    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D;
+    const a = crossEntropy(logits, targets).dataSync()[0]!;
+    const b = crossEntropyFirstOrder(logits, targets).dataSync()[0]!;
+    expect(Number.isFinite(b)).toBe(true);
+    expect(Math.abs(a - b)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a)));
+    const ga = tf.grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, targets))(logits).dataSync();
+    const gb = tf.grad((x: tf.Tensor) => crossEntropyFirstOrder(x as tf.Tensor2D, targets))(logits).dataSync();
+    for (let i = 0; i < ga.length; i++) expect(Math.abs(ga[i]! - gb[i]!)).toBeLessThan(1e-7);
+  });
+  it('resolves tiny losses of a memorised batch (no cancellation against large logits)', () => {
+    // label logit 30 above the rest: loss = log(1 + 4e^-30) ≈ 3.7e-13, far below ulp(30) ≈ 2e-6.
+    const logits = tf.tensor2d([[30, 0, 0, 0, 0]]);
+    const targets = tf.tensor2d([[1, 0, 0, 0, 0]]);
+    const v = crossEntropyFirstOrder(logits, targets).dataSync()[0]!;
+    expect(v).toBeGreaterThanOrEqual(0);
+    expect(v).toBeLessThan(1e-6);
+    // a loss of order 1e-3 keeps float32 relative precision
+    const l2 = tf.tensor2d([[7, 0, 0]]);
+    const expected = Math.log(1 + 2 * Math.exp(-7));
+    const got = crossEntropyFirstOrder(l2, tf.tensor2d([[1, 0, 0]])).dataSync()[0]!;
+    expect(Math.abs(got - expected) / expected).toBeLessThan(1e-4);
+  });
+});

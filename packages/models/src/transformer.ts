@@ -57,24 +57,25 @@ export const transformerDefinition: ModelDefinition = {
       },
       // Only the last position's residual reaches the logits, and with two tokens it attends to
       // exactly positions 0 and 1, so position 0's attention output and MLP are never needed: the
-      // query, the 2-way softmax and the MLP run for position 1 only. Same function, fewer ops.
+      // query, the 2-way softmax and the MLP run for position 1 only. The Q/K/V projections of a
+      // token depend on the token alone, so they are formed once per step for the 67-token
+      // vocabulary (tables) and looked up per example: ~2x fewer FLOPs, same function.
       forward(w, batch) {
         const n = batch.size;
-        const embT = tf.transpose(w.W_E as tf.Tensor2D);
-        const x0 = tf.matMul(batch.inputs[0] as tf.Tensor2D, embT);
-        const x1 = tf.matMul(batch.inputs[1] as tf.Tensor2D, embT);
-        const q1 = tf.reshape(tf.matMul(x1, projT(w.W_Q!)), [n, heads, dHead]);
-        const kT = projT(w.W_K!);
-        const vT = projT(w.W_V!);
-        const k0 = tf.reshape(tf.matMul(x0, kT), [n, heads, dHead]);
-        const k1 = tf.reshape(tf.matMul(x1, kT), [n, heads, dHead]);
-        const v0 = tf.reshape(tf.matMul(x0, vT), [n, heads, dHead]);
-        const v1 = tf.reshape(tf.matMul(x1, vT), [n, heads, dHead]);
-        const scores = tf.mul(tf.stack([tf.sum(tf.mul(q1, k0), -1), tf.sum(tf.mul(q1, k1), -1)], -1), scale); // n × heads × 2
+        const embT = tf.transpose(w.W_E as tf.Tensor2D); // vocab × dModel
+        const kvT = tf.concat([projT(w.W_K!), projT(w.W_V!)], 1); // dModel × 2hd
+        const tabKV = tf.matMul(embT, kvT); // vocab × 2hd
+        const tab1 = tf.concat([embT, tabKV, tf.matMul(embT, projT(w.W_Q!))], 1); // vocab × (dModel + 3hd)
+        const kv0 = tf.matMul(batch.inputs[0] as tf.Tensor2D, tabKV); // n × 2hd
+        const row1 = tf.matMul(batch.inputs[1] as tf.Tensor2D, tab1); // n × (dModel + 3hd)
+        const [k0, v0] = tf.split(kv0, 2, 1).map((t) => tf.reshape(t, [n, heads, dHead]));
+        const [x1, k1, v1, q1] = tf.split(row1, [dModel, hd, hd, hd], 1);
+        const q = tf.reshape(q1!, [n, heads, dHead]);
+        const scores = tf.mul(tf.stack([tf.sum(tf.mul(q, k0!), -1), tf.sum(tf.mul(q, tf.reshape(k1!, [n, heads, dHead])), -1)], -1), scale); // n × heads × 2
         const attn = tf.softmax(scores);
         const [a0, a1] = tf.split(attn, 2, -1) as [tf.Tensor3D, tf.Tensor3D];
-        const z = tf.reshape(tf.add(tf.mul(a0, v0), tf.mul(a1, v1)), [n, hd]) as tf.Tensor2D;
-        const r: tf.Tensor2D = tf.add(x1, tf.matMul(z, tf.transpose(w.W_O as tf.Tensor2D)));
+        const z = tf.reshape(tf.add(tf.mul(a0, v0!), tf.mul(a1, tf.reshape(v1!, [n, heads, dHead]))), [n, hd]) as tf.Tensor2D;
+        const r: tf.Tensor2D = tf.add(x1 as tf.Tensor2D, tf.matMul(z, tf.transpose(w.W_O as tf.Tensor2D)));
         return tf.matMul(mlpBlock(w, r), w.W_U as tf.Tensor2D);
       },
       // As the reference: both positions, full causal attention with −1e10 fill, MLP at both.

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { crossEntropy, meanSquaredError } from '@grokking-tickets/backend';
+import { crossEntropy, crossEntropyFirstOrder, meanSquaredError } from '@grokking-tickets/backend';
 import { gaussianArray } from './random.js';
 import { ModelError } from './registry.js';
 import type { GrokModel, NamedArrays, NamedTensors, PreparedBatch } from './types.js';
@@ -73,8 +73,13 @@ export function applyMasks(weights: NamedTensors, masks: NamedTensors): NamedTen
   return out;
 }
 
-/** The model's training loss on a prepared batch: mean cross-entropy, or MSE against one-hot targets. */
-export function modelLoss(model: GrokModel, weights: NamedTensors, batch: PreparedBatch): tf.Scalar {
+/**
+ * The model's training loss on a prepared batch: mean cross-entropy, or MSE against one-hot targets.
+ * `firstOrder: true` uses a cheaper cross-entropy whose gradient is not differentiable again (the
+ * training step); the default is safe for second-order use (GraSP's Hessian-gradient product).
+ */
+export function modelLoss(model: GrokModel, weights: NamedTensors, batch: PreparedBatch, options: { firstOrder?: boolean } = {}): tf.Scalar {
   const logits = model.forward(weights, batch);
-  return model.loss === 'mse' ? meanSquaredError(logits, batch.targets) : crossEntropy(logits, batch.targets);
+  if (model.loss === 'mse') return meanSquaredError(logits, batch.targets);
+  return options.firstOrder ? crossEntropyFirstOrder(logits, batch.targets) : crossEntropy(logits, batch.targets);
 }

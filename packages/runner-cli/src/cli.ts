@@ -3,11 +3,17 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   BENCH_CASES,
+  TICKET_ARMS,
   benchmarkStep,
   configHash,
   resolveTrainConfig,
+  runTicket,
   runTraining,
+  type ArmName,
   type RunResult,
+  type TicketConfigInput,
+  type TicketEvent,
+  type TicketSummary,
   type TrainConfig,
   type TrainConfigInput,
 } from '@grokking-tickets/training';
@@ -194,6 +200,87 @@ async function trainCommand(opts: Record<string, unknown>, cmd: Command, label =
   return 0;
 }
 
+function stepArg(name: string, word: string) {
+  return (value: string) => (value === word ? word : intArg(name, 0)(value));
+}
+
+/** The table printed at the end of a ticket experiment. */
+export function formatTicketTable(summary: TicketSummary): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const header = ['arm', 'test>=95%', 'speedup', 'train>=95%', 'final train', 'final test', 'kept', 'L1 init', 'L2 init', 'L2 final'];
+  const rows = summary.arms.map((a) => [
+    a.arm,
+    a.stepsToTest95 === null ? 'not reached' : String(a.stepsToTest95),
+    a.speedupVsDense === null ? '-' : `${a.speedupVsDense.toFixed(2)}x`,
+    a.stepsToTrain95 === null ? 'not reached' : String(a.stepsToTrain95),
+    pct(a.finalTrainAcc),
+    pct(a.finalTestAcc),
+    `${a.keptWeights}/${a.totalWeights}`,
+    a.initialL1.toFixed(1),
+    a.initialL2.toFixed(2),
+    a.finalL2.toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  return [
+    `pruner ${summary.config.pruner} on ${summary.scoredCheckpoint}, pruning rate ${summary.pruningRate} (keep ${summary.kept}/${summary.total}); α1 ${summary.alphaL1.toFixed(4)}, α2 ${summary.alphaL2.toFixed(4)} (${summary.normDefinition} norms)`,
+    line(header),
+    ...rows.map(line),
+  ].join('\n');
+}
+
+async function ticketCommand(opts: Record<string, unknown>, cmd: Command): Promise<number> {
+  if (opts.resume && opts.force) throw new CliError('--resume and --force cannot be used together');
+  const { input } = configFromOptions(opts, cmd);
+  // For the ticket command --weight-decay is the retraining λ (0 = the no-weight-decay experiment);
+  // the dense run keeps the paper's λ unless --dense-weight-decay says otherwise.
+  if (input.optimizer) delete input.optimizer.weightDecay;
+  if (opts.denseWeightDecay !== undefined) input.optimizer = { ...input.optimizer, weightDecay: Number(opts.denseWeightDecay) };
+  const arms = opts.arms ? String(opts.arms).split(',').map((a) => a.trim()) : undefined;
+  const ticket: TicketConfigInput = {
+    dense: input,
+    ...(opts.dense ? { denseDir: String(opts.dense) } : {}),
+    ...(opts.fromStep !== undefined ? { fromStep: opts.fromStep as number | 'final' } : {}),
+    ...(opts.pruner ? { pruner: String(opts.pruner) } : {}),
+    ...(opts.pruningRate !== undefined ? { pruningRate: Number(opts.pruningRate) } : {}),
+    ...(opts.scope ? { scope: opts.scope as 'global' } : {}),
+    ...(opts.schedule ? { schedule: opts.schedule as 'one-shot' } : {}),
+    ...(opts.rounds !== undefined ? { rounds: Number(opts.rounds) } : {}),
+    ...(opts.invert ? { invert: true } : {}),
+    ...(opts.shuffle ? { shuffle: true } : {}),
+    ...(opts.rewindStep !== undefined ? { rewindStep: opts.rewindStep as number | 'init' } : {}),
+    ...(arms ? { arms: arms as ArmName[] } : {}),
+    ...(opts.normDefinition ? { normDefinition: opts.normDefinition as 'global' } : {}),
+    retrain: {
+      ...(opts.weightDecay !== undefined ? { weightDecay: Number(opts.weightDecay) } : {}),
+      ...(opts.retrainSteps !== undefined ? { steps: Number(opts.retrainSteps) } : {}),
+    },
+  };
+  const dir = String(opts.out ?? path.join('runs', `ticket-${configHash(ticket)}`));
+  const style = progressStyle(Boolean(opts.quiet));
+  const jobs = Number(opts.jobs ?? 1);
+  const reporters = new Map<string, ReturnType<typeof progressReporter>>();
+  const onEvent = (e: TicketEvent) => {
+    if (e.type === 'phase') {
+      if (style !== 'quiet') process.stderr.write(`ticket: ${e.message}\n`);
+      return;
+    }
+    let r = reporters.get(e.arm);
+    // Several bars at once would garble a terminal: parallel arms report in plain lines.
+    if (!r) reporters.set(e.arm, (r = progressReporter(style === 'bar' && jobs > 1 ? 'lines' : style, e.arm)));
+    r.onEvent(e.event);
+  };
+  const result = await runWithSignals((signal) =>
+    runTicket({ config: ticket, dir, mode: opts.resume ? 'resume' : opts.force ? 'force' : 'new', jobs, signal, onEvent }),
+  ).finally(() => reporters.forEach((r) => r.stop()));
+  if (result.status === 'interrupted') {
+    process.stderr.write(`ticket: interrupted; continue with --out ${dir} --resume\n`);
+    return 130;
+  }
+  process.stdout.write(`${formatTicketTable(result.summary!)}\nticket folder: ${dir} (ticket-summary.json)\n`);
+  return 0;
+}
+
 /** The demo: the paper's dense MLP on (a+b) mod 67, long enough to grok. */
 export const DEMO_CONFIG: TrainConfigInput = {
   task: { name: 'modular', op: 'add', p: 67, trainFraction: 0.4 },
@@ -260,6 +347,29 @@ export function buildProgram(exit: (code: number) => void): Command {
   addTrainOptions(program.command('train').description('train a model full-batch and record the run in a folder')).action(async (opts, cmd: Command) =>
     exit(await trainCommand(opts as Record<string, unknown>, cmd)),
   );
+
+  addTrainOptions(
+    program
+      .command('ticket')
+      .description('find a grokking ticket (dense run → prune → rewind → retrain) and run its controls, one run folder per arm')
+      .option('--dense <dir>', 'reuse this finished dense run folder instead of training one')
+      .option('--from-step <n|final>', 'checkpoint to prune: final, or the weights after n updates (e.g. 2000 = memorisation)', stepArg('--from-step', 'final'))
+      .option('--pruner <name>', 'built-in (random, magnitude, snip, grasp, synflow), an installed package, or a module path', 'magnitude')
+      .option('--pruning-rate <r>', 'fraction of weights removed, in [0, 1)', numArg('--pruning-rate'))
+      .addOption(new Option('--scope <scope>', 'one global threshold or one per tensor').choices(['global', 'local']))
+      .addOption(new Option('--schedule <s>', 'pruning schedule over --rounds').choices(['one-shot', 'linear', 'exponential']))
+      .option('--rounds <n>', 'scoring rounds of the schedule', intArg('--rounds', 1))
+      .option('--invert', 'keep the lowest scores instead')
+      .option('--shuffle', 'shuffle each tensor\'s mask (same per-tensor density)')
+      .option('--rewind-step <n|init>', 'rewind the ticket to θ0 (init) or to the weights after n updates', stepArg('--rewind-step', 'init'))
+      .option('--arms <list>', `comma-separated arms: ${TICKET_ARMS.join(', ')}`, 'ticket,dense')
+      .option('--dense-weight-decay <x>', 'weight decay of the dense run (default 1)', numArg('--dense-weight-decay'))
+      .option('--retrain-steps <n>', 'steps of every retrained arm (default: the dense run\'s)', intArg('--retrain-steps', 1))
+      .addOption(new Option('--norm-definition <d>', 'norms for the same-norm controls').choices(['global', 'perTensorSum']))
+      .option('--jobs <n>', 'arms to train at once (worker threads)', intArg('--jobs', 1), 1),
+  )
+    .summary('find a grokking ticket and run its controls')
+    .action(async (opts, cmd: Command) => exit(await ticketCommand(opts as Record<string, unknown>, cmd)));
 
   program
     .command('demo')

@@ -10,3 +10,19 @@ export { RunFolderError, RunStore, writeFileAtomic, type ResumeMeta } from './ru
 export { firstStepReaching, summarize, type RunSummary } from './summary.js';
 export { runTraining, type RunMode, type RunOptions, type RunResult, type TrainEvent } from './run.js';
 export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';
+export {
+  TICKET_ARMS,
+  TicketError,
+  maskedNorms,
+  resolveTicketConfig,
+  runTicket,
+  sameNormScales,
+  type ArmName,
+  type ArmResult,
+  type NormDefinition,
+  type TicketConfig,
+  type TicketConfigInput,
+  type TicketEvent,
+  type TicketOptions,
+  type TicketSummary,
+} from './ticket.js';

@@ -87,7 +87,7 @@ export class Trainer {
   /** One full-batch AdamW update on the training loss. */
   step(): void {
     tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => modelLoss(this.model, this.effective(), this.train), this.varList);
+      const { grads } = tf.variableGrads(() => modelLoss(this.model, this.effective(), this.train, { firstOrder: true }), this.varList);
       const byName: NamedTensors = {};
       for (const [name, v] of Object.entries(this.vars)) byName[name] = grads[v.name]!;
       this.optimizer.apply(byName);
