@@ -326,13 +326,6 @@ async function benchCommand(opts: Record<string, unknown>): Promise<number> {
   const report = { date: new Date().toISOString(), node: process.version, cpu: (await import('node:os')).cpus()[0]?.model ?? 'unknown', results };
   const json = JSON.stringify(report, null, 2);
   process.stdout.write(json + '\n');
-  if (opts.save) {
-    const dir = path.join('bench', 'results');
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${report.date.replace(/[:.]/g, '-')}.json`);
-    fs.writeFileSync(file, json + '\n');
-    process.stderr.write(`bench: wrote ${file}\n`);
-  }
   return 0;
 }
 
@@ -387,7 +380,6 @@ export function buildProgram(exit: (code: number) => void): Command {
     .option('--steps <n>', 'timed steps per model', intArg('--steps', 1), 200)
     .option('--warmup <n>', 'untimed steps first', intArg('--warmup', 0), 20)
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
-    .option('--save', 'also write bench/results/<date>.json')
     .option('--quiet', 'no progress lines')
     .action(async (opts) => exit(await benchCommand(opts as Record<string, unknown>)));
 

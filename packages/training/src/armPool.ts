@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { NamedArrays } from '@grokking-tickets/models';
 import type { TrainConfig } from './config.js';
@@ -13,6 +15,12 @@ export interface ArmJob {
   provenance: Record<string, unknown>;
 }
 
+// The compiled worker beside this module; from the TypeScript sources (tests) fall back to dist/.
+function workerScript(): URL {
+  const here = new URL('./armWorker.js', import.meta.url);
+  return fs.existsSync(fileURLToPath(here)) ? here : new URL('../dist/armWorker.js', import.meta.url);
+}
+
 /**
  * Trains one arm in a worker thread (its own tfjs engine and WASM instance), so independent arms
  * use both cores. Progress events are forwarded; aborting the signal asks the worker to stop at its
@@ -20,7 +28,7 @@ export interface ArmJob {
  */
 export function runArmInWorker(job: ArmJob, signal: AbortSignal | undefined, onEvent: (e: TrainEvent) => void): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./armWorker.js', import.meta.url), { workerData: job });
+    const worker = new Worker(workerScript(), { workerData: job });
     const abort = () => worker.postMessage({ type: 'abort' });
     signal?.addEventListener('abort', abort, { once: true });
     if (signal?.aborted) abort();

@@ -99,6 +99,8 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
 
   if (mode !== 'resume') {
     initWeights = options.initialWeights ?? initialWeights(model, config.seed);
+    // A masked run starts from θ0 ⊙ m: pruned weights are stored as exact zeros from the start.
+    if (masks) initWeights = Object.fromEntries(Object.entries(initWeights).map(([k, w]) => [k, masks![k] ? w.map((x, i) => (masks![k]![i]! ? x : 0)) : w]));
     store.writeJson('config.json', {
       config,
       configHash: hash,

@@ -202,9 +202,17 @@ function availableCheckpoints(store: RunStore): string {
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => f.replace('.safetensors', '')).sort().join(', ') : 'none';
 }
 
-/** The parts of a config that define the task and model; a reused dense run must match them. */
-function taskIdentity(c: TrainConfig) {
-  return JSON.stringify({ task: c.task, model: c.model, seed: c.seed });
+/**
+ * Fields the user set explicitly (task, model, seed) that differ from a reused dense run's config;
+ * unset fields are taken from the dense run.
+ */
+function conflictsWithDense(stored: TrainConfig, given: TrainConfigInput | undefined): string[] {
+  if (!given) return [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(given.task ?? {})) if (v !== undefined && stored.task[k] !== v) out.push(`task.${k} ${JSON.stringify(stored.task[k])} vs ${JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(given.model ?? {})) if (v !== undefined && stored.model[k] !== v) out.push(`model.${k} ${JSON.stringify(stored.model[k])} vs ${JSON.stringify(v)}`);
+  if (given.seed !== undefined && given.seed !== stored.seed) out.push(`seed ${stored.seed} vs ${given.seed}`);
+  return out;
 }
 
 async function resolvePruner(spec: string, cwd: string): Promise<Pruner> {
@@ -241,9 +249,8 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     if (!dense.exists()) throw new TicketError(`dense run folder ${config.denseDir} holds no run (no config.json)`);
     if (!dense.isFinished()) throw new TicketError(`dense run ${config.denseDir} is not finished; resume it first`);
     const stored = dense.readJson<{ config: TrainConfig }>('config.json').config;
-    if (options.config?.dense && taskIdentity(stored) !== taskIdentity(config.dense)) {
-      throw new TicketError(`dense run ${config.denseDir} is for a different task/model/seed (${stored.task.name} ${JSON.stringify(stored.task)}, model ${stored.model.kind}, seed ${stored.seed})`);
-    }
+    const conflicts = mode === 'resume' ? [] : conflictsWithDense(stored, options.config?.dense);
+    if (conflicts.length > 0) throw new TicketError(`dense run ${config.denseDir} is for a different task, model or seed (${conflicts.join('; ')})`);
     config = { ...config, dense: stored };
     for (const step of [config.fromStep, config.rewindStep]) {
       const name = checkpointName(step);

@@ -1,0 +1,139 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend } from '@grokking-tickets/backend';
+import { loadCheckpoint } from '@grokking-tickets/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RunStore, TicketError, maskedNorms, resolveTicketConfig, runTicket, runTraining, sameNormScales, type TicketConfigInput } from '../src/index.js';
+
+const DENSE = {
+  task: { name: 'modular', op: 'add', p: 11, trainFraction: 0.5 },
+  model: { kind: 'mlp', dEmb: 24, dModel: 12 },
+  optimizer: { lr: 0.01 },
+  steps: 240,
+  evalEvery: 20,
+  checkpointEvery: 0,
+  resumeEvery: 60,
+  seed: 2,
+  backend: 'wasm' as const,
+};
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-ticket-'));
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+describe('same-norm scales (spec §6.2)', () => {
+  const w = { A: Float32Array.from([3, -4, 0, 1]), B: Float32Array.from([2, 2]) };
+  const m = { A: Float32Array.from([1, 0, 1, 1]), B: Float32Array.from([0, 1]) };
+  it('masked norms by hand, global and per-tensor-sum', () => {
+    // L1: |3|+|0|+|1| + |2| = 6; L2 global: sqrt(9+0+1+4) = sqrt(14); per-tensor sum: sqrt(10) + 2
+    expect(maskedNorms(w, m, ['A', 'B'], 'global')).toEqual({ l1: 6, l2: Math.sqrt(14) });
+    expect(maskedNorms(w, m, ['A', 'B'], 'perTensorSum').l2).toBeCloseTo(Math.sqrt(10) + 2, 12);
+    expect(maskedNorms(w, null, ['A', 'B'], 'global')).toEqual({ l1: 12, l2: Math.sqrt(34) });
+  });
+  it('α1 = ‖θ0⊙m‖₁/‖θ0‖₁, α2 = ‖θ0⊙m‖₂/‖θ0‖₂', () => {
+    const s = sameNormScales(w, m, ['A', 'B'], 'global');
+    expect(s.alphaL1).toBeCloseTo(6 / 12, 12);
+    expect(s.alphaL2).toBeCloseTo(Math.sqrt(14 / 34), 12);
+    expect(sameNormScales(w, m, ['A', 'B'], 'perTensorSum').alphaL2).toBeCloseTo((Math.sqrt(10) + 2) / (Math.sqrt(26) + Math.sqrt(8)), 12);
+  });
+});
+
+describe('ticket config', () => {
+  it('defaults: magnitude, rate 0.6, global one-shot, rewind to θ0, arms ticket + dense', () => {
+    const c = resolveTicketConfig();
+    expect(c).toMatchObject({ pruner: 'magnitude', pruningRate: 0.6, scope: 'global', schedule: 'one-shot', rounds: 1, rewindStep: 'init', fromStep: 'final', arms: ['ticket', 'dense'], normDefinition: 'global' });
+  });
+  it.each<[TicketConfigInput, RegExp]>([
+    [{ pruningRate: 1 }, /pruning rate must be in \[0, 1\), got 1/],
+    [{ pruningRate: -0.1 }, /pruning rate/],
+    [{ arms: ['ticket', 'lottery' as never] }, /unknown arm "lottery"/],
+    [{ fromStep: 'last' as never }, /fromStep must be "final" or a step number/],
+    [{ rounds: 0 }, /rounds must be a positive integer/],
+  ])('rejects %j', (input, message) => {
+    expect(() => resolveTicketConfig(input)).toThrow(TicketError);
+    expect(() => resolveTicketConfig(input)).toThrow(message);
+  });
+});
+
+describe('runTicket', () => {
+  it('dense → mask → rewind → retrain, with every arm, in one call', async () => {
+    const dir = tmp();
+    const res = await runTicket({
+      dir,
+      config: { dense: DENSE, arms: ['ticket', 'dense', 'same-l1', 'same-l2', 'random', 'snip', 'grasp', 'synflow'], pruningRate: 0.6, retrain: { weightDecay: 0.5 } },
+    });
+    expect(res.status).toBe('finished');
+    const s = res.summary!;
+    const N = 24 * 11 + 12 * 24 + 24 * 12 + 24 * 11;
+    expect(s.total).toBe(N);
+    expect(s.kept).toBe(N - Math.floor(0.6 * N));
+    expect(s.arms.map((a) => a.arm)).toEqual(['ticket', 'dense', 'same-l1', 'same-l2', 'random', 'snip', 'grasp', 'synflow']);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'ticket-summary.json'), 'utf8')).arms).toHaveLength(8);
+
+    // the ticket starts from θ0 ⊙ m: its init checkpoint holds θ0 and the magnitude mask of θ_final
+    const theta0 = (await loadCheckpoint(path.join(dir, 'dense-source', 'checkpoints', 'init.safetensors'))).tensors;
+    const final = (await loadCheckpoint(path.join(dir, 'dense-source', 'checkpoints', 'final.safetensors'))).tensors;
+    const ticketInit = (await loadCheckpoint(path.join(dir, 'arms', 'ticket', 'checkpoints', 'init.safetensors'))).tensors;
+    const allFinal = Object.keys(final).flatMap((k) => Array.from(final[k]!.data as Float32Array).map(Math.abs)).sort((a, b) => a - b);
+    const tau = allFinal[Math.floor(0.6 * N) - 1]!;
+    for (const k of ['W_E', 'W_in', 'W_out', 'W_U']) {
+      const mask = ticketInit[`mask/${k}`]!.data as Float32Array;
+      const f = final[k]!.data as Float32Array;
+      (ticketInit[k]!.data as Float32Array).forEach((x, i) => expect(x).toBe(mask[i] ? (theta0[k]!.data as Float32Array)[i] : 0));
+      mask.forEach((v, i) => expect(v).toBe(Math.abs(f[i]!) > tau ? 1 : 0));
+    }
+    // retrained arms use the retrain weight decay and the dense run's split seed
+    const armCfg = JSON.parse(fs.readFileSync(path.join(dir, 'arms', 'ticket', 'config.json'), 'utf8'));
+    expect(armCfg.config.optimizer.weightDecay).toBe(0.5);
+    expect(armCfg.config.seed).toBe(2);
+    expect(armCfg.provenance).toMatchObject({ arm: 'ticket', pruner: 'magnitude', pruningRate: 0.6 });
+    // the same-norm controls start at the ticket's initial norm
+    const ticket = s.arms.find((a) => a.arm === 'ticket')!;
+    expect(s.arms.find((a) => a.arm === 'same-l1')!.initialL1).toBeCloseTo(ticket.initialL1, 1);
+    expect(s.arms.find((a) => a.arm === 'same-l2')!.initialL2).toBeCloseTo(ticket.initialL2, 3);
+    expect(s.arms.find((a) => a.arm === 'dense')!.keptWeights).toBe(N);
+    for (const arm of ['random', 'snip', 'grasp', 'synflow']) expect(s.arms.find((a) => a.arm === arm)!.keptWeights).toBeLessThanOrEqual(N - Math.floor(0.6 * N));
+    // retraining with the dense settings reuses the dense run as the dense arm
+    const reuse = await runTicket({ dir: tmp(), config: { denseDir: path.join(dir, 'dense-source'), arms: ['dense'] } });
+    expect(reuse.summary!.arms[0]!.status).toBe('reused');
+  }, 300_000);
+
+  it('reuses a finished dense run, checks its task and checkpoints, and rejects bad folders', async () => {
+    const denseDir = path.join(tmp(), 'dense');
+    await runTraining({ config: { ...DENSE, checkpointSteps: [40] }, dir: denseDir });
+    const out = tmp();
+    const res = await runTicket({ dir: out, config: { dense: DENSE, denseDir, fromStep: 40, arms: ['ticket'], retrain: { steps: 60 } } });
+    expect(res.summary!.scoredCheckpoint).toBe('step-000040');
+    expect(fs.existsSync(path.join(out, 'dense-source'))).toBe(false);
+    await expect(runTicket({ dir: tmp(), config: { dense: { ...DENSE, task: { ...DENSE.task, p: 13 } }, denseDir } })).rejects.toThrow(/different task/);
+    await expect(runTicket({ dir: tmp(), config: { denseDir, fromStep: 100 } })).rejects.toThrow(/no checkpoint "step-000100" \(available: final, init, step-000040\)/);
+    await expect(runTicket({ dir: tmp(), config: { denseDir: tmp() } })).rejects.toThrow(/holds no run/);
+    await expect(runTicket({ dir: tmp(), config: { denseDir, pruner: 'no-such-pruner' } })).rejects.toThrow(/no-such-pruner/);
+    // an existing ticket folder is not overwritten without force
+    const before = fs.readFileSync(path.join(out, 'ticket-summary.json'), 'utf8');
+    await expect(runTicket({ dir: out, config: { denseDir } })).rejects.toThrow(/already exists/);
+    expect(fs.readFileSync(path.join(out, 'ticket-summary.json'), 'utf8')).toBe(before);
+  }, 300_000);
+
+  it('arms in worker threads (jobs 2) give exactly the same runs; an interrupted experiment resumes', async () => {
+    const config = { dense: DENSE, arms: ['ticket', 'random', 'same-l2'] as const, retrain: { steps: 120 } };
+    const a = await runTicket({ dir: tmp(), config: { ...config, arms: [...config.arms] } });
+    const bDir = tmp();
+    const controller = new AbortController();
+    const first = await runTicket({
+      dir: bDir,
+      jobs: 2,
+      config: { ...config, arms: [...config.arms] },
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'train' && e.arm === 'ticket' && e.event.type === 'eval' && e.event.row.step === 40 && controller.abort(),
+    });
+    expect(first.status).toBe('interrupted');
+    const b = await runTicket({ dir: bDir, jobs: 2, mode: 'resume' });
+    expect(b.status).toBe('finished');
+    const strip = (s: typeof a.summary) => s!.arms.map(({ dir: _d, status: _s, ...rest }) => rest);
+    expect(strip(b.summary)).toEqual(strip(a.summary));
+    expect(new RunStore(path.join(bDir, 'arms', 'ticket')).readMetrics()).toEqual(new RunStore(path.join(path.dirname(a.summary!.arms[0]!.dir), 'ticket')).readMetrics());
+  }, 300_000);
+});
