@@ -31,6 +31,12 @@ describe('grokking-tickets ticket', () => {
     const r2 = run(['ticket', '--dense', path.join(out, 'dense-source'), '--from-step', '40', '--arms', 'ticket', '--quiet', '--out', out2]);
     expect(r2.stderr).toMatch(/no checkpoint "step-000040" \(available: final, init\)/);
     expect(r2.code).not.toBe(0);
+    // reusing a dense run (no training in this process yet) with a pruning-at-initialisation arm
+    const out3 = path.join(tmp(), 'pai');
+    const r3 = run(['ticket', '--dense', path.join(out, 'dense-source'), '--arms', 'ticket,snip', '--retrain-steps', '30', '--quiet', '--out', out3]);
+    expect(r3.stderr).toBe('');
+    expect(r3.code).toBe(0);
+    expect(r3.stdout).toMatch(/^snip /m);
   });
 
   it.each([

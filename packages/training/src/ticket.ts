@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { initBackend } from '@grokking-tickets/backend';
 import path from 'node:path';
 import { buildMask, getPruner, loadPruner, type MaskOptions, type Pruner } from '@grokking-tickets/pruners';
 import { createModel, denseMasks, saveCheckpoint, type GrokModel, type NamedArrays, type StoredTensor } from '@grokking-tickets/models';
@@ -280,7 +281,9 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     denseDir = dense.dir;
   }
 
-  // 2. Score the chosen checkpoint and build the ticket mask.
+  // 2. Score the chosen checkpoint and build the ticket mask (on the dense run's backend; when the
+  // dense run was reused nothing has initialised one yet).
+  await initBackend(config.dense.backend);
   const denseStore = new RunStore(denseDir);
   const dense = config.dense;
   const model: GrokModel = createModel(dense.model.kind, Object.fromEntries(Object.entries(dense.model).filter(([k]) => k !== 'kind')));

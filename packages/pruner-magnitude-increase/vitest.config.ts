@@ -1,0 +1,4 @@
+import { defineConfig } from 'vitest/config';
+
+// Timeouts guard against hangs, not speed.
+export default defineConfig({ test: { include: ['test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 } });
