@@ -6,6 +6,7 @@ import {
   TICKET_ARMS,
   benchmarkStep,
   configHash,
+  resolveTicketConfig,
   resolveTrainConfig,
   runTicket,
   runTraining,
@@ -281,7 +282,7 @@ async function ticketCommand(opts: Record<string, unknown>, cmd: Command): Promi
   return 0;
 }
 
-/** The demo: the paper's dense MLP on (a+b) mod 67, long enough to grok. */
+/** The demo's dense run: the paper's MLP on (a+b) mod 67 with the reference settings. */
 export const DEMO_CONFIG: TrainConfigInput = {
   task: { name: 'modular', op: 'add', p: 67, trainFraction: 0.4 },
   model: { kind: 'mlp' },
@@ -290,27 +291,55 @@ export const DEMO_CONFIG: TrainConfigInput = {
   seed: 0,
 };
 
+/** The demo's ticket: magnitude pruning of the final dense weights at rate 0.6, rewound to θ0. */
+export const DEMO_TICKET: TicketConfigInput = { arms: ['ticket', 'dense'], pruningRate: 0.6, retrain: { steps: 10000 } };
+
 async function demoCommand(opts: Record<string, unknown>): Promise<number> {
   const dir = String(opts.out ?? path.join('runs', 'demo'));
-  const exists = fs.existsSync(path.join(dir, 'config.json'));
-  const mode = opts.force ? 'force' : exists ? 'resume' : 'new';
-  if (exists && mode === 'resume') {
-    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { configHash: string };
-    const wanted = resolveTrainConfig({ ...DEMO_CONFIG, backend: (opts.backend as TrainConfig['backend']) ?? 'auto' });
-    if (stored.configHash !== configHash(wanted)) throw new CliError(`${dir} holds a different run; pass --force to replace it or --out to choose another folder`);
+  const backend = (opts.backend as TrainConfig['backend']) ?? 'auto';
+  const config: TicketConfigInput = { ...DEMO_TICKET, dense: { ...DEMO_CONFIG, backend } };
+  const exists = fs.existsSync(path.join(dir, 'ticket.json'));
+  if (!exists && fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !opts.force) {
+    throw new CliError(`${dir} exists and holds something else; pass --force to replace it or --out to choose another folder`);
   }
-  process.stdout.write('demo: dense MLP on (a + b) mod 67, the reference settings (AdamW lr 1e-3, β (0.9, 0.98), weight decay 1, 40% train, 30 000 full-batch steps)\n');
-  const reporter = progressReporter(progressStyle(Boolean(opts.quiet)), 'demo');
+  if (exists && !opts.force) {
+    const stored = JSON.parse(fs.readFileSync(path.join(dir, 'ticket.json'), 'utf8')) as { configHash: string };
+    if (stored.configHash !== configHash(resolveTicketConfig(config))) throw new CliError(`${dir} holds a different experiment; pass --force to replace it or --out to choose another folder`);
+  }
+  process.stdout.write(
+    'demo: 1) the dense MLP on (a + b) mod 67 with the reference settings (AdamW lr 1e-3, β (0.9, 0.98), weight decay 1, 40% train, 30 000 full-batch steps) memorises, then groks;\n' +
+      '      2) its grokking ticket (magnitude pruning of the final weights at rate 0.6, rewound to θ0) is retrained for 10 000 steps.\n',
+  );
+  const style = progressStyle(Boolean(opts.quiet));
+  const reporters = new Map<string, ReturnType<typeof progressReporter>>();
+  const onEvent = (e: TicketEvent) => {
+    if (e.type === 'phase') return void (style !== 'quiet' && process.stderr.write(`demo: ${e.message}\n`));
+    let r = reporters.get(e.arm);
+    if (!r) reporters.set(e.arm, (r = progressReporter(style, e.arm === 'dense-source' ? 'dense' : e.arm)));
+    r.onEvent(e.event);
+  };
   const result = await runWithSignals((signal) =>
-    runTraining({ config: { ...DEMO_CONFIG, backend: (opts.backend as TrainConfig['backend']) ?? 'auto' }, dir, mode, signal, onEvent: reporter.onEvent }),
-  ).finally(reporter.stop);
-  if (result.status === 'interrupted') return 130;
-  if (result.status === 'already-finished') process.stdout.write(`demo: ${dir} already finished (pass --force to run it again)\n`);
-  explainRun(result);
-  const s = result.summary!;
-  if (s.stepsTo.train_acc_0_95 !== null && s.stepsTo.test_acc_0_95 !== null) {
-    process.stdout.write(`grokking: memorised at step ${s.stepsTo.train_acc_0_95}, generalised at step ${s.stepsTo.test_acc_0_95} (${(s.stepsTo.test_acc_0_95 / Math.max(1, s.stepsTo.train_acc_0_95)).toFixed(1)}x later)\n`);
+    runTicket({ config, dir, mode: opts.force ? 'force' : exists ? 'resume' : 'new', signal, onEvent }),
+  ).finally(() => reporters.forEach((r) => r.stop()));
+  if (result.status === 'interrupted') {
+    process.stderr.write('demo: interrupted; run npm run demo again to continue\n');
+    return 130;
   }
+  const s = result.summary!;
+  const dense = s.arms.find((a) => a.arm === 'dense')!;
+  const ticket = s.arms.find((a) => a.arm === 'ticket')!;
+  const at = (v: number | null) => (v === null ? 'not reached' : `step ${v}`);
+  process.stdout.write(
+    [
+      `dense run:  ${path.join(dir, 'dense-source')}`,
+      `  train accuracy >= 95% at ${at(dense.stepsToTrain95)}, test accuracy >= 95% at ${at(dense.stepsToTest95)} (final test ${(dense.finalTestAcc * 100).toFixed(2)}%)`,
+      `ticket run: ${path.join(dir, 'arms', 'ticket')} (${ticket.keptWeights} of ${ticket.totalWeights} weights)`,
+      `  train accuracy >= 95% at ${at(ticket.stepsToTrain95)}, test accuracy >= 95% at ${at(ticket.stepsToTest95)} (final test ${(ticket.finalTestAcc * 100).toFixed(2)}%)`,
+      ticket.speedupVsDense !== null ? `the grokking ticket generalised ${ticket.speedupVsDense.toFixed(1)}x sooner than the dense network` : '',
+      `summary: ${path.join(dir, 'ticket-summary.json')}`,
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 
@@ -366,7 +395,7 @@ export function buildProgram(exit: (code: number) => void): Command {
 
   program
     .command('demo')
-    .description('watch the dense MLP on (a+b) mod 67 memorise, then grok (resumes or reuses runs/demo)')
+    .description('the dense MLP on (a+b) mod 67 memorises then groks, and its grokking ticket groks sooner (resumes or reuses runs/demo)')
     .option('--out <dir>', 'run folder', path.join('runs', 'demo'))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
     .option('--force', 'start again even if the folder holds a finished demo')

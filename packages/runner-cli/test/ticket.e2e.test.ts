@@ -37,6 +37,10 @@ describe('grokking-tickets ticket', () => {
     expect(r3.stderr).toBe('');
     expect(r3.code).toBe(0);
     expect(r3.stdout).toMatch(/^snip /m);
+    // a pruner from its own package, by package name
+    const r4 = run(['ticket', '--dense', path.join(out, 'dense-source'), '--pruner', '@grokking-tickets/pruner-magnitude-increase', '--arms', 'ticket', '--retrain-steps', '30', '--quiet', '--out', path.join(tmp(), 'mi')]);
+    expect(r4.stderr).toBe('');
+    expect(r4.stdout).toMatch(/pruner @grokking-tickets\/pruner-magnitude-increase on final/);
   });
 
   it.each([

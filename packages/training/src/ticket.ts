@@ -261,6 +261,10 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     }
   }
   if (mode !== 'resume') {
+    // --force replaces the whole experiment: stale arms must not be resumed as if they were new.
+    if (mode === 'force' && fs.existsSync(parent.file('ticket.json'))) {
+      for (const entry of ['ticket.json', 'ticket-summary.json', 'masks', 'arms', 'dense-source']) fs.rmSync(parent.file(entry), { recursive: true, force: true });
+    }
     parent.create(mode === 'force');
     parent.writeJson('ticket.json', { config, configHash: configHash(config) });
   }
