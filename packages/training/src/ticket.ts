@@ -358,8 +358,10 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
   const interrupted = await runArms(pending, options, emit, results);
   if (interrupted) return { status: 'interrupted' };
 
-  // 5. Summarise.
-  const denseSummary = new RunStore(results.get('dense')?.reusedDir ?? denseDir).readJson<RunSummary>('summary.json');
+  // 5. Summarise. Speed-ups are against the dense arm when it ran, else against the dense source run.
+  const denseArm = results.get('dense');
+  const baselineDir = denseArm?.reusedDir ?? (denseArm ? path.join(options.dir, 'arms', 'dense') : denseDir);
+  const denseT = new RunStore(baselineDir).readJson<RunSummary>('summary.json').stepsTo.test_acc_0_95;
   const arms: ArmResult[] = plans.map((plan) => {
     const r = results.get(plan.arm)!;
     const dir = r.reusedDir ?? plan.dir;
@@ -367,7 +369,6 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     const summary = r.result?.summary ?? store.readJson<RunSummary>('summary.json');
     const rows = store.readMetrics();
     const first = rows[0]!;
-    const denseT = plan.arm === 'dense' ? summary.stepsTo.test_acc_0_95 : denseSummaryFor(results, denseSummary);
     const t = summary.stepsTo.test_acc_0_95;
     return {
       arm: plan.arm,
@@ -403,14 +404,6 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
   };
   parent.writeJson('ticket-summary.json', summary);
   return { status: 'finished', summary };
-}
-
-// The dense baseline for speed-ups is the dense arm when it ran, else the dense source run.
-function denseSummaryFor(results: Map<ArmName, { result: RunResult | null; reusedDir?: string }>, denseSource: RunSummary): number | null {
-  const d = results.get('dense');
-  if (d?.result?.summary) return d.result.summary.stepsTo.test_acc_0_95;
-  if (d?.reusedDir) return new RunStore(d.reusedDir).readJson<RunSummary>('summary.json').stepsTo.test_acc_0_95;
-  return denseSource.stepsTo.test_acc_0_95;
 }
 
 async function runArms(
