@@ -251,6 +251,7 @@ async function ticketCommand(opts: Record<string, unknown>, cmd: Command): Promi
     ...(opts.shuffle ? { shuffle: true } : {}),
     ...(opts.rewindStep !== undefined ? { rewindStep: opts.rewindStep as number | 'init' } : {}),
     ...(arms ? { arms: arms as ArmName[] } : {}),
+    ...(opts.prunable ? { prunable: String(opts.prunable).split(',').map((x) => x.trim()) } : {}),
     ...(opts.normDefinition ? { normDefinition: opts.normDefinition as 'global' } : {}),
     retrain: {
       ...(opts.weightDecay !== undefined ? { weightDecay: Number(opts.weightDecay) } : {}),
@@ -384,6 +385,7 @@ export function buildProgram(exit: (code: number) => void): Command {
       .option('--invert', 'keep the lowest scores instead')
       .option('--shuffle', 'shuffle each tensor\'s mask (same per-tensor density)')
       .option('--rewind-step <n|init>', 'rewind the ticket to θ0 (init) or to the weights after n updates', stepArg('--rewind-step', 'init'))
+      .option('--prunable <list>', 'parameters to prune, comma-separated (default: every weight matrix, embeddings included)')
       .option('--arms <list>', `comma-separated arms: ${TICKET_ARMS.join(', ')}`, 'ticket,dense')
       .option('--dense-weight-decay <x>', 'weight decay of the dense run (default 1)', numArg('--dense-weight-decay'))
       .option('--retrain-steps <n>', 'steps of every retrained arm (default: the dense run\'s)', intArg('--retrain-steps', 1))

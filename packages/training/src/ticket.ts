@@ -36,6 +36,8 @@ export interface TicketConfig {
   /** Rewind the ticket to θ0 ('init') or to the weights after r updates. */
   rewindStep: number | 'init';
   arms: ArmName[];
+  /** Parameters to prune (null: every prunable weight matrix, embeddings included, as the reference). */
+  prunable: string[] | null;
   /** Overrides for every retrained arm (default: the dense run's values). */
   retrain: { weightDecay?: number; steps?: number; evalEvery?: number };
   normDefinition: NormDefinition;
@@ -85,6 +87,7 @@ export function resolveTicketConfig(input: TicketConfigInput = {}): TicketConfig
     shuffle: input.shuffle ?? false,
     rewindStep: step('rewindStep', input.rewindStep ?? 'init', 'init') as number | 'init',
     arms: [...new Set(arms)] as ArmName[],
+    prunable: input.prunable ?? null,
     retrain,
     normDefinition,
   };
@@ -260,6 +263,11 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
       }
     }
   }
+  if (config.prunable) {
+    const known = createModel(config.dense.model.kind, Object.fromEntries(Object.entries(config.dense.model).filter(([k]) => k !== 'kind'))).params.filter((p) => p.prunable).map((p) => p.name);
+    const unknown = config.prunable.filter((n) => !known.includes(n));
+    if (unknown.length || config.prunable.length === 0) throw new TicketError(`prunable parameters must be among ${known.join(', ')}; got ${config.prunable.join(', ') || 'none'}`);
+  }
   if (mode !== 'resume') {
     // --force replaces the whole experiment: stale arms must not be resumed as if they were new.
     if (mode === 'force' && fs.existsSync(parent.file('ticket.json'))) {
@@ -295,8 +303,15 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
   const theta0 = (await denseStore.loadWeights('init')).weights;
   const scored = await denseStore.loadWeights(checkpointName(config.fromStep));
   const rewind = config.rewindStep === 'init' ? theta0 : (await denseStore.loadWeights(checkpointName(config.rewindStep))).weights;
-  const prunable = model.params.filter((p) => p.prunable).map((p) => p.name);
-  const maskOptions: MaskOptions = { pruningRate: config.pruningRate, scope: config.scope, schedule: config.schedule, rounds: config.rounds, invert: config.invert, shuffle: config.shuffle };
+  const maskOptions: MaskOptions = {
+    pruningRate: config.pruningRate,
+    scope: config.scope,
+    schedule: config.schedule,
+    rounds: config.rounds,
+    invert: config.invert,
+    shuffle: config.shuffle,
+    ...(config.prunable ? { prunable: config.prunable } : {}),
+  };
   emit({ type: 'phase', message: `scoring ${checkpointName(config.fromStep)} with ${pruner.name}, pruning rate ${config.pruningRate}` });
   const ticketMask = await buildMask(pruner, { model, weights: scored.weights, initialWeights: theta0, batch: data.train, seed: dense.seed }, maskOptions);
   const shapes = Object.fromEntries(model.params.map((p) => [p.name, p.shape]));
@@ -306,7 +321,8 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     tensors: maskTensors,
     meta: { pruner: pruner.name, fromStep: config.fromStep, pruningRate: config.pruningRate, kept: ticketMask.kept, total: ticketMask.total },
   });
-  const { alphaL1, alphaL2 } = sameNormScales(rewind, ticketMask.masks, prunable, config.normDefinition);
+  // Norms over every parameter (unpruned ones count whole), since α scales all of them.
+  const { alphaL1, alphaL2 } = sameNormScales(rewind, ticketMask.masks, model.params.map((p) => p.name), config.normDefinition);
 
   // 3. Plan every arm.
   const retrainConfig: TrainConfig = resolveTrainConfig({

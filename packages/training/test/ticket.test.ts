@@ -111,6 +111,13 @@ describe('runTicket', () => {
     await expect(runTicket({ dir: tmp(), config: { denseDir, fromStep: 100 } })).rejects.toThrow(/no checkpoint "step-000100" \(available: final, init, step-000040\)/);
     await expect(runTicket({ dir: tmp(), config: { denseDir: tmp() } })).rejects.toThrow(/holds no run/);
     await expect(runTicket({ dir: tmp(), config: { denseDir, pruner: 'no-such-pruner' } })).rejects.toThrow(/no-such-pruner/);
+    await expect(runTicket({ dir: tmp(), config: { denseDir, prunable: ['W_X'] } })).rejects.toThrow(/prunable parameters must be among W_E, W_in, W_out, W_U; got W_X/);
+    // pruning a subset: W_U stays whole, the rate applies to the others, the same-norm scale covers all
+    const sub = await runTicket({ dir: tmp(), config: { denseDir, prunable: ['W_E', 'W_in', 'W_out'], arms: ['ticket'], retrain: { steps: 20 } } });
+    const N3 = 24 * 11 + 12 * 24 + 24 * 12;
+    expect(sub.summary!.total).toBe(N3);
+    expect(sub.summary!.kept).toBe(N3 - Math.floor(0.6 * N3));
+    expect(sub.summary!.perTensor.W_U).toBeUndefined();
     // an existing ticket folder is not overwritten without force
     const before = fs.readFileSync(path.join(out, 'ticket-summary.json'), 'utf8');
     await expect(runTicket({ dir: out, config: { denseDir } })).rejects.toThrow(/already exists/);
