@@ -12,6 +12,7 @@ import {
   runTraining,
   type ArmName,
   type RunResult,
+  type RunSummary,
   type TicketConfigInput,
   type TicketEvent,
   type TicketSummary,
@@ -292,8 +293,11 @@ export const DEMO_CONFIG: TrainConfigInput = {
   seed: 0,
 };
 
-/** The demo's ticket: magnitude pruning of the final dense weights at rate 0.6, rewound to θ0. */
-export const DEMO_TICKET: TicketConfigInput = { arms: ['ticket', 'dense'], pruningRate: 0.6, retrain: { steps: 10000 } };
+/**
+ * The demo's ticket: magnitude pruning of the final dense weights at rate 0.6, rewound to θ0,
+ * retrained for 10 000 steps (it groks in ~4 000 on seed 0); compared with the dense run itself.
+ */
+export const DEMO_TICKET: TicketConfigInput = { arms: ['ticket'], pruningRate: 0.6, retrain: { steps: 10000 } };
 
 async function demoCommand(opts: Record<string, unknown>): Promise<number> {
   const dir = String(opts.out ?? path.join('runs', 'demo'));
@@ -327,14 +331,14 @@ async function demoCommand(opts: Record<string, unknown>): Promise<number> {
     return 130;
   }
   const s = result.summary!;
-  const dense = s.arms.find((a) => a.arm === 'dense')!;
+  const dense = JSON.parse(fs.readFileSync(path.join(s.denseDir, 'summary.json'), 'utf8')) as RunSummary;
   const ticket = s.arms.find((a) => a.arm === 'ticket')!;
   const at = (v: number | null) => (v === null ? 'not reached' : `step ${v}`);
   process.stdout.write(
     [
-      `dense run:  ${path.join(dir, 'dense-source')}`,
-      `  train accuracy >= 95% at ${at(dense.stepsToTrain95)}, test accuracy >= 95% at ${at(dense.stepsToTest95)} (final test ${(dense.finalTestAcc * 100).toFixed(2)}%)`,
-      `ticket run: ${path.join(dir, 'arms', 'ticket')} (${ticket.keptWeights} of ${ticket.totalWeights} weights)`,
+      `dense run:  ${s.denseDir}`,
+      `  train accuracy >= 95% at ${at(dense.stepsTo.train_acc_0_95)}, test accuracy >= 95% at ${at(dense.stepsTo.test_acc_0_95)} (final test ${(dense.final.test_acc * 100).toFixed(2)}%)`,
+      `ticket run: ${ticket.dir} (${ticket.keptWeights} of ${ticket.totalWeights} weights)`,
       `  train accuracy >= 95% at ${at(ticket.stepsToTrain95)}, test accuracy >= 95% at ${at(ticket.stepsToTest95)} (final test ${(ticket.finalTestAcc * 100).toFixed(2)}%)`,
       ticket.speedupVsDense !== null ? `the grokking ticket generalised ${ticket.speedupVsDense.toFixed(1)}x sooner than the dense network` : '',
       `summary: ${path.join(dir, 'ticket-summary.json')}`,
