@@ -72,6 +72,7 @@ if __name__ == "__main__":
     ap.add_argument("run")
     ap.add_argument("--steps", type=int, default=30000)
     ap.add_argument("--rate", type=float, default=0.6)
+    ap.add_argument("--mask-from-run", action="store_true", help="prune the run's own checkpoints/final.safetensors instead of a PyTorch dense run")
     a = ap.parse_args()
     torch.set_num_threads(1)
     cfg = json.load(open(f"{a.run}/config.json"))["config"]
@@ -80,8 +81,11 @@ if __name__ == "__main__":
     train, test = split(p, seed)
     ones = {k: np.ones_like(v) for k, v in theta0.items()}
     t0 = time.time()
-    # the dense run goes the full length: the ticket is taken from its final weights
-    dense95, final = run(theta0, ones, train, test, p, a.steps)
+    if a.mask_from_run:
+        dense95, final = None, read_safetensors(f"{a.run}/checkpoints/final.safetensors")
+    else:
+        # the dense run goes the full length: the ticket is taken from its final weights
+        dense95, final = run(theta0, ones, train, test, p, a.steps)
     allw = np.concatenate([np.abs(v).ravel() for v in final.values()])
     k = int(np.floor(a.rate * allw.size))
     tau = np.sort(allw)[k - 1]

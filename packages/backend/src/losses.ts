@@ -74,15 +74,17 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scal
 
 /**
  * The same mean cross-entropy as {@link crossEntropy} for one-hot targets, with a hand-written
- * first-order gradient `(softmax(logits) − targets) / rows`: for training steps only (its gradient
- * is not differentiable again; GraSP and other second-order users must call `crossEntropy`).
+ * first-order gradient: for training steps only (not differentiable again; GraSP and other
+ * second-order users must call `crossEntropy`).
  *
- * Why: on WASM the `Exp` kernel costs ~4x a whole `Softmax` kernel, and the second-order-safe form
- * runs `Exp` twice per step (forward and gradient). Here one `Softmax` serves both: with
- * m = max_j l_ij and p = softmax(l), log Σ exp(l − m) = −log max_j p_ij, which is never below
- * −log 1 = 0 nor above log(classes), so it cannot under- or overflow, and the per-row loss
- * (m − l_label) − log max_j p is exact to float32 rounding with no cancellation when the label
- * is the arg-max (the memorised regime, where losses reach 1e-7).
+ * Why: (1) speed — on WASM the `Exp` kernel costs ~4x a whole `Softmax`, and the second-order form
+ * runs `Exp` twice per step; here one `Softmax` serves value and gradient. (2) precision in the
+ * memorised regime, where grokking happens: with train losses near 1e-7 the correct-class
+ * probability p_c rounds to 1 − k·6e-8 in float32, so the textbook gradient p_c − 1 is quantised
+ * (up to ~60 % off) and the row's gradients no longer sum to zero. The reference avoids this by a
+ * float64 log-softmax. Here the correct-class term is computed as −Σ_{j≠c} p_j, a sum of small,
+ * accurately represented probabilities, which is exactly p_c − 1 in real arithmetic; likewise the
+ * loss of a row whose label is the arg-max is −log1p(−Σ_{j≠c} p_j) instead of −log(p_c).
  *
  * @param logits [rows, classes].
  * @param targets [rows, classes], one-hot rows.
@@ -97,11 +99,25 @@ export function crossEntropyFirstOrder(logits: tf.Tensor2D, targets: tf.Tensor2D
     const x = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
     const p = tf.softmax(x);
-    const perRow = tf.sub(tf.sub(tf.max(x, 1), tf.sum(tf.mul(x, targets), 1)), tf.log(tf.max(p, 1)));
-    save([p]);
+    const others = tf.mul(p, tf.sub(1, targets)); // p_j for j ≠ label
+    const missing = tf.sum(others, 1); // 1 − p_label, from small terms only
+    const m = tf.max(x, 1);
+    const xLabel = tf.sum(tf.mul(x, targets), 1);
+    // label is the arg-max: −log p_c = −log1p(−q) with q = Σ_{j≠c} p_j, accurate for tiny q;
+    // otherwise (m − x_c) + log Σ exp(x − m) = (m − x_c) − log max p, never under/overflowing.
+    // (tfjs's log1p forms 1 + x in float32, so the series is used for small q: error < q⁴/4.)
+    const q = tf.minimum(missing, 0.5);
+    const confident = tf.where(tf.less(q, 0.01), tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))), tf.neg(tf.log(tf.sub(1, q))));
+    const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 1)));
+    const perRow = tf.where(tf.greaterEqual(xLabel, m), confident, general);
+    save([others, missing]);
     return {
       value: tf.div(tf.sum(perRow), rows) as tf.Scalar,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => tf.mul(dy as tf.Tensor, tf.div(tf.sub(saved[0]!, targets), rows)),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [o, miss] = saved as [tf.Tensor2D, tf.Tensor1D];
+        const g = tf.sub(o, tf.mul(targets, tf.reshape(miss, [rows, 1])));
+        return tf.mul(dy as tf.Tensor, tf.div(g, rows));
+      },
     };
   }) as (x: tf.Tensor2D) => tf.Scalar;
   return f(logits);

@@ -267,3 +267,28 @@ describe('crossEntropyFirstOrder (training-step loss)', () => {
     expect(Math.abs(got - expected) / expected).toBeLessThan(1e-4);
   });
 });
+
+describe('crossEntropyFirstOrder precision in the memorised regime', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+  });
+  it('correct-class gradient and loss match float64 when the label has probability 1 − 1e-7', () => {
+    // logits: label 0 at 0, four others at −18.42 − k: p_others ≈ 1e-8 · e^-k each
+    const others = [0, 1, 2, 3].map((k) => -18.420681 - k);
+    const x = [0, ...others];
+    const logits = tf.tensor2d([x]);
+    const targets = tf.tensor2d([[1, 0, 0, 0, 0]]);
+    // float64 reference
+    const z = x.reduce((a, v) => a + Math.exp(v), 0);
+    const p = x.map((v) => Math.exp(v) / z);
+    const q = p.slice(1).reduce((a, v) => a + v, 0);
+    const g = tf.grad((l: tf.Tensor) => crossEntropyFirstOrder(l as tf.Tensor2D, targets))(logits).dataSync();
+    // textbook float32 (p_c − 1) is quantised to multiples of ~6e-8; this must be within 1e-4 relative
+    expect(Math.abs(g[0]! - -q) / q).toBeLessThan(1e-4);
+    for (let j = 1; j < 5; j++) expect(Math.abs(g[j]! - p[j]!) / p[j]!).toBeLessThan(1e-4);
+    const gsum = Array.from(g).reduce((a, v) => a + v, 0);
+    expect(Math.abs(gsum)).toBeLessThan(1e-4 * q); // the row's gradient sums to ~0
+    const loss = crossEntropyFirstOrder(logits, targets).dataSync()[0]!;
+    expect(Math.abs(loss - Math.log1p(q)) / Math.log1p(q)).toBeLessThan(1e-4);
+  });
+});

@@ -1,4 +1,4 @@
-import { SeededRandom, denseMasks, type NamedArrays } from '@grokking-tickets/models';
+import { SeededRandom, denseMasks, validateArrays, type NamedArrays } from '@grokking-tickets/models';
 import { PrunerError } from './errors.js';
 import type { MaskOptions, MaskResult, MaskScope, Pruner, ScoringContext, Scores } from './types.js';
 
@@ -55,10 +55,15 @@ export function thresholdScores(scores: Scores, keepFraction: number, scope: Mas
   return out;
 }
 
-/** Target keep fraction of round e of E (spec §5.4); both schedules give κ at e = E. */
+/**
+ * Target keep fraction κ_e of round e of E (spec §5.4), in the reference's float64 expressions:
+ * `linear` 1 − (1 − κ)·(e/E), `exponential` κ^(e/E), `one-shot` κ. (So k = floor((1 − κ_e)·N)
+ * inherits the reference's rounding: κ 0.2, e/E = 1/4, N = 360 gives k = floor(71.999…) = 71.)
+ */
 export function scheduledKeepFraction(keepFraction: number, round: number, rounds: number, schedule: NonNullable<MaskOptions['schedule']>): number {
+  if (schedule === 'one-shot') return keepFraction;
   if (schedule === 'exponential') return keepFraction ** (round / rounds);
-  return 1 - ((1 - keepFraction) * round) / rounds;
+  return 1 - (1 - keepFraction) * (round / rounds);
 }
 
 function checkScores(pruner: Pruner, scores: Scores, ctx: ScoringContext): void {
@@ -112,6 +117,12 @@ export async function buildMask(
   const prunableSet = new Set(ctx.model.params.filter((p) => p.prunable).map((p) => p.name));
   const prunable = options.prunable ?? ctx.model.params.filter((p) => p.prunable).map((p) => p.name);
   for (const name of prunable) if (!prunableSet.has(name)) throw new PrunerError(`"${name}" is not a prunable parameter of model "${ctx.model.kind}"`);
+  try {
+    validateArrays(ctx.model, ctx.weights, 'weights');
+    if (ctx.masks) validateArrays(ctx.model, ctx.masks, 'masks');
+  } catch (e) {
+    throw new PrunerError(`buildMask: ${(e as Error).message}`, { cause: e });
+  }
   if (pruner.needsData && !ctx.batch) throw new PrunerError(`pruner "${pruner.name}" needs scoring data (the training set)`);
   if (pruner.needsInitialWeights && !ctx.initialWeights) throw new PrunerError(`pruner "${pruner.name}" needs the initial weights θ0`);
   let masks: NamedArrays = { ...denseMasks(ctx.model), ...ctx.masks };
