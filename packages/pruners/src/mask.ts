@@ -100,6 +100,8 @@ export function shuffleMasks(masks: NamedArrays, seed: number): NamedArrays {
  * lowest), and threshold. As in the reference, each round's masks come from that round's scores
  * over every weight (a score may revive a weight pruned earlier: SNIP does, magnitude gives the
  * one-shot mask, SynFlow keeps pruned weights pruned). `shuffle` then permutes each tensor's mask.
+ * The starting masks are `ctx.masks` (all ones where absent). Weights, masks, options and the
+ * pruner's scores (names, lengths, no NaN) are checked; every failure is a one-line PrunerError.
  */
 export async function buildMask(
   pruner: Pruner,
@@ -115,8 +117,9 @@ export async function buildMask(
   if (!Number.isInteger(rounds) || rounds < 1) throw new PrunerError(`rounds must be a positive integer, got ${rounds}`);
   if (schedule === 'one-shot' && rounds > 1) throw new PrunerError(`a one-shot schedule has one round; use linear or exponential for ${rounds} rounds`);
   const prunableSet = new Set(ctx.model.params.filter((p) => p.prunable).map((p) => p.name));
-  const prunable = options.prunable ?? ctx.model.params.filter((p) => p.prunable).map((p) => p.name);
-  for (const name of prunable) if (!prunableSet.has(name)) throw new PrunerError(`"${name}" is not a prunable parameter of model "${ctx.model.kind}"`);
+  for (const name of options.prunable ?? []) if (!prunableSet.has(name)) throw new PrunerError(`"${name}" is not a prunable parameter of model "${ctx.model.kind}"`);
+  // in model order, whatever order the caller listed them in
+  const prunable = ctx.model.params.filter((p) => p.prunable && (!options.prunable || options.prunable.includes(p.name))).map((p) => p.name);
   try {
     validateArrays(ctx.model, ctx.weights, 'weights');
     if (ctx.masks) validateArrays(ctx.model, ctx.masks, 'masks');

@@ -161,11 +161,11 @@ describe('buildMask', () => {
     expect(c.masks).not.toEqual(a.masks);
   });
 
-  it('a prunable subset: only those tensors are masked and counted; given masks are used in round 1', async () => {
+  it('a prunable subset (any order; scored in model order): only those tensors are masked and counted; given masks are used in round 1', async () => {
     const ctx = fixtureContext();
     const seen: string[][] = [];
     const spy = definePruner({ ...getPruner('magnitude'), name: 'spy2', score: (c) => (seen.push(c.prunable), getPruner('magnitude').score(c)) });
-    const r = await buildMask(spy, { ...ctx, masks: undefined }, { pruningRate: 0.5, prunable: ['W_in', 'W_U'] });
+    const r = await buildMask(spy, { ...ctx, masks: undefined }, { pruningRate: 0.5, prunable: ['W_U', 'W_in'] });
     expect(seen).toEqual([['W_in', 'W_U']]);
     expect(Object.keys(r.masks)).toEqual(['W_in', 'W_U']);
     expect(r.total).toBe(24 + 30);

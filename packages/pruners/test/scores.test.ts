@@ -13,7 +13,7 @@ beforeAll(async () => {
 // absolute difference over all entries divided by the largest |score| (entries near zero by
 // cancellation make per-entry relative errors meaningless). tfjs computes in float32 (unit
 // roundoff 6e-8); the fixture starts from the same float32 weights. Measured on wasm and cpu:
-// magnitude 0 (|x| is exact), SNIP 1.1e-7, SynFlow 6e-8, GraSP Hg 1.4e-7 (per entry above 1 % of
+// magnitude 0 (|x| is exact), SNIP ≤ 1.4e-7, SynFlow ≤ 6e-8, GraSP Hg ≤ 1.4e-7 (per entry above 1 % of
 // the scale: 2e-6 at most). Tolerances: first-order scores 1e-5 (a few dozen float32 roundings in
 // each gradient entry, with ~100x margin for other backends' summation orders); GraSP 1e-4, since
 // Hg is a double backward through a temperature-200 softmax whose (p − y) terms partly cancel, so
