@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+// Where a training step's time goes: runs Trainer.step under tf.profile and groups the kernels
+// (matrix products, the optimiser's element-wise update, the loss, transposes, the rest), then
+// compares the kernels' sum with the wall time of unprofiled steps; the difference is dispatch,
+// autodiff tape and JS overhead. Usage: node bench/profile-step.mjs [mlp|transformer|mnist-mlp]
+// [--backend wasm] [--steps 50]. Build first (npm run build).
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '@grokking-tickets/backend';
+import { createModel, initialWeights } from '@grokking-tickets/models';
+import { PAPER_ADAMW, Trainer, getTask, resolveTaskConfig } from '@grokking-tickets/training';
+
+const args = process.argv.slice(2);
+const value = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
+const kind = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a) && a !== value('--backend')) ?? 'mlp';
+const steps = Number(value('--steps', '50'));
+const backend = await initBackend(value('--backend', 'auto'));
+const task = resolveTaskConfig({ name: kind === 'mnist-mlp' ? 'mnist' : 'modular' });
+const data = getTask(task.name).load(task, 0);
+const model = createModel(kind);
+const trainer = new Trainer({ model, weights: initialWeights(model, 0), optimizer: PAPER_ADAMW, train: data.train, test: data.test });
+for (let i = 0; i < 20; i++) trainer.step();
+
+// Optimiser kernels are the element-wise ones on parameter-shaped inputs.
+const paramShapes = new Set(model.params.map((p) => JSON.stringify(p.shape)));
+const group = (k) => {
+  if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') return 'matrix products';
+  if (k.name === 'Transpose') return 'transposes';
+  if (['Softmax', 'Max', 'Exp', 'Log', 'Sum'].includes(k.name)) return 'loss (softmax, max, sums)';
+  if (k.inputShapes.length > 0 && k.inputShapes.every((s) => s.length === 0 || paramShapes.has(JSON.stringify(s)))) return 'element-wise on parameter shapes (AdamW, masks)';
+  return 'other element-wise, reshapes, casts';
+};
+const groups = {};
+const kernels = {};
+let count = 0;
+for (let i = 0; i < steps; i++) {
+  const prof = await tf.profile(() => trainer.step());
+  for (const k of prof.kernels) {
+    // Custom-gradient wrappers appear as kernels that contain the real ones: skip them.
+    if (!tf.getKernel(k.name, tf.getBackend())) continue;
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const g = group(k);
+    groups[g] = (groups[g] ?? 0) + ms / steps;
+    const key = `${k.name} ${JSON.stringify(k.inputShapes)}`;
+    kernels[key] = (kernels[key] ?? 0) + ms / steps;
+    count++;
+  }
+}
+const t0 = performance.now();
+for (let i = 0; i < 200; i++) trainer.step();
+trainer.getWeights();
+const wall = (performance.now() - t0) / 200;
+const kernelSum = Object.values(groups).reduce((a, b) => a + b, 0);
+const f = (x) => x.toFixed(3).padStart(7);
+console.log(`${kind} on ${backend.name}: ${f(wall)} ms per unprofiled step, ${(count / steps).toFixed(0)} kernels per step`);
+for (const [g, ms] of Object.entries(groups).sort((a, b) => b[1] - a[1])) console.log(`${f(ms)} ms  ${g}`);
+console.log(`${f(Math.max(0, wall - kernelSum))} ms  dispatch, tape and JS overhead (wall − kernel sum)`);
+console.log('\ntop kernels (ms per step, name, input shapes):');
+for (const [k, ms] of Object.entries(kernels).sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${f(ms)}  ${k}`);
+trainer.dispose();
