@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Adds up vitest JSON reports (test-results.json in every workspace package) into the one plain
-// closing line CI reads: "N passed, M failed[, K skipped]". Exit 1 when anything failed or a
+// closing line CI reads, exactly "N passed, M failed" (skipped tests, if any, are reported on the
+// line before). Exit 1 when anything failed or a
 // package that has tests produced no report.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const t = summarize();
   for (const m of t.missing) console.log(`test-summary: no test report from ${m} (its tests did not run)`);
   const failed = t.failed + t.missing.length;
-  console.log(`${t.passed} passed, ${failed} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`);
+  if (t.skipped) console.log(`test-summary: ${t.skipped} skipped`);
+  console.log(`${t.passed} passed, ${failed} failed`);
   process.exit(failed > 0 ? 1 : 0);
 }
