@@ -3,7 +3,10 @@
 // end-to-end wall time of a dense run, and (when python3 can import torch) the PyTorch port of the
 // reference step timed in the same run, with the ratio, because absolute times on shared machines
 // are noisy. Writes bench/results/<date>.json; `--json` prints only the JSON.
-// Flags: --steps N (timed steps, default 200), --no-torch, --no-e2e, --e2e-steps N (default 30000).
+// Every backend that loads is timed (tfjs-node, WASM, cpu; the cpu backend is ~100x slower, so it
+// gets --cpu-steps). Flags: --steps N (timed steps, default 200), --backends list (default
+// tensorflow,wasm,cpu), --cpu-steps N (default 10), --no-torch, --no-e2e, --e2e-steps N (default
+// 30000).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,9 +36,24 @@ function findTorchPython() {
   return null;
 }
 
-log(`bench: timing ${steps} steps per model ...`);
-const ours = JSON.parse(runNode(['bench', '--steps', steps, '--quiet']));
-const report = { date: ours.date, node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, steps: ours.results, torch: null, e2e: null };
+const backends = value('--backends', 'tensorflow,wasm,cpu').split(',').filter(Boolean);
+const report = { date: new Date().toISOString(), node: process.version, cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, steps: [], unavailable: {}, torch: null, e2e: null };
+for (const backend of backends) {
+  const n = backend === 'cpu' ? value('--cpu-steps', '10') : steps;
+  const warmup = backend === 'cpu' ? '2' : '20';
+  log(`bench: ${backend}: timing ${n} steps per model ...`);
+  try {
+    report.steps.push(...JSON.parse(runNode(['bench', '--backend', backend, '--steps', n, '--warmup', warmup, '--quiet'])).results);
+  } catch (e) {
+    // A backend that cannot load here (tfjs-node without its binary) is reported, not fatal.
+    report.unavailable[backend] = e.message.replace(/^grokking-tickets [^:]*failed: /, '').replace(/^grokking-tickets: error: /, '');
+    log(`bench: ${backend} unavailable: ${report.unavailable[backend]}`);
+  }
+}
+if (report.steps.length === 0) {
+  console.error('bench: no backend could run');
+  process.exit(1);
+}
 
 if (!flag('--no-torch')) {
   const py = findTorchPython();
@@ -66,10 +84,11 @@ for (const s of report.steps) {
 const json = JSON.stringify(report, null, 2);
 if (jsonOnly) console.log(json);
 else {
-  console.log(`model        backend  median ms  p10-p90 ms      torch ms  ours/torch`);
+  console.log(`model        backend  median ms  p10-p90 ms         torch ms  ours/torch`);
   for (const s of report.steps) {
-    console.log(`${s.model.padEnd(12)} ${s.backend.padEnd(8)} ${String(s.medianMs).padStart(9)}  ${`${s.p10Ms}-${s.p90Ms}`.padEnd(14)}  ${String(s.torchMedianMs ?? '-').padStart(8)}  ${s.ratioVsTorch ?? '-'}`);
+    console.log(`${s.model.padEnd(12)} ${s.backend.padEnd(8)} ${String(s.medianMs).padStart(9)}  ${`${s.p10Ms}-${s.p90Ms}`.padEnd(17)}  ${String(s.torchMedianMs ?? '-').padStart(8)}  ${s.ratioVsTorch ?? '-'}`);
   }
+  for (const [b, why] of Object.entries(report.unavailable)) console.log(`${b}: unavailable (${why})`);
   if (report.e2e) console.log(`end to end: ${report.e2e.steps}-step dense MLP run in ${report.e2e.wallSec} s (process wall time, evaluation every 100 steps)`);
 }
 const dir = path.join(root, 'bench', 'results');
