@@ -55,5 +55,5 @@ console.log(`${kind} on ${backend.name}: ${f(wall)} ms per unprofiled step, ${(c
 for (const [g, ms] of Object.entries(groups).sort((a, b) => b[1] - a[1])) console.log(`${f(ms)} ms  ${g}`);
 console.log(`${f(Math.max(0, wall - kernelSum))} ms  dispatch, tape and JS overhead (wall − kernel sum)`);
 console.log('\ntop kernels (ms per step, name, input shapes):');
-for (const [k, ms] of Object.entries(kernels).sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${f(ms)}  ${k}`);
+for (const [k, ms] of Object.entries(kernels).sort((a, b) => b[1] - a[1]).slice(0, Number(value("--top", "12")))) console.log(`${f(ms)}  ${k}`);
 trainer.dispose();

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 // Registers the 'wasm' backend factory (the .wasm binary is loaded lazily by tf.setBackend).
 import '@tensorflow/tfjs-backend-wasm';
 import { registerGradientFixes } from './gradients/register.js';
+import { registerFastKernels } from './kernels/fastKernels.js';
 
 /** A tfjs backend this package can select: tfjs-node (`tensorflow`), WebAssembly, or plain JS. */
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -103,6 +104,7 @@ async function select(requested: BackendName | 'auto'): Promise<BackendChoice> {
   // Loading tfjs-node can evaluate a second copy of the tfjs union bundle, which re-registers the
   // stock gradients in the shared registry; make sure ours are the ones in place.
   registerGradientFixes();
+  registerFastKernels();
   const choice: BackendChoice = { name, requested, notes };
   chosen.set(requested, choice);
   return { ...choice, notes: [...notes] };

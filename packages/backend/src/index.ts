@@ -1,6 +1,7 @@
 /**
  * @grokking-tickets/backend — TensorFlow.js backend selection (tfjs-node, WASM, cpu), corrected
- * second-order-safe gradients, and a careful float32 cross-entropy.
+ * second-order-safe gradients, a careful float32 cross-entropy, and fused WASM kernels (sparse
+ * lookups, AdamW) for the hot spots of a training step.
  *
  * Every package of the project imports `tf` from here so that all of them share one engine and one
  * gradient registry.
@@ -15,3 +16,5 @@ export type { BackendChoice, BackendName } from './backend.js';
 export { gradientFixes, registerGradientFixes } from './gradients/register.js';
 export { crossEntropy, crossEntropyFirstOrder, logSumExp, meanSquaredError } from './losses.js';
 export { hessianVectorProduct } from './hvp.js';
+export { adamwUpdate, fastKernelsActive, registerFastKernels, sparseLookup } from './kernels/fastKernels.js';
+export type { AdamWConstants } from './kernels/fastKernels.js';

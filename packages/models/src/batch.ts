@@ -8,14 +8,23 @@ export function oneHotMatrix(labels: Int32Array, classes: number): tf.Tensor2D {
   return tf.tensor2d(data, [labels.length, classes]);
 }
 
-/** Sum of the one-hot rows of a and b ("two-hot"; 2 at a when a = b). */
-export function twoHotMatrix(a: Int32Array, b: Int32Array, vocab: number): tf.Tensor2D {
-  const data = new Float32Array(a.length * vocab);
-  for (let i = 0; i < a.length; i++) {
-    data[i * vocab + a[i]!] += 1;
-    data[i * vocab + b[i]!] += 1;
+/**
+ * The rows of a constant sparse matrix with k entries per row, for `sparseLookup` from
+ * `@grokking-tickets/backend`: column numbers (n × k, int32) and values (n × k, float32).
+ * `columns[j]` gives column j of every row, `values[j]` its value (the same for every row).
+ */
+export function sparseRows(columns: Int32Array[], values: number[]): [tf.Tensor2D, tf.Tensor2D] {
+  const n = columns[0]!.length;
+  const k = columns.length;
+  const idx = new Int32Array(n * k);
+  const val = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < k; j++) {
+      idx[i * k + j] = columns[j]![i]!;
+      val[i * k + j] = values[j]!;
+    }
   }
-  return tf.tensor2d(data, [a.length, vocab]);
+  return [tf.tensor2d(idx, [n, k], 'int32'), tf.tensor2d(val, [n, k])];
 }
 
 /** Throws unless the batch is of the expected kind and its tokens fit the vocabulary. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { sparseLookup } from '@grokking-tickets/backend';
 import { oneHotMatrix } from './batch.js';
 import { positiveInt, positiveNumber } from './registry.js';
 import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch } from './types.js';
@@ -22,12 +23,14 @@ export const mnistMlpDefinition: ModelDefinition = {
       { name: 'W2', shape: [width, width], initStd: s / Math.sqrt(width), prunable: true },
       { name: 'W3', shape: [classes, width], initStd: s / Math.sqrt(width), prunable: true },
     ];
-    const forward = (w: NamedTensors, batch: PreparedBatch): tf.Tensor2D => {
-      const layer = (x: tf.Tensor2D, name: string): tf.Tensor2D => tf.matMul(x, tf.transpose(w[name] as tf.Tensor2D));
-      const h1 = tf.relu(layer(batch.inputs[0] as tf.Tensor2D, 'W1'));
-      const h2 = tf.relu(layer(h1, 'W2'));
-      return layer(h2, 'W3');
-    };
+    const layer = (w: NamedTensors, x: tf.Tensor2D, name: string): tf.Tensor2D => tf.matMul(x, tf.transpose(w[name] as tf.Tensor2D));
+    const head = (w: NamedTensors, h1: tf.Tensor2D) => layer(w, tf.relu(layer(w, tf.relu(h1), 'W2')), 'W3');
+    // Pixels are x/255 with no normalisation, so ~80% of inputs are exact zeros: the first layer is
+    // a sparse lookup of W1ᵀ rows by the non-zero pixels (≈5x fewer FLOPs forward and for W1's
+    // gradient, and no transpose of the 1000 × 784 input). Same function as the dense product.
+    const forward = (w: NamedTensors, batch: PreparedBatch): tf.Tensor2D =>
+      head(w, sparseLookup(tf.transpose(w.W1 as tf.Tensor2D), batch.inputs[1] as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D));
+    const forwardReference = (w: NamedTensors, batch: PreparedBatch): tf.Tensor2D => head(w, layer(w, batch.inputs[0] as tf.Tensor2D, 'W1'));
     return {
       kind: 'mnist-mlp',
       config: { ...config },
@@ -41,13 +44,38 @@ export const mnistMlpDefinition: ModelDefinition = {
         const size = batch.labels.length;
         return {
           size,
-          inputs: [tf.tensor2d(batch.images, [size, inputDim])],
+          // [dense images (reference path), non-zero pixels as sparse rows (fast path)]
+          inputs: [tf.tensor2d(batch.images, [size, inputDim]), ...nonZeroRows(batch.images, size, inputDim)],
           targets: oneHotMatrix(batch.labels, classes),
           labels: batch.labels,
         };
       },
       forward,
-      forwardReference: forward,
+      forwardReference,
     } satisfies GrokModel;
   },
 };
+
+/** The non-zero entries of each row as (column, value) pairs, rows padded with value 0 to the longest. */
+function nonZeroRows(x: Float32Array, rows: number, cols: number): [tf.Tensor2D, tf.Tensor2D] {
+  let k = 1;
+  for (let i = 0; i < rows; i++) {
+    let c = 0;
+    for (let j = 0; j < cols; j++) if (x[i * cols + j] !== 0) c++;
+    k = Math.max(k, c);
+  }
+  const idx = new Int32Array(rows * k);
+  const val = new Float32Array(rows * k);
+  for (let i = 0; i < rows; i++) {
+    let c = 0;
+    for (let j = 0; j < cols; j++) {
+      const v = x[i * cols + j]!;
+      if (v !== 0) {
+        idx[i * k + c] = j;
+        val[i * k + c] = v;
+        c++;
+      }
+    }
+  }
+  return [tf.tensor2d(idx, [rows, k], 'int32'), tf.tensor2d(val, [rows, k])];
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { expectPairs, oneHotMatrix } from './batch.js';
+import { sparseLookup } from '@grokking-tickets/backend';
+import { expectPairs, oneHotMatrix, sparseRows } from './batch.js';
 import { positiveInt } from './registry.js';
 import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch } from './types.js';
 
@@ -50,32 +51,45 @@ export const transformerDefinition: ModelDefinition = {
         const pairs = expectPairs(batch, vocab, 'transformer');
         return {
           size: pairs.labels.length,
-          inputs: [oneHotMatrix(pairs.a, vocab), oneHotMatrix(pairs.b, vocab)],
+          // Reference path: [one-hot a, one-hot b]. Fast path, as sparse rows (indices, values): the
+          // row b; the signed pair (a, b) with (+1, −1); the same pair in the flattened score table.
+          inputs: [
+            oneHotMatrix(pairs.a, vocab),
+            oneHotMatrix(pairs.b, vocab),
+            ...sparseRows([pairs.b], [1]),
+            ...sparseRows([pairs.a, pairs.b], [1, -1]),
+            ...sparseRows([pairs.b.map((b, i) => b * vocab + pairs.a[i]!), pairs.b.map((b) => b * vocab + b)], [1, -1]),
+          ],
           targets: oneHotMatrix(pairs.labels, vocab),
           labels: pairs.labels,
         };
       },
       // Only the last position's residual reaches the logits, and with two tokens it attends to
-      // exactly positions 0 and 1, so position 0's attention output and MLP are never needed: the
-      // query, the 2-way softmax and the MLP run for position 1 only. The Q/K/V projections of a
-      // token depend on the token alone, so they are formed once per step for the 67-token
-      // vocabulary (tables) and looked up per example: ~2x fewer FLOPs, same function.
+      // exactly positions 0 (token a) and 1 (token b), so the query, the softmax and the MLP run for
+      // position 1 only. Everything attention does before the MLP depends on the tokens alone, so it
+      // is formed once per step as vocabulary-sized tables: per head h the score table
+      // S_h = (E·W_Qᵀ)(E·W_Kᵀ)ᵀ (vocab × vocab) and the value-output table VO_h = (E·W_Vᵀ)·W_O,hᵀ
+      // (vocab × dModel). With the two attention weights α and 1 − α, α = σ(scale·(S_h[b,a] − S_h[b,b])),
+      // the residual is E[b] + Σ_h VO_h[b] + Σ_h α_h·(VO_h[a] − VO_h[b]): sparse lookups of a row,
+      // a signed pair of rows and a signed pair of scores. No per-example Q/K/V/O products and no
+      // one-hot products (~4x fewer FLOPs), and no column splits, which are slow kernels on WASM.
       forward(w, batch) {
         const n = batch.size;
+        const [, , rowB, oneB, pairAB, signAB, pairS, signS] = batch.inputs as tf.Tensor2D[];
         const embT = tf.transpose(w.W_E as tf.Tensor2D); // vocab × dModel
-        const kvT = tf.concat([projT(w.W_K!), projT(w.W_V!)], 1); // dModel × 2hd
-        const tabKV = tf.matMul(embT, kvT); // vocab × 2hd
-        const tab1 = tf.concat([embT, tabKV, tf.matMul(embT, projT(w.W_Q!))], 1); // vocab × (dModel + 3hd)
-        const kv0 = tf.matMul(batch.inputs[0] as tf.Tensor2D, tabKV); // n × 2hd
-        const row1 = tf.matMul(batch.inputs[1] as tf.Tensor2D, tab1); // n × (dModel + 3hd)
-        const [k0, v0] = tf.split(kv0, 2, 1).map((t) => tf.reshape(t, [n, heads, dHead]));
-        const [x1, k1, v1, q1] = tf.split(row1, [dModel, hd, hd, hd], 1);
-        const q = tf.reshape(q1!, [n, heads, dHead]);
-        const scores = tf.mul(tf.stack([tf.sum(tf.mul(q, k0!), -1), tf.sum(tf.mul(q, tf.reshape(k1!, [n, heads, dHead])), -1)], -1), scale); // n × heads × 2
-        const attn = tf.softmax(scores);
-        const [a0, a1] = tf.split(attn, 2, -1) as [tf.Tensor3D, tf.Tensor3D];
-        const z = tf.reshape(tf.add(tf.mul(a0, v0!), tf.mul(a1, tf.reshape(v1!, [n, heads, dHead]))), [n, hd]) as tf.Tensor2D;
-        const r: tf.Tensor2D = tf.add(x1 as tf.Tensor2D, tf.matMul(z, tf.transpose(w.W_O as tf.Tensor2D)));
+        // Per-head token projections as [heads, vocab, dHead].
+        const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(tf.matMul(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
+        const kT = tf.transpose(perHead(w.W_K!), [0, 2, 1]) as tf.Tensor3D; // heads × dHead × vocab
+        const scores = tf.matMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
+        const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D; // [b·vocab + key, h]
+        const oT = tf.transpose(tf.reshape(w.W_O!, [dModel, heads, dHead]), [1, 2, 0]) as tf.Tensor3D; // heads × dHead × dModel
+        const voHeads = tf.matMul(perHead(w.W_V!), oT); // heads × vocab × dModel
+        const voTable = tf.reshape(tf.transpose(voHeads, [1, 0, 2]), [vocab, heads * dModel]) as tf.Tensor2D; // [tok, h·dModel + i]
+        const gap = sparseLookup(sTable, pairS!, signS!); // S_h[b,a] − S_h[b,b], n × heads
+        const alpha = tf.reshape(tf.sigmoid(tf.mul(gap, scale)), [n, heads, 1]); // softmax weight of position 0
+        const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [n, heads, dModel]));
+        const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [vocab, dModel]) : tf.sum(voHeads, 0)); // E[tok] + Σ_h VO_h[tok]
+        const r: tf.Tensor2D = tf.add(sparseLookup(base as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [n, dModel]) : tf.sum(delta, 1));
         return tf.matMul(mlpBlock(w, r), w.W_U as tf.Tensor2D);
       },
       // As the reference: both positions, full causal attention with −1e10 fill, MLP at both.

@@ -26,6 +26,15 @@ function pairBatch(p: number, n: number, seed: number): Batch {
   return { kind: 'pairs', a, b, labels };
 }
 
+/** Images with ~70% exact zeros (as MNIST's background) and the rest in (0, 1]; one all-zero image. */
+function imageBatch(dim: number, n: number, classes: number, seed: number): Batch {
+  let s = seed >>> 0;
+  const next = () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const images = new Float32Array(n * dim).map((_, i) => (i < dim ? 0 : next() < 0.7 ? 0 : next() + 1e-3));
+  const labels = new Int32Array(n).map(() => Math.floor(next() * classes));
+  return { kind: 'images', images, labels, dim };
+}
+
 function randomMasks(model: GrokModel, keep: number, seed: number): NamedArrays {
   let s = seed >>> 0;
   const out: NamedArrays = {};
@@ -129,12 +138,18 @@ describe('initialisation', () => {
 });
 
 // Tolerance: both paths compute the same sums in float32 in a different order (the fast MLP path
-// multiplies W_in·W_E before the token lookup), so results agree to float32 rounding of sums of a
-// few hundred terms: relative 1e-4 on logits, 2e-3 on gradients (which pass through more sums).
-describe.each(['mlp', 'transformer'])('%s: fast forward equals the reference formulation', (kind) => {
+// multiplies W_in·W_E before the token lookup; the fast MNIST path sums only non-zero pixels), so
+// results agree to float32 rounding of sums of a few hundred terms: relative 1e-4 on logits, 2e-3
+// on gradients (which pass through more sums).
+const smallConfigs: Record<string, Record<string, number>> = {
+  mlp: { vocab: 13, dEmb: 40, dModel: 16 },
+  transformer: { vocab: 13, dModel: 16, dHead: 8, heads: 2, dMlp: 16 },
+  'mnist-mlp': { inputDim: 30, width: 16, classes: 5, weightScale: 1 },
+};
+describe.each(['mlp', 'transformer', 'mnist-mlp'])('%s: fast forward equals the reference formulation', (kind) => {
   it('same logits, loss and gradients on random weights and masks', () => {
-    const model = createModel(kind, { vocab: 13, ...(kind === 'mlp' ? { dEmb: 40, dModel: 16 } : { dModel: 16, dHead: 8, heads: 2, dMlp: 16 }) });
-    const batch = model.prepare(pairBatch(13, 50, 7));
+    const model = createModel(kind, smallConfigs[kind]);
+    const batch = model.prepare(kind === 'mnist-mlp' ? imageBatch(30, 50, 5, 7) : pairBatch(13, 50, 7));
     const w = toTensors(model, initialWeights(model, 11));
     const masks = toTensors(model, randomMasks(model, 0.6, 3));
     const names = model.params.map((p) => p.name);

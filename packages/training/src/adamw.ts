@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { adamwUpdate, type AdamWConstants } from '@grokking-tickets/backend';
 import type { NamedArrays, NamedTensors } from '@grokking-tickets/models';
 
 /** AdamW hyper-parameters (PyTorch names and semantics). */
@@ -60,19 +61,23 @@ export class AdamW {
   apply(grads: NamedTensors): void {
     this.t += 1;
     const { lr, beta1, beta2, eps, weightDecay } = this.options;
-    const stepSize = lr / (1 - beta1 ** this.t);
-    const bc2Sqrt = Math.sqrt(1 - beta2 ** this.t);
+    // One fused kernel per tensor on WASM (bit-identical to the plain op composition elsewhere).
+    const constants: AdamWConstants = {
+      beta1,
+      beta2,
+      eps,
+      decay: 1 - lr * weightDecay,
+      bc2Sqrt: Math.sqrt(1 - beta2 ** this.t),
+      stepSize: lr / (1 - beta1 ** this.t),
+    };
     tf.tidy(() => {
       for (const [name, p] of Object.entries(this.params)) {
         const g = grads[name];
         if (!g) throw new Error(`AdamW: no gradient for "${name}"`);
-        const m = tf.add(tf.mul(this.m[name]!, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[name]!, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), bc2Sqrt), eps);
-        const decayed = weightDecay === 0 ? p : tf.mul(p, 1 - lr * weightDecay);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m, denom), stepSize)));
-        this.m[name]!.assign(m);
-        this.v[name]!.assign(v);
+        const [p2, m2, v2] = adamwUpdate(p, g, this.m[name]!, this.v[name]!, constants);
+        p.assign(p2);
+        this.m[name]!.assign(m2);
+        this.v[name]!.assign(v2);
       }
     });
   }

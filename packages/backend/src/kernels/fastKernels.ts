@@ -1,0 +1,268 @@
+import * as tf from '@tensorflow/tfjs';
+import { FAST_KERNELS_WASM_BASE64 } from './fastKernelsBinary.js';
+
+/** Kernel names of the fused ops (registered for the `wasm` backend; other backends compose tf ops). */
+export const SPARSE_LOOKUP = 'GrokSparseLookup';
+export const SPARSE_LOOKUP_ADJOINT = 'GrokSparseLookupAdjoint';
+export const ADAMW_UPDATE = 'GrokAdamWUpdate';
+
+/** The exports of fastKernels.wat (byte offsets into the tfjs-wasm heap, element counts). */
+interface FastExports {
+  sparse_lookup(table: number, rows: number, d: number, idx: number, val: number, n: number, k: number, out: number): void;
+  sparse_lookup_adjoint(dy: number, d: number, idx: number, val: number, n: number, k: number, out: number, rows: number): void;
+  adamw(
+    p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, n: number,
+    b1: number, c1: number, b2: number, c2: number, bc2: number, eps: number, decay: number, step: number,
+  ): void;
+}
+
+/** What tfjs-wasm's backend object exposes that the kernels use (not part of its typed API). */
+interface WasmBackendLike {
+  wasm: { asm?: { memory?: unknown }; wasmMemory?: unknown };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+/** The slice of the WebAssembly JS API used here (tsconfig has no DOM lib, @types/node 20 has none). */
+interface WebAssemblyApi {
+  Memory: abstract new (...args: never[]) => object;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+  RuntimeError: abstract new (...args: never[]) => Error;
+}
+const WASM = (globalThis as unknown as { WebAssembly: WebAssemblyApi }).WebAssembly;
+
+let compiled: object | null | undefined;
+const bound = new WeakMap<object, FastExports | null>();
+
+function decodeBase64(text: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') return new Uint8Array(Buffer.from(text, 'base64'));
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/**
+ * The fast kernels instantiated on a tfjs-wasm backend's own linear memory (one instance per
+ * backend object), or null where that cannot be done (no SIMD, memory not reachable): callers then
+ * use the tf-op composition.
+ */
+function kernelsFor(backend: object): FastExports | null {
+  if (bound.has(backend)) return bound.get(backend)!;
+  let exports: FastExports | null = null;
+  try {
+    const w = (backend as WasmBackendLike).wasm;
+    const memory = w?.asm?.memory ?? w?.wasmMemory;
+    if (WASM && memory instanceof WASM.Memory) {
+      if (compiled === undefined) compiled = new WASM.Module(decodeBase64(FAST_KERNELS_WASM_BASE64));
+      if (compiled) exports = new WASM.Instance(compiled, { env: { memory } }).exports as unknown as FastExports;
+    }
+  } catch {
+    compiled = compiled ?? null;
+    exports = null;
+  }
+  bound.set(backend, exports);
+  return exports;
+}
+
+/** True when the active backend is WASM and the fused kernels run on it. */
+export function fastKernelsActive(): boolean {
+  return tf.getBackend() === 'wasm' && kernelsFor(tf.backend()) != null;
+}
+
+const offset = (backend: WasmBackendLike, t: tf.TensorInfo): number => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+
+/** Runs a kernel body that may trap on a bad index; frees the outputs and says why if it does. */
+function guarded(backend: WasmBackendLike, outs: tf.TensorInfo[], what: string, body: () => void): void {
+  try {
+    body();
+  } catch (e) {
+    for (const o of outs) backend.disposeData(o.dataId);
+    if (e instanceof WASM.RuntimeError) throw new Error(`${what}: an index is outside the table's rows`);
+    throw e;
+  }
+}
+
+const sparseLookupKernel: tf.KernelConfig = {
+  kernelName: SPARSE_LOOKUP,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const k = kernelsFor(b)!;
+    const { table, indices, values } = inputs as { table: tf.TensorInfo; indices: tf.TensorInfo; values: tf.TensorInfo };
+    const [rows, d] = table.shape as [number, number];
+    const [n, width] = indices.shape as [number, number];
+    const out = b.makeOutput([n, d], 'float32');
+    if (n * d > 0) {
+      guarded(b, [out], 'sparseLookup', () =>
+        k.sparse_lookup(offset(b, table), rows, d, offset(b, indices), offset(b, values), n, width, offset(b, out)),
+      );
+    }
+    return out;
+  },
+};
+
+const sparseLookupAdjointKernel: tf.KernelConfig = {
+  kernelName: SPARSE_LOOKUP_ADJOINT,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const k = kernelsFor(b)!;
+    const { dy, indices, values } = inputs as { dy: tf.TensorInfo; indices: tf.TensorInfo; values: tf.TensorInfo };
+    const rows = (attrs as { rows: number }).rows;
+    const [n, d] = dy.shape as [number, number];
+    const width = indices.shape[1]!;
+    const out = b.makeOutput([rows, d], 'float32');
+    if (rows * d > 0) {
+      guarded(b, [out], 'sparseLookup gradient', () =>
+        k.sparse_lookup_adjoint(offset(b, dy), d, offset(b, indices), offset(b, values), n, width, offset(b, out), rows),
+      );
+    }
+    return out;
+  },
+};
+
+/** AdamW constants, as the float32 scalars the op composition would use. */
+export interface AdamWConstants {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** 1 − lr·λ (exactly 1 without weight decay). */
+  decay: number;
+  /** √(1 − β2ᵗ). */
+  bc2Sqrt: number;
+  /** lr / (1 − β1ᵗ). */
+  stepSize: number;
+}
+
+const adamwKernel: tf.KernelConfig = {
+  kernelName: ADAMW_UPDATE,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const k = kernelsFor(b)!;
+    const { p, g, m, v } = inputs as Record<'p' | 'g' | 'm' | 'v', tf.TensorInfo>;
+    const c = attrs as unknown as AdamWConstants;
+    const outs = [p, m, v].map((t) => b.makeOutput(t.shape, 'float32'));
+    const [outP, outM, outV] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const n = tf.util.sizeFromShape(p.shape);
+    // JS numbers become f32 parameters exactly as tfjs turns them into float32 scalars.
+    k.adamw(
+      offset(b, p), offset(b, g), offset(b, m), offset(b, v), offset(b, outP), offset(b, outM), offset(b, outV), n,
+      c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.bc2Sqrt, c.eps, c.decay, c.stepSize,
+    );
+    return outs;
+  },
+};
+
+/** Index tensors already checked (they are constants reused every step, so checked once). */
+const checkedIndices = new WeakSet<object>();
+
+function checkLookupArgs(table: tf.Tensor, indices: tf.Tensor, values: tf.Tensor): void {
+  if (table.rank !== 2) throw new Error(`sparseLookup: table must be 2-D, got shape [${table.shape}]`);
+  if (indices.rank !== 2 || indices.dtype !== 'int32') throw new Error(`sparseLookup: indices must be a 2-D int32 tensor, got ${indices.dtype} [${indices.shape}]`);
+  if (values.rank !== 2 || values.dtype !== 'float32' || values.shape[0] !== indices.shape[0] || values.shape[1] !== indices.shape[1]) {
+    throw new Error(`sparseLookup: values must be float32 of the indices' shape [${indices.shape}], got ${values.dtype} [${values.shape}]`);
+  }
+  if (checkedIndices.has(indices.dataId)) return;
+  const rows = table.shape[0];
+  const bad = (indices.dataSync() as Int32Array).find((i) => i < 0 || i >= rows);
+  if (bad !== undefined) throw new Error(`sparseLookup: index ${bad} is outside the table's rows 0..${rows - 1}`);
+  checkedIndices.add(indices.dataId);
+}
+
+/**
+ * A sparse matrix with k stored entries per row (`indices`, n × k int32 column numbers, and
+ * `values`, n × k) times a dense `table` (rows × d): out[i] = Σ_j values[i, j] · table[indices[i, j]].
+ * This is an embedding lookup (k = 1, values 1), a sum of two embeddings (k = 2), or a signed
+ * difference of two rows (values ±1), or a sparse input layer (rows padded to k with value 0:
+ * entries whose value is 0 are skipped), without the dense product. Differentiable in `table`
+ * to any order (its gradient is the adjoint scatter-add, whose gradient is the lookup again). On
+ * WASM a fused SIMD kernel runs it; elsewhere it is a one-hot product. Indices are checked once
+ * per indices tensor.
+ */
+export function sparseLookup(table: tf.Tensor2D, indices: tf.Tensor2D, values: tf.Tensor2D): tf.Tensor2D {
+  checkLookupArgs(table, indices, values);
+  if (fastKernelsActive()) return tf.engine().runKernel(SPARSE_LOOKUP, { table, indices, values }, {}) as tf.Tensor2D;
+  return tf.matMul(denseRows(indices, values, table.shape[0]), table);
+}
+
+/** The lookup's rows as a dense n × rows matrix (the fallback's one-hot form). */
+function denseRows(indices: tf.Tensor2D, values: tf.Tensor2D, rows: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [n, k] = indices.shape;
+    const oneHot = tf.reshape(tf.oneHot(tf.reshape(indices, [n * k]), rows, 1, 0, 'float32'), [n, k, rows]);
+    return tf.sum(tf.mul(oneHot, tf.reshape(values, [n, k, 1])), 1) as tf.Tensor2D;
+  });
+}
+
+function sparseLookupAdjoint(dy: tf.Tensor, indices: tf.Tensor, values: tf.Tensor, rows: number): tf.Tensor2D {
+  if (fastKernelsActive()) return tf.engine().runKernel(SPARSE_LOOKUP_ADJOINT, { dy, indices, values }, { rows }) as tf.Tensor2D;
+  return tf.matMul(tf.transpose(denseRows(indices as tf.Tensor2D, values as tf.Tensor2D, rows)), dy as tf.Tensor2D);
+}
+
+const sparseLookupGrad: tf.GradConfig = {
+  kernelName: SPARSE_LOOKUP,
+  inputsToSave: ['table', 'indices', 'values'],
+  gradFunc: (dy, saved) => {
+    const [table, indices, values] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return {
+      table: () => sparseLookupAdjoint(dy as tf.Tensor, indices, values, table.shape[0]!),
+      indices: () => tf.zerosLike(indices),
+      values: () => tf.zerosLike(values),
+    };
+  },
+};
+
+const sparseLookupAdjointGrad: tf.GradConfig = {
+  kernelName: SPARSE_LOOKUP_ADJOINT,
+  inputsToSave: ['indices', 'values'],
+  gradFunc: (dy, saved) => {
+    const [indices, values] = saved as [tf.Tensor2D, tf.Tensor2D];
+    return {
+      dy: () => sparseLookup(dy as tf.Tensor2D, indices, values),
+      indices: () => tf.zerosLike(indices),
+      values: () => tf.zerosLike(values),
+    };
+  },
+};
+
+/**
+ * One AdamW step for a tensor (PyTorch semantics, the order of operations of the plain
+ * composition): returns [p', m', v']. On WASM one fused SIMD kernel; elsewhere tf ops. Both give
+ * bit-identical float32 results.
+ */
+export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, c: AdamWConstants): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (fastKernelsActive() && p.dtype === 'float32' && g.dtype === 'float32') {
+    return tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, c as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return adamwComposed(p, g, m, v, c);
+}
+
+/** The plain tf-op composition of {@link adamwUpdate} (any backend). */
+export function adamwComposed(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, c: AdamWConstants): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  return tf.tidy(() => {
+    const m2 = tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1));
+    const v2 = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
+    const denom = tf.add(tf.div(tf.sqrt(v2), c.bc2Sqrt), c.eps);
+    const decayed = c.decay === 1 ? p : tf.mul(p, c.decay);
+    return [tf.sub(decayed, tf.mul(tf.div(m2, denom), c.stepSize)), m2, v2];
+  });
+}
+
+/**
+ * Registers the fused kernels for the `wasm` backend and the lookup's gradients (idempotent; the
+ * registries are global to tfjs-core). Called when this package loads and by `initBackend`.
+ */
+export function registerFastKernels(): void {
+  for (const k of [sparseLookupKernel, sparseLookupAdjointKernel, adamwKernel]) {
+    if (tf.getKernel(k.kernelName, 'wasm') == null) tf.registerKernel(k);
+  }
+  for (const g of [sparseLookupGrad, sparseLookupAdjointGrad]) {
+    if (tf.getGradient(g.kernelName) !== g) {
+      if (tf.getGradient(g.kernelName) != null) tf.unregisterGradient(g.kernelName);
+      tf.registerGradient(g);
+    }
+  }
+}
+
+registerFastKernels();
