@@ -24,7 +24,11 @@ const log = (...m) => !jsonOnly && console.error(...m);
 
 function runNode(argv) {
   const r = spawnSync(process.execPath, [bin, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`grokking-tickets ${argv.join(' ')} failed: ${r.stderr.trim().split('\n').pop()}`);
+  if (r.status !== 0) {
+    // A child killed by a signal (say, out of memory) leaves no message of its own.
+    const why = r.stderr.trim().split('\n').pop() || (r.signal ? `killed by ${r.signal}` : `exit status ${r.status}`);
+    throw new Error(`grokking-tickets ${argv.join(' ')} failed: ${why}`);
+  }
   return r.stdout;
 }
 

@@ -177,7 +177,8 @@ function checkLookupArgs(table: tf.Tensor, indices: tf.Tensor, values: tf.Tensor
  * difference of two rows (values ±1), or a sparse input layer (rows padded to k with value 0:
  * entries whose value is 0 are skipped), without the dense product. Differentiable in `table`
  * to any order (its gradient is the adjoint scatter-add, whose gradient is the lookup again). On
- * WASM a fused SIMD kernel runs it; elsewhere it is a one-hot product. Indices are checked once
+ * WASM a fused SIMD kernel runs it; elsewhere it is a product with the dense form of the rows.
+ * Indices are checked once
  * per indices tensor.
  */
 export function sparseLookup(table: tf.Tensor2D, indices: tf.Tensor2D, values: tf.Tensor2D): tf.Tensor2D {
@@ -186,12 +187,16 @@ export function sparseLookup(table: tf.Tensor2D, indices: tf.Tensor2D, values: t
   return tf.matMul(denseRows(indices, values, table.shape[0]), table);
 }
 
-/** The lookup's rows as a dense n × rows matrix (the fallback's one-hot form). */
+/**
+ * The sparse rows as a dense n × rows matrix (the fallback's form), built by one scatter that sums
+ * repeated entries: memory n × rows, where a one-hot of every entry would take n × k × rows.
+ */
 function denseRows(indices: tf.Tensor2D, values: tf.Tensor2D, rows: number): tf.Tensor2D {
   return tf.tidy(() => {
     const [n, k] = indices.shape;
-    const oneHot = tf.reshape(tf.oneHot(tf.reshape(indices, [n * k]), rows, 1, 0, 'float32'), [n, k, rows]);
-    return tf.sum(tf.mul(oneHot, tf.reshape(values, [n, k, 1])), 1) as tf.Tensor2D;
+    const rowOf = tf.reshape(tf.tile(tf.reshape(tf.range(0, n, 1, 'int32'), [n, 1]), [1, k]), [n * k]);
+    const at = tf.stack([rowOf, tf.reshape(indices, [n * k])], 1) as tf.Tensor2D;
+    return tf.scatterND(at, tf.reshape(values, [n * k]), [n, rows]) as tf.Tensor2D;
   });
 }
 
