@@ -3,7 +3,7 @@
 // (matrix products, the optimiser's element-wise update, the loss, transposes, the rest), then
 // compares the kernels' sum with the wall time of unprofiled steps; the difference is dispatch,
 // autodiff tape and JS overhead. Usage: node bench/profile-step.mjs [mlp|transformer|mnist-mlp]
-// [--backend wasm] [--steps 50]. Build first (npm run build).
+// [--backend wasm] [--steps 50] [--top 12]. Build first (npm run build).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@grokking-tickets/backend';
 import { createModel, initialWeights } from '@grokking-tickets/models';
@@ -25,6 +25,7 @@ const paramShapes = new Set(model.params.map((p) => JSON.stringify(p.shape)));
 const group = (k) => {
   if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') return 'matrix products';
   if (k.name === 'Transpose') return 'transposes';
+  if (k.name.startsWith('GrokSparseLookup')) return 'sparse lookups and their adjoints (fused)';
   if (['Softmax', 'Max', 'Exp', 'Log', 'Sum'].includes(k.name)) return 'loss (softmax, max, sums)';
   if (k.inputShapes.length > 0 && k.inputShapes.every((s) => s.length === 0 || paramShapes.has(JSON.stringify(s)))) return 'element-wise on parameter shapes (AdamW, masks)';
   return 'other element-wise, reshapes, casts';
