@@ -4,7 +4,7 @@
 // compares the kernels' sum with the wall time of unprofiled steps; the difference is dispatch,
 // autodiff tape and JS overhead. Usage: node bench/profile-step.mjs [mlp|transformer|mnist-mlp]
 // [--backend wasm] [--steps 50] [--top 12]. Build first (npm run build).
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@grokking-tickets/backend';
 import { createModel, initialWeights } from '@grokking-tickets/models';
 import { PAPER_ADAMW, Trainer, getTask, resolveTaskConfig } from '@grokking-tickets/training';

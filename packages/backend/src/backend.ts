@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-// Registers the 'wasm' backend factory (the .wasm binary is loaded lazily by tf.setBackend).
+import * as tf from '@tensorflow/tfjs-core';
+// Register the 'cpu' and 'wasm' backend factories (the .wasm binary is loaded lazily by tf.setBackend).
+import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerGradientFixes } from './gradients/register.js';
 import { registerFastKernels } from './kernels/fastKernels.js';
@@ -41,7 +42,7 @@ function firstLine(err: unknown): string {
 /** Makes `name` loadable (registers its factory) or returns why it cannot be. */
 async function ensureRegistered(name: BackendName): Promise<string | null> {
   if (tf.findBackendFactory(name) != null) return null;
-  if (name !== 'tensorflow') return `no '${name}' backend is registered with @tensorflow/tfjs`;
+  if (name !== 'tensorflow') return `no '${name}' backend is registered with @tensorflow/tfjs-core`;
   try {
     await import(TFJS_NODE);
   } catch (err) {

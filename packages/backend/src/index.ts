@@ -6,7 +6,7 @@
  * Every package of the project imports `tf` from here so that all of them share one engine and one
  * gradient registry.
  */
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** The tfjs namespace used by this package (so all packages share one engine). */
 export { tf };

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Row-wise maximum (kept as an [n, 1] column) with a zero gradient, i.e. treated as a constant by

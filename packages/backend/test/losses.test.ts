@@ -57,7 +57,7 @@ describeEachBackend('crossEntropy and logSumExp', () => {
     ];
     const labels = [0, 2, 1];
     const logits = tf.tensor2d(rows);
-    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat() as tf.Tensor2D;
+    const targets = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), 3), 'float32') as tf.Tensor2D;
     const { value, grads } = tf.valueAndGrads((l: tf.Tensor) => crossEntropy(l as tf.Tensor2D, targets))([logits]);
     const loss = value.dataSync()[0] as number;
     const expected = rows.reduce((s, r, i) => s + logSumExp64(r) - (r[labels[i] as number] as number), 0) / rows.length;
@@ -97,7 +97,7 @@ describeEachBackend('crossEntropy and logSumExp', () => {
 
   it('does not leak tensors', () => {
     const logits = randomTensor([3, 4], 63);
-    const targets = tf.oneHot(tf.tensor1d([0, 1, 3], 'int32'), 4).toFloat() as tf.Tensor2D;
+    const targets = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 3], 'int32'), 4), 'float32') as tf.Tensor2D;
     const before = tf.memory().numTensors;
     crossEntropy(logits as tf.Tensor2D, targets).dispose();
     logSumExp(logits as tf.Tensor2D).dispose();
@@ -212,7 +212,7 @@ describeEachBackend('hessianVectorProduct', () => {
     // relu's kink must stay out of reach of the finite-difference step (a step h in one W1 entry
     // moves a pre-activation by at most h·max|x| ≤ 2h ≈ 0.016); these seeds give min |X W1| ≈ 0.15.
     expect(tf.min(tf.abs(tf.matMul(x, w1))).dataSync()[0]).toBeGreaterThan(0.05);
-    const t = tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1], 'int32'), 2).toFloat() as tf.Tensor2D;
+    const t = tf.cast(tf.oneHot(tf.tensor1d([0, 1, 1, 0, 1], 'int32'), 2), 'float32') as tf.Tensor2D;
     const f = mlpLoss(x, t);
     const v = [randomTensor([3, 4], 74), randomTensor([4, 2], 75)];
     const hv = hessianVectorProduct(f, [w1, w2], v);
@@ -244,7 +244,7 @@ describe('crossEntropyFirstOrder (training-step loss)', () => {
       [rows, classes],
     );
     const labels = [2, 0, 4, 2, 1, 3];
-    const targets = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D;
+    const targets = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32') as tf.Tensor2D;
     const a = crossEntropy(logits, targets).dataSync()[0]!;
     const b = crossEntropyFirstOrder(logits, targets).dataSync()[0]!;
     expect(Number.isFinite(b)).toBe(true);

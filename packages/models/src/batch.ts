@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, PairBatch, PreparedBatch } from './types.js';
 
 /** One-hot matrix (size × classes) of integer labels, as float32. */

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { sparseLookup } from '@grokking-tickets/backend';
 import { expectPairs, oneHotMatrix, sparseRows } from './batch.js';
 import { positiveInt, positiveNumber, ModelError } from './registry.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { sparseLookup } from '@grokking-tickets/backend';
 import { oneHotMatrix } from './batch.js';
 import { positiveInt, positiveNumber } from './registry.js';

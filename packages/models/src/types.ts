@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs-core';
 
 /** One named weight tensor of a model, in the reference's layout (rows × cols as in PyTorch). */
 export interface ParamSpec {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy, crossEntropyFirstOrder, meanSquaredError } from '@grokking-tickets/backend';
 import { gaussianArray } from './random.js';
 import { ModelError } from './registry.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@grokking-tickets/backend';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { adamwUpdate, type AdamWConstants } from '@grokking-tickets/backend';
 import type { NamedArrays, NamedTensors } from '@grokking-tickets/models';
 

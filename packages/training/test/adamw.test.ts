@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@grokking-tickets/backend';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AdamW, PAPER_ADAMW } from '../src/index.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** Swaps the last two axes (a matrix transpose, batched over any leading axes). */
 function transposeLastTwo(x: tf.Tensor): tf.Tensor {

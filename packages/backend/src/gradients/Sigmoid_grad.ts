@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Gradient of `Sigmoid` as a function of its input: dx = dy ⊙ s ⊙ (1 − s), s = sigmoid(x).

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * Gradient of `Tanh` as a function of its input: dx = dy ⊙ (1 − tanh(x)²).

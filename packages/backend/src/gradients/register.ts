@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulGradConfig } from './BatchMatMul_grad.js';
 import { equalGradConfig } from './Equal_grad.js';
 import { expGradConfig } from './Exp_grad.js';
@@ -29,12 +30,31 @@ export const gradientFixes: readonly tf.GradConfig[] = Object.freeze([
   lessEqualGradConfig,
 ]);
 
+/**
+ * tfjs-core's own gradient configs (101 in 4.22), bundled at build time into
+ * `vendor/tfjs-core-gradients.cjs` by `scripts/bundle-tfjs-gradients.mjs`: tfjs-core registers none
+ * in Node, and the `@tensorflow/tfjs` union that would is ~300 MB. The path is the same from `src/`
+ * (tests) and `dist/` (the published build).
+ */
+const tfjsCoreGradients: readonly tf.GradConfig[] = (
+  createRequire(import.meta.url)('../../vendor/tfjs-core-gradients.cjs') as { gradConfigs: tf.GradConfig[] }
+).gradConfigs;
+
+/**
+ * Registers tfjs-core's stock gradients for every kernel that has none yet (so a user's own
+ * registrations, or those of the tfjs union if it is loaded too, are left alone). Idempotent.
+ */
+export function registerCoreGradients(): void {
+  for (const config of tfjsCoreGradients) if (tf.getGradient(config.kernelName) == null) tf.registerGradient(config);
+}
+
 /** The configs that were registered before ours replaced them (`undefined`: there was none). */
 const replaced = new Map<string, tf.GradConfig | undefined>();
 
 /**
- * Registers all corrected gradients in tfjs's global gradient registry (shared by every copy of
- * tfjs-core in the process). Idempotent: a config already in place is left alone, so calling this
+ * Registers tfjs-core's stock gradients ({@link registerCoreGradients}), then all corrected
+ * gradients on top, in tfjs's global gradient registry (shared by every copy of tfjs-core in the
+ * process). Idempotent: a config already in place is left alone, so calling this
  * again is a cheap identity check per kernel, and it re-installs a fix that something else (say,
  * a second load of the tfjs union bundle) has overwritten. An existing gradient is unregistered
  * first, so tfjs never logs "Overriding the gradient for ..." in debug mode.
@@ -43,6 +63,7 @@ const replaced = new Map<string, tf.GradConfig | undefined>();
  * forward pass whose gradient you want.
  */
 export function registerGradientFixes(): void {
+  registerCoreGradients();
   for (const config of gradientFixes) {
     const current = tf.getGradient(config.kernelName);
     if (current === config) continue;

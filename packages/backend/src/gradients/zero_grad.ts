@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * A gradient config for a binary comparison kernel (inputs `a`, `b`, boolean output): the

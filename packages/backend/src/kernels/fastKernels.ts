@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { FAST_KERNELS_WASM_BASE64 } from './fastKernelsBinary.js';
 
 /** Kernel names of the fused ops (registered for the `wasm` backend; other backends compose tf ops). */
