@@ -37,5 +37,3 @@ export {
   toTensors,
   validateArrays,
 } from './weights.js';
-export type { Checkpoint, SafetensorsDType, StoredTensor } from './checkpoint.js';
-export { CheckpointError, decodeSafetensors, encodeSafetensors, loadCheckpoint, saveCheckpoint } from './checkpoint.js';

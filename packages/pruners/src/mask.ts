@@ -77,6 +77,9 @@ function checkScores(pruner: Pruner, scores: Scores, ctx: ScoringContext): void 
   }
 }
 
+/** How many weights beyond the asked-for count ties may prune before {@link buildMask} refuses the mask. */
+export const TIE_TOLERANCE = 5;
+
 /** Permutes each mask within its tensor (Fisher-Yates, seeded per tensor): same densities, random positions. */
 export function shuffleMasks(masks: NamedArrays, seed: number): NamedArrays {
   const out: NamedArrays = {};
@@ -101,7 +104,9 @@ export function shuffleMasks(masks: NamedArrays, seed: number): NamedArrays {
  * over every weight (a score may revive a weight pruned earlier: SNIP does, magnitude gives the
  * one-shot mask, SynFlow keeps pruned weights pruned). `shuffle` then permutes each tensor's mask.
  * The starting masks are `ctx.masks` (all ones where absent). Weights, masks, options and the
- * pruner's scores (names, lengths, no NaN) are checked; every failure is a one-line PrunerError.
+ * pruner's scores (names, lengths, no NaN) are checked, and a mask that prunes
+ * {@link TIE_TOLERANCE} or more weights beyond the asked-for count (tied scores) is refused; every
+ * failure is a one-line PrunerError.
  */
 export async function buildMask(
   pruner: Pruner,
@@ -141,6 +146,7 @@ export async function buildMask(
   const perTensor: MaskResult['perTensor'] = {};
   let kept = 0;
   let total = 0;
+  let expectedPruned = 0;
   for (const name of prunable) {
     const m = masks[name]!;
     let k = 0;
@@ -148,6 +154,16 @@ export async function buildMask(
     perTensor[name] = { kept: k, total: m.length };
     kept += k;
     total += m.length;
+    if (scope === 'local') expectedPruned += Math.floor((1 - keepFraction) * m.length);
+  }
+  if (scope === 'global') expectedPruned = Math.floor((1 - keepFraction) * total);
+  // Ties at the threshold are pruned (spec §5.3), so tied scores can remove far more than asked;
+  // the reference's MNIST script aborts when the count is off by 5 or more, and so do we.
+  if (total - kept - expectedPruned >= TIE_TOLERANCE) {
+    throw new PrunerError(
+      `pruner "${pruner.name}" pruned ${total - kept} of ${total} weights instead of ${expectedPruned} (pruning rate ${options.pruningRate}): ` +
+        `its scores tie at the threshold, and tied weights are all pruned; a pruner needs scores that rank the weights`,
+    );
   }
   return { masks: Object.fromEntries(prunable.map((n) => [n, masks[n]!])), keepFraction, pruningRate: options.pruningRate, kept, total, perTensor, rounds };
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-import { buildProgram } from './cli.js';
+import { CommanderError } from 'commander';
+import { EXIT, exitCodeOf } from './errors.js';
+import { buildProgram } from './program.js';
 
-// Every failure is one line on stderr and a non-zero exit: no stack traces for users.
+// Every failure is one line on stderr and a non-zero exit: no stack traces for users
+// (GROKKING_TICKETS_DEBUG=1 prints them). 2 = usage error, 1 = runtime error, 130 = interrupted.
 process.on('unhandledRejection', (e) => fail(e));
 process.on('uncaughtException', (e) => fail(e));
 
@@ -9,14 +12,15 @@ function fail(e: unknown): never {
   const message = e instanceof Error ? e.message : String(e);
   process.stderr.write(`grokking-tickets: error: ${message.split('\n')[0]}\n`);
   if (process.env.GROKKING_TICKETS_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
-  process.exit(typeof (e as { exitCode?: unknown })?.exitCode === 'number' ? (e as { exitCode: number }).exitCode : 1);
+  process.exit(exitCodeOf(e));
 }
 
 const program = buildProgram((code) => {
   process.exitCode = code;
 });
-program.exitOverride((err) => {
-  process.exit(err.exitCode === 0 ? 0 : 2);
+program.exitOverride((err: CommanderError) => {
+  // --help and --version exit 0; every parse error is a usage error.
+  process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
 });
 try {
   await program.parseAsync(process.argv);

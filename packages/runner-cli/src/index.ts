@@ -1,3 +1,8 @@
 /** @grokking-tickets/runner-cli — the `grokking-tickets` command, also usable as a library. */
-export { buildProgram, configFromOptions, formatTicketTable, CliError, DEMO_CONFIG, DEMO_TICKET } from './cli.js';
-export { progressReporter, progressStyle, type ProgressStyle } from './progress.js';
+export { VERSION, buildProgram } from './program.js';
+export { CliError, EXIT, UsageError, exitCodeOf } from './errors.js';
+export { DEMO_CONFIG, DEMO_TICKET } from './commands/demo.js';
+export { formatTicketTable } from './commands/ticket.js';
+export { defaultRunDir } from './commands/train.js';
+export { TRAIN_FLAGS, intFlag, numberFlag, type ConfigFlag } from './flags.js';
+export { formatDuration, progressReporter, progressStyle, type ProgressStyle } from './progress.js';

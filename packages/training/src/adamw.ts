@@ -103,6 +103,11 @@ export class AdamW {
     this.t = state.t;
   }
 
+  /** The moment tensors by parameter name (live Variables: read, do not dispose). */
+  moments(): { m: Readonly<Record<string, tf.Variable>>; v: Readonly<Record<string, tf.Variable>> } {
+    return { m: this.m, v: this.v };
+  }
+
   /** Frees the moment tensors. */
   dispose(): void {
     tf.dispose([...Object.values(this.m), ...Object.values(this.v)]);

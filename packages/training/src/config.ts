@@ -1,7 +1,10 @@
-import { createHash } from 'node:crypto';
+import os from 'node:os';
 import { createModel, getModelDefinition } from '@grokking-tickets/models';
-import { PAPER_ADAMW, validateAdamW, type AdamWOptions } from './adamw.js';
-import { getTask, resolveTaskConfig, type TaskConfig } from './tasks.js';
+import { configHash as hashOf } from '@grokking-tickets/run-store';
+import { z } from 'zod';
+import { PAPER_ADAMW, type AdamWOptions } from './adamw.js';
+import { parseWith } from './schema.js';
+import { TaskConfigError, getTask, resolveTaskConfig, type TaskConfig } from './tasks.js';
 
 /** Everything that defines a training run; `resolveTrainConfig` fills the defaults. */
 export interface TrainConfig {
@@ -12,6 +15,8 @@ export interface TrainConfig {
   steps: number;
   /** Evaluate (and log a metrics row) every k updates, plus at 0 and at the end. */
   evalEvery: number;
+  /** Add the Fourier analysis (frequency entropies, Gini, key frequencies) to the evaluation row every k updates (0: never). */
+  analysisEvery: number;
   /** Save a weights checkpoint every k updates (0: only init and final). */
   checkpointEvery: number;
   /** Extra steps (updates done) at which to save a weights checkpoint. */
@@ -38,6 +43,7 @@ export const PAPER_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   optimizer: { ...PAPER_ADAMW },
   steps: 30000,
   evalEvery: 100,
+  analysisEvery: 1000,
   checkpointEvery: 2000,
   checkpointSteps: [],
   resumeEvery: 1000,
@@ -45,89 +51,143 @@ export const PAPER_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   backend: 'auto',
 });
 
-const TOP_KEYS = new Set(['task', 'model', 'optimizer', 'steps', 'evalEvery', 'checkpointEvery', 'checkpointSteps', 'resumeEvery', 'seed', 'backend']);
-const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'];
+/** The most updates a run may ask for (a guard against typos such as an extra zero or two). */
+export const MAX_STEPS = 100_000_000;
+/** Backends a config may request. */
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
 
 /** Thrown for an invalid training configuration; the message is one line naming the field. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** Stable identifier: a usage error (exit code 2 in the CLI). */
+  readonly code: string = 'GT_CONFIG';
 }
 
-function intField(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
+const scalar = z.union([z.string().min(1), z.number(), z.boolean()]);
+
+/** The optimiser's fields, every one optional in input (PyTorch names and semantics). */
+export const optimizerInputSchema = z
+  .strictObject({
+    lr: z.number().gt(0).max(1e6),
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    eps: z.number().gt(0).max(1),
+    weightDecay: z.number().min(0).max(1e6),
+  })
+  .partial();
+
+/** The shape of a training config as users write it: strict at every depth. */
+export const trainConfigInputSchema = z.strictObject({
+  task: z.record(z.string(), scalar).optional(),
+  model: z.record(z.string(), scalar).optional(),
+  optimizer: optimizerInputSchema.optional(),
+  steps: int(1, MAX_STEPS).optional(),
+  evalEvery: int(1, MAX_STEPS).optional(),
+  analysisEvery: int(0, MAX_STEPS).optional(),
+  checkpointEvery: int(0, MAX_STEPS).optional(),
+  checkpointSteps: z.array(int(1, MAX_STEPS)).optional(),
+  resumeEvery: int(1, MAX_STEPS).optional(),
+  seed: int(0, 2 ** 32 - 1).optional(),
+  backend: z.enum(BACKENDS).optional(),
+});
 
 /**
- * Fills defaults, validates every field and builds the model once to check its options. When the
- * task changes, the model defaults to the task's usual model (MNIST → mnist-mlp).
+ * Fills defaults and validates every field: unknown fields are rejected at every depth, types and
+ * ranges are checked and named by field path, the task's and model's options by their registries.
+ * When the task changes, the model defaults to the task's usual model (MNIST → mnist-mlp). Pure:
+ * the memory check that depends on the machine is {@link checkResources}.
  */
 export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config must be a JSON object');
-  for (const key of Object.keys(input)) {
-    if (!TOP_KEYS.has(key)) throw new ConfigError(`unknown config field "${key}" (fields: ${[...TOP_KEYS].join(', ')})`);
-  }
-  const taskName = input.task?.name ?? PAPER_DEFAULTS.task.name;
+  const given = parseWith(trainConfigInputSchema, input, (m) => new ConfigError(m));
+  const taskName = given.task?.name ?? PAPER_DEFAULTS.task.name;
+  if (typeof taskName !== 'string') throw new ConfigError(`task.name: must be a string, got ${JSON.stringify(taskName)}`);
   let task: TaskConfig;
   try {
-    task = resolveTaskConfig({ ...(taskName === PAPER_DEFAULTS.task.name ? PAPER_DEFAULTS.task : {}), ...input.task, name: taskName });
+    task = resolveTaskConfig({ ...given.task, name: taskName });
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    if (e instanceof TaskConfigError) throw new ConfigError(e.message, { cause: e });
+    throw e;
   }
   const taskDef = getTask(taskName);
-  const kind = input.model?.kind ?? taskDef.defaultModel;
+  const kind = given.model?.kind ?? taskDef.defaultModel;
+  if (typeof kind !== 'string') throw new ConfigError(`model.kind: must be a string, got ${JSON.stringify(kind)}`);
   let modelInput: string;
   try {
     modelInput = getModelDefinition(kind).input;
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw new ConfigError(`model.kind: ${(e as Error).message}`, { cause: e });
   }
-  if (modelInput !== taskDef.input) throw new ConfigError(`model "${kind}" reads ${modelInput} but task "${taskName}" gives ${taskDef.input}`);
-  const model = { ...taskDef.modelOptions(task), ...input.model, kind } as TrainConfig['model'];
-  const optimizer = { ...PAPER_ADAMW, weightDecay: taskDef.defaultWeightDecay, ...input.optimizer };
-  try {
-    validateAdamW(optimizer);
-  } catch (e) {
-    throw new ConfigError((e as Error).message);
-  }
+  if (modelInput !== taskDef.input) throw new ConfigError(`model.kind: model "${kind}" reads ${modelInput} but task "${taskName}" gives ${taskDef.input}`);
+  const steps = given.steps ?? taskDef.defaultSteps;
   const cfg: TrainConfig = {
     task,
-    model,
-    optimizer,
-    steps: intField('steps', input.steps ?? taskDef.defaultSteps, 1),
-    evalEvery: intField('evalEvery', input.evalEvery ?? PAPER_DEFAULTS.evalEvery, 1),
-    checkpointEvery: intField('checkpointEvery', input.checkpointEvery ?? PAPER_DEFAULTS.checkpointEvery, 0),
-    checkpointSteps: (input.checkpointSteps ?? []).map((s, i) => intField(`checkpointSteps[${i}]`, s, 1)),
-    resumeEvery: intField('resumeEvery', input.resumeEvery ?? PAPER_DEFAULTS.resumeEvery, 1),
-    seed: intField('seed', input.seed ?? PAPER_DEFAULTS.seed, 0),
-    backend: (input.backend ?? 'auto') as TrainConfig['backend'],
+    model: { kind },
+    optimizer: { ...PAPER_ADAMW, weightDecay: taskDef.defaultWeightDecay, ...given.optimizer },
+    steps,
+    evalEvery: given.evalEvery ?? PAPER_DEFAULTS.evalEvery,
+    analysisEvery: given.analysisEvery ?? PAPER_DEFAULTS.analysisEvery,
+    checkpointEvery: given.checkpointEvery ?? PAPER_DEFAULTS.checkpointEvery,
+    checkpointSteps: [...new Set(given.checkpointSteps ?? [])].sort((a, b) => a - b),
+    resumeEvery: given.resumeEvery ?? PAPER_DEFAULTS.resumeEvery,
+    seed: given.seed ?? PAPER_DEFAULTS.seed,
+    backend: given.backend ?? 'auto',
   };
-  if (!BACKENDS.includes(cfg.backend)) throw new ConfigError(`backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(cfg.backend)}`);
-  if (!Array.isArray(cfg.checkpointSteps)) throw new ConfigError('checkpointSteps must be a list of steps');
+  const late = cfg.checkpointSteps.find((s) => s > steps);
+  if (late !== undefined) throw new ConfigError(`checkpointSteps: step ${late} is beyond the run's ${steps} steps`);
   try {
-    const built = createModel(model.kind, Object.fromEntries(Object.entries(model).filter(([k]) => k !== 'kind')));
+    const { kind: _kind, ...options } = { ...taskDef.modelOptions(task), ...given.model };
+    const built = createModel(kind, options);
     cfg.model = { kind: built.kind, ...built.config };
   } catch (e) {
-    throw new ConfigError((e as Error).message);
+    throw new ConfigError(`model: ${(e as Error).message}`, { cause: e });
   }
   return cfg;
 }
 
-/** Stable JSON (sorted keys) so equal configs hash equally. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** Short hash of a resolved config (open_lth style run identity). */
 export function configHash(config: unknown): string {
-  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 10);
+  return hashOf(config);
+}
+
+/**
+ * A rough upper estimate of the memory a run needs, in bytes, from its config alone (no data is
+ * loaded): the prepared train and test inputs and one-hot targets (three floats per example and
+ * class: the reference path's two one-hot inputs and the targets), the logits of an evaluation,
+ * and the parameters with their gradients, AdamW moments and masked copies (six floats each).
+ */
+export function estimateMemoryBytes(config: TrainConfig): number {
+  const { examples, classes } = getTask(String(config.task.name)).size(config.task);
+  const model = createModel(config.model.kind, Object.fromEntries(Object.entries(config.model).filter(([k]) => k !== 'kind')));
+  const params = model.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const inputFloats = model.input === 'images' ? examples * 784 : examples * classes * 3;
+  return 4 * (inputFloats + examples * classes * 2 + params * 6);
+}
+
+/**
+ * Refuses a config whose estimated memory ({@link estimateMemoryBytes}) exceeds `limitBytes`
+ * (default: half of this machine's memory), with a message that says how much and why, before any
+ * data is generated: a large modulus p grows the data as p³.
+ */
+export function checkResources(config: TrainConfig, limitBytes = os.totalmem() / 2): void {
+  const need = estimateMemoryBytes(config);
+  if (need > limitBytes) {
+    const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    const what = config.task.name === 'modular' ? ` (task.p ${config.task.p}: the data grows as p³)` : '';
+    throw new ConfigError(`this run would need about ${gib(need)} of memory${what}, more than the ${gib(limitBytes)} allowed here; choose a smaller task or model`);
+  }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Lays `over` on top of `base`, recursively for plain objects (lists and scalars are replaced):
+ * how settings given again on a resume are compared with the stored config.
+ */
+export function mergeInput(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) out[k] = mergeInput(base[k], v);
+  return out;
 }

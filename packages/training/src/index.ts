@@ -1,28 +1,29 @@
 /**
- * @grokking-tickets/training — AdamW with PyTorch semantics, the full-batch training loop with fixed
- * masks, resumable run folders, and a step benchmark.
+ * @grokking-tickets/training — one training run: AdamW with PyTorch semantics, the full-batch loop
+ * with fixed masks, the task registry, config resolution by schema, and resumable, verified run
+ * folders. Experiments made of many runs (the ticket protocol, sweeps) live in
+ * @grokking-tickets/experiments.
  */
 export { AdamW, PAPER_ADAMW, validateAdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 export { Trainer, type EvalRow, type TrainerInit } from './trainer.js';
-export { ConfigError, PAPER_DEFAULTS, canonicalJson, configHash, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
-export { getTask, listTasks, registerTask, resolveTaskConfig, type TaskConfig, type TaskData, type TaskDefinition } from './tasks.js';
-export { RunFolderError, RunStore, writeFileAtomic, type ResumeMeta } from './runStore.js';
-export { firstStepReaching, summarize, type RunSummary } from './summary.js';
-export { runTraining, type RunMode, type RunOptions, type RunResult, type TrainEvent } from './run.js';
-export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';
 export {
-  TICKET_ARMS,
-  TicketError,
-  maskedNorms,
-  resolveTicketConfig,
-  runTicket,
-  sameNormScales,
-  type ArmName,
-  type ArmResult,
-  type NormDefinition,
-  type TicketConfig,
-  type TicketConfigInput,
-  type TicketEvent,
-  type TicketOptions,
-  type TicketSummary,
-} from './ticket.js';
+  BACKENDS,
+  ConfigError,
+  MAX_STEPS,
+  PAPER_DEFAULTS,
+  checkResources,
+  configHash,
+  estimateMemoryBytes,
+  mergeInput,
+  optimizerInputSchema,
+  resolveTrainConfig,
+  trainConfigInputSchema,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config.js';
+export { formatIssue, parseWith } from './schema.js';
+export { TaskConfigError, getTask, listTasks, registerTask, resolveTaskConfig, type TaskConfig, type TaskData, type TaskDefinition } from './tasks.js';
+export { firstStepReaching, summarize, type RunSummary } from './summary.js';
+export { NonFiniteError, runTraining, type RunMode, type RunOptions, type RunResult, type TrainEvent } from './run.js';
+export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
+export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';

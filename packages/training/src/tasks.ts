@@ -1,5 +1,7 @@
-import { loadMnist, modularArithmetic } from '@grokking-tickets/datasets';
+import { listModularOps, loadMnist, modularArithmetic } from '@grokking-tickets/datasets';
 import type { Batch } from '@grokking-tickets/models';
+import { z } from 'zod';
+import { parseWith } from './schema.js';
 
 /** Options of a task as they appear in a run's config (`name` selects the registered task). */
 export type TaskConfig = { name: string } & Record<string, string | number | boolean>;
@@ -13,11 +15,12 @@ export interface TaskData {
   artifacts: Record<string, Int32Array>;
 }
 
-/** A task in the registry: defaults and a loader. */
+/** A task in the registry: its options (a strict schema with defaults) and a loader. */
 export interface TaskDefinition {
   name: string;
   description: string;
-  defaults: Record<string, string | number | boolean>;
+  /** The task's options without `name`: a strict zod object whose defaults fill what is not given. */
+  options(): z.ZodType<Record<string, string | number | boolean>>;
   /** The model family, number of steps and weight decay the paper pairs with this task. */
   defaultModel: string;
   defaultSteps: number;
@@ -26,6 +29,8 @@ export interface TaskDefinition {
   input: 'pairs' | 'images';
   /** Model options implied by the task (e.g. vocab = p), applied unless the user sets them. */
   modelOptions(config: TaskConfig): Record<string, number>;
+  /** Number of examples (train + test) and classes, for the memory estimate; cheap, no data loaded. */
+  size(config: TaskConfig): { examples: number; classes: number };
   /** Loads data; `seed` is the run seed (the reference's only seed, used for the split). */
   load(config: TaskConfig, seed: number): TaskData;
 }
@@ -49,30 +54,44 @@ export function getTask(name: string): TaskDefinition {
   return def;
 }
 
-/** Fills a task config's defaults and rejects unknown keys or values of the wrong type. */
+/** Thrown for invalid task options; one line naming the field. */
+export class TaskConfigError extends Error {
+  override name = 'TaskConfigError';
+  readonly code = 'GT_CONFIG';
+}
+
+/** Fills a task config's defaults and rejects unknown keys, wrong types and out-of-range values. */
 export function resolveTaskConfig(config: Partial<TaskConfig> & { name: string }): TaskConfig {
-  const def = getTask(config.name);
-  const out: TaskConfig = { name: def.name, ...def.defaults };
-  for (const [key, value] of Object.entries(config)) {
-    if (key === 'name' || value === undefined) continue;
-    if (!(key in def.defaults)) throw new Error(`task "${def.name}" has no option "${key}" (options: ${Object.keys(def.defaults).join(', ')})`);
-    if (typeof value !== typeof def.defaults[key]) {
-      throw new Error(`task "${def.name}" option "${key}" must be a ${typeof def.defaults[key]}, got ${JSON.stringify(value)}`);
-    }
-    out[key] = value;
+  let def: TaskDefinition;
+  try {
+    def = getTask(config.name);
+  } catch (e) {
+    throw new TaskConfigError(`task.name: ${(e as Error).message}`);
   }
-  return out;
+  const { name: _name, ...options } = config;
+  const resolved = parseWith(def.options(), options, (m) => new TaskConfigError(m), 'task');
+  return { name: def.name, ...resolved };
 }
 
 registerTask({
   name: 'modular',
   description: 'Modular arithmetic (a op b) mod p on token pairs, the reference split (spec §2)',
-  defaults: { op: 'add', p: 67, trainFraction: 0.4, symmetric: true },
+  options: () =>
+    z.strictObject({
+      op: z.enum(listModularOps() as [string, ...string[]]).default('add'),
+      p: z.number().int().min(2).max(46340).default(67),
+      trainFraction: z.number().gt(0).lt(1).default(0.4),
+      symmetric: z.boolean().default(true),
+    }),
   defaultModel: 'mlp',
   defaultSteps: 30000,
   defaultWeightDecay: 1,
   input: 'pairs',
   modelOptions: (config) => ({ vocab: Number(config.p) }),
+  size: (config) => {
+    const p = Number(config.p);
+    return { examples: config.symmetric ? (p * (p + 1)) / 2 : p * p, classes: p };
+  },
   load(config, seed) {
     const ds = modularArithmetic({
       op: String(config.op),
@@ -96,12 +115,19 @@ registerTask({
 registerTask({
   name: 'mnist',
   description: 'MNIST with a small seeded training subset (Omnigrok-style grokking), spec §2.4',
-  defaults: { trainSize: 1000, codeCompat: false, dataDir: '' },
+  options: () =>
+    z.strictObject({
+      trainSize: z.number().int().min(1).max(60000).default(1000),
+      codeCompat: z.boolean().default(false),
+      dataDir: z.string().min(1).optional(),
+    }),
   defaultModel: 'mnist-mlp',
   defaultSteps: 100000,
   defaultWeightDecay: 0.1,
   input: 'images',
   modelOptions: () => ({}),
+  // Training images plus the 10 000 (or, code-compatible, 60 000) evaluation images.
+  size: (config) => ({ examples: Number(config.trainSize) + (config.codeCompat ? 60000 : 10000), classes: 10 }),
   load(config, seed) {
     const ds = loadMnist({
       dir: config.dataDir ? String(config.dataDir) : undefined,

@@ -122,6 +122,21 @@ export class Trainer {
     return { step: this.updates, train_loss: train_loss!, train_acc: train_acc!, test_loss: test_loss!, test_acc: test_acc!, l1norm: l1norm!, l2norm: l2norm!, l1_global: l1_global!, l2_global: l2_global! };
   }
 
+  /**
+   * The first parameter, or AdamW moment of one, that holds a NaN or ±Infinity (e.g.
+   * `"W_in"`, `"adam_v/W_in"`), or null when everything is finite. One readback.
+   */
+  firstNonFinite(): string | null {
+    const named: Array<[string, tf.Tensor]> = [
+      ...Object.entries(this.vars),
+      ...Object.entries(this.optimizer.moments().m).map(([k, t]) => [`adam_m/${k}`, t] as [string, tf.Tensor]),
+      ...Object.entries(this.optimizer.moments().v).map(([k, t]) => [`adam_v/${k}`, t] as [string, tf.Tensor]),
+    ];
+    const ok = tf.tidy(() => tf.stack(named.map(([, t]) => tf.cast(tf.all(tf.isFinite(t)), 'float32'))).dataSync());
+    const bad = named.findIndex((_, i) => ok[i] !== 1);
+    return bad < 0 ? null : named[bad]![0];
+  }
+
   /** Current weights as plain arrays (pruned entries are exact zeros). */
   getWeights(): NamedArrays {
     return Object.fromEntries(Object.entries(this.vars).map(([k, v]) => [k, v.dataSync() as Float32Array]));

@@ -1,9 +1,12 @@
 /**
- * Checkpoints on disk: `<name>.safetensors` (the tensors, with the checkpoint's meta mirrored in
- * `__metadata__` as `{"meta": "<JSON>"}`) plus `<name>.json` (the same meta, pretty-printed, for
- * people and scripts). Saving is atomic per file; loading validates both files strictly.
+ * Checkpoints on disk: `<name>.safetensors` holds the tensors and, in `__metadata__`, the meta as
+ * JSON plus two SHA-256 checksums (of the meta text, and of every tensor's name, dtype, shape and
+ * bytes). The `.safetensors` file is the whole truth and is verified on load, so a bit flip, a
+ * changed dtype or shape, or swapped data offsets are all reported. `<name>.json` is a readable
+ * copy (meta, dtypes, shapes, checksums) for people and scripts; it is written after the tensors,
+ * so a crash between the two renames leaves it stale, which loading reports but does not fail on.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -42,6 +45,10 @@ export interface Checkpoint<M = Record<string, unknown>> {
 const EXTENSION = '.safetensors';
 /** Key under `__metadata__` that holds `JSON.stringify(meta)`. */
 export const META_KEY = 'meta';
+/** Key under `__metadata__` that holds the SHA-256 (hex) of the meta JSON text. */
+export const META_SHA_KEY = 'meta_sha256';
+/** Key under `__metadata__` that holds the SHA-256 (hex) of the tensors (see {@link tensorsChecksum}). */
+export const TENSORS_SHA_KEY = 'tensors_sha256';
 
 /**
  * The sidecar path of a checkpoint: `runs/x/step-1000.safetensors` → `runs/x/step-1000.json`.
@@ -80,37 +87,6 @@ function jsonProblem(value: unknown, at: string): string | undefined {
   return `${at} is a ${typeof value}, which JSON cannot hold`;
 }
 
-/** First place where two parsed JSON values differ, as `path: a vs b`, or undefined if equal. */
-function jsonDifference(a: unknown, b: unknown, at: string): string | undefined {
-  const show = (v: unknown): string => {
-    const text = JSON.stringify(v) ?? String(v);
-    return text.length > 60 ? `${text.slice(0, 59)}…` : text;
-  };
-  if (a === b) return undefined;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) {
-    return `${at}: ${show(a)} vs ${show(b)}`;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return `${at}: ${a.length} items vs ${b.length}`;
-    for (let i = 0; i < a.length; i++) {
-      const d = jsonDifference(a[i], b[i], `${at}[${i}]`);
-      if (d) return d;
-    }
-    return undefined;
-  }
-  const ao = a as Record<string, unknown>;
-  const bo = b as Record<string, unknown>;
-  for (const key of Object.keys(ao)) {
-    if (!Object.prototype.hasOwnProperty.call(bo, key)) return `${at}.${key}: ${show(ao[key])} vs missing`;
-    const d = jsonDifference(ao[key], bo[key], `${at}.${key}`);
-    if (d) return d;
-  }
-  for (const key of Object.keys(bo)) {
-    if (!Object.prototype.hasOwnProperty.call(ao, key)) return `${at}.${key}: missing vs ${show(bo[key])}`;
-  }
-  return undefined;
-}
-
 function errorText(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -146,16 +122,35 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Writes `<path>` (safetensors; meta also mirrored as __metadata__ {"meta": JSON string}) and
- * `<path without .safetensors>.json` (pretty JSON meta) atomically: write to temp files in the same
- * folder, fsync, rename; never leaves a half-written file at the final path.
- *
- * The folder is created if needed. Each file is replaced atomically (the `.safetensors` first, then
- * the `.json`), so a crash can at worst leave a new `.safetensors` next to the previous `.json`,
- * which {@link loadCheckpoint} reports as a disagreement rather than loading silently. Temp files
- * (`.<name>.<pid>.<random>.tmp`) are removed on failure. `meta` must be a plain JSON object
- * (finite numbers, no class instances; `undefined` properties are dropped). Throws
- * {@link CheckpointError}.
+ * SHA-256 (hex) of a set of tensors: for each name in sorted order, the name, dtype and shape as
+ * one JSON line, then the raw little-endian bytes. Covers everything a reader interprets, so a
+ * changed dtype, shape or swapped data offsets change it as surely as a flipped bit.
+ */
+export function tensorsChecksum(tensors: Record<string, StoredTensor>): string {
+  const hash = createHash('sha256');
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name]!;
+    hash.update(`${JSON.stringify([name, t.dtype, t.shape])}\n`);
+    hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return hash.digest('hex');
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** What the `.json` sidecar of a checkpoint holds (a readable copy; the `.safetensors` is authoritative). */
+export interface CheckpointSidecar<M = Record<string, unknown>> {
+  meta: M;
+  tensors: Record<string, { dtype: string; shape: number[] }>;
+  sha256: { tensors: string; meta: string };
+}
+
+/**
+ * Writes `<path>` (safetensors with the meta and its checksums in `__metadata__`) and then
+ * `<path without .safetensors>.json` (the readable sidecar), each atomically: a temp file in the
+ * same folder, fsync, rename. The folder is created if needed; temp files
+ * (`.<name>.<pid>.<random>.tmp`) are removed on failure. `meta` must be a plain JSON object (finite
+ * numbers, no class instances; `undefined` properties are dropped). Throws {@link CheckpointError}.
  */
 export async function saveCheckpoint<M extends object = Record<string, unknown>>(
   path: string,
@@ -171,12 +166,19 @@ export async function saveCheckpoint<M extends object = Record<string, unknown>>
   const metaJson = JSON.stringify(meta);
 
   let bytes: Uint8Array;
+  let tensorsSha: string;
   try {
-    bytes = encodeSafetensors(tensors, { [META_KEY]: metaJson });
+    tensorsSha = tensorsChecksum(tensors);
+    bytes = encodeSafetensors(tensors, { [META_KEY]: metaJson, [META_SHA_KEY]: sha256(metaJson), [TENSORS_SHA_KEY]: tensorsSha });
   } catch (error) {
     if (error instanceof SafetensorsError) throw new CheckpointError(path, `cannot save: ${error.problem}`, { cause: error });
     throw error;
   }
+  const sidecar: CheckpointSidecar<M> = {
+    meta: JSON.parse(metaJson) as M,
+    tensors: Object.fromEntries(Object.keys(tensors).sort().map((k) => [k, { dtype: tensors[k]!.dtype, shape: tensors[k]!.shape }])),
+    sha256: { tensors: tensorsSha, meta: sha256(metaJson) },
+  };
 
   const dir = dirname(path);
   const tag = `${process.pid}.${randomUUID().slice(0, 8)}.tmp`;
@@ -190,7 +192,7 @@ export async function saveCheckpoint<M extends object = Record<string, unknown>>
     await writeSynced(tempTensors, bytes);
     failing = jsonPath;
     pending.add(tempJson);
-    await writeSynced(tempJson, `${JSON.stringify(meta, null, 2)}\n`);
+    await writeSynced(tempJson, `${JSON.stringify(sidecar, null, 2)}\n`);
     failing = path;
     await rename(tempTensors, path);
     pending.delete(tempTensors);
@@ -214,18 +216,24 @@ async function readOrFail(file: string, what: string): Promise<Uint8Array> {
   }
 }
 
+/** A loaded checkpoint; `sidecar` says whether the readable `.json` copy matched. */
+export interface LoadedCheckpoint<M = Record<string, unknown>> extends Checkpoint<M> {
+  /** `ok`: the sidecar matches; `missing` or `stale` (e.g. a crash between the two renames of a save). */
+  sidecar: 'ok' | 'missing' | 'stale';
+  /** The verified SHA-256 of the tensors. */
+  tensorsSha256: string;
+}
+
 /**
- * Reads and validates both files; throws CheckpointError for a missing file, a truncated file, a
- * bad header (non-JSON, header length beyond file, offsets out of range/overlapping/holes,
- * shape × dtype size mismatch, unknown dtype), or a JSON sidecar that does not parse or disagrees
- * with the embedded metadata.
- *
- * The embedded `__metadata__.meta` must be a JSON object and the sidecar must equal it structurally
- * (key order and formatting may differ). Other `__metadata__` keys are allowed and ignored. The
- * returned tensors are fresh typed arrays. `M` is a type assertion only: `meta` is checked to be a
- * JSON object, not checked against `M`.
+ * Reads and verifies a checkpoint. Throws {@link CheckpointError} naming the file for a missing or
+ * truncated file, a malformed safetensors header (non-JSON, offsets out of range, overlapping or
+ * with holes, shape × dtype size mismatch, unknown dtype), a meta that is not a JSON object, or a
+ * checksum that does not match (a flipped bit, an edited meta, a changed dtype or shape, swapped
+ * offsets); a file without checksums (written before they existed) is refused too. The `.json`
+ * sidecar is only compared, never trusted: see {@link LoadedCheckpoint.sidecar}. The returned
+ * tensors are fresh typed arrays. `M` is a type assertion only.
  */
-export async function loadCheckpoint<M extends object = Record<string, unknown>>(path: string): Promise<Checkpoint<M>> {
+export async function loadCheckpoint<M extends object = Record<string, unknown>>(path: string): Promise<LoadedCheckpoint<M>> {
   const jsonPath = sidecarPath(path);
   const bytes = await readOrFail(path, 'file');
 
@@ -237,12 +245,21 @@ export async function loadCheckpoint<M extends object = Record<string, unknown>>
     throw error;
   }
 
-  if (!Object.prototype.hasOwnProperty.call(decoded.metadata, META_KEY)) {
+  const md = decoded.metadata;
+  if (!Object.prototype.hasOwnProperty.call(md, META_KEY)) {
     throw new CheckpointError(path, `__metadata__ has no "${META_KEY}" entry (not written by saveCheckpoint?)`);
+  }
+  if (typeof md[META_SHA_KEY] !== 'string' || typeof md[TENSORS_SHA_KEY] !== 'string') {
+    throw new CheckpointError(path, 'has no checksums (written by a version before 0.2.0?); re-create it');
+  }
+  if (sha256(md[META_KEY]!) !== md[META_SHA_KEY]) throw new CheckpointError(path, 'meta checksum mismatch: the file is corrupt or was edited');
+  const tensorsSha = tensorsChecksum(decoded.tensors);
+  if (tensorsSha !== md[TENSORS_SHA_KEY]) {
+    throw new CheckpointError(path, 'tensor checksum mismatch: the data, a dtype, a shape or an offset is corrupt or was edited');
   }
   let meta: unknown;
   try {
-    meta = JSON.parse(decoded.metadata[META_KEY]!);
+    meta = JSON.parse(md[META_KEY]!);
   } catch (error) {
     throw new CheckpointError(path, `__metadata__ "${META_KEY}" is not valid JSON (${errorText(error)})`, { cause: error });
   }
@@ -250,19 +267,26 @@ export async function loadCheckpoint<M extends object = Record<string, unknown>>
     throw new CheckpointError(path, `__metadata__ "${META_KEY}" is not a JSON object`);
   }
 
-  const sidecarBytes = await readOrFail(jsonPath, 'sidecar');
-  let sidecar: unknown;
+  let sidecar: LoadedCheckpoint['sidecar'] = 'ok';
   try {
-    sidecar = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(sidecarBytes));
+    const parsed = JSON.parse(await readFile(jsonPath, 'utf8')) as Partial<CheckpointSidecar>;
+    if (parsed?.sha256?.tensors !== tensorsSha || parsed?.sha256?.meta !== md[META_SHA_KEY]) sidecar = 'stale';
   } catch (error) {
-    throw new CheckpointError(jsonPath, `sidecar is not valid JSON (${errorText(error)})`, { cause: error });
+    sidecar = errorCode(error) === 'ENOENT' ? 'missing' : 'stale';
   }
-  const difference = jsonDifference(sidecar, meta, 'meta');
-  if (difference) {
-    throw new CheckpointError(
-      jsonPath,
-      `sidecar disagrees with the metadata embedded in ${basename(path)} at ${difference} (sidecar vs embedded)`,
-    );
+  return { tensors: decoded.tensors, meta: meta as M, sidecar, tensorsSha256: tensorsSha };
+}
+
+/**
+ * The first non-finite value (NaN or ±Infinity) among float tensors, as `{ name, index, value }`,
+ * or null when every value is finite.
+ */
+export function firstNonFinite(tensors: Record<string, StoredTensor>): { name: string; index: number; value: number } | null {
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name]!;
+    if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;
+    const d = t.data as Float32Array | Float64Array;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return { name, index: i, value: d[i]! };
   }
-  return { tensors: decoded.tensors, meta: meta as M };
+  return null;
 }

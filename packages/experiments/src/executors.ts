@@ -1,0 +1,173 @@
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { runTraining, type RunMode, type RunSummary, type TrainConfig, type TrainEvent } from '@grokking-tickets/training';
+
+/**
+ * One unit of work an executor runs: a plain training run, or one arm of a ticket experiment whose
+ * folder already holds a verified `ticket.json`. Jobs are plain JSON, so they cross threads,
+ * processes and queues unchanged; a job never names code to load except `prunerSpec`, which the
+ * submitter copies from what its user gave in the same invocation.
+ */
+export type RunJob =
+  | { kind: 'train'; id: string; label: string; dir: string; config: TrainConfig; provenance?: Record<string, unknown> }
+  | { kind: 'arm'; id: string; label: string; experimentDir: string; arm: string; prunerSpec?: string; cwd?: string };
+
+/** How a job ended. `failed` carries the one-line error; the other jobs go on. */
+export interface JobOutcome {
+  id: string;
+  status: 'finished' | 'already-finished' | 'reused' | 'interrupted' | 'failed';
+  dir: string;
+  summary?: RunSummary;
+  error?: { message: string; code?: string };
+}
+
+/** What an executor reports while it runs. */
+export interface ExecutorRunOptions {
+  /** Abort: running jobs save their state and end as `interrupted`; queued ones are not started. */
+  signal?: AbortSignal;
+  onEvent?: (job: RunJob, event: TrainEvent) => void;
+  /** Called as each job ends (before `run` resolves). */
+  onOutcome?: (job: RunJob, outcome: JobOutcome) => void;
+  /** Called as each job starts. */
+  onStart?: (job: RunJob) => void;
+}
+
+/** Runs jobs: in this thread, in worker threads, in child processes, or through a queue. */
+export interface Executor {
+  readonly name: string;
+  /** Runs every job (up to the executor's concurrency at once); resolves with one outcome per job, in order. */
+  run(jobs: readonly RunJob[], options?: ExecutorRunOptions): Promise<JobOutcome[]>;
+}
+
+/** Where a job writes: its run folder, or its arm's folder. */
+export function jobDir(job: RunJob): string {
+  return job.kind === 'train' ? job.dir : `${job.experimentDir}/arms/${job.arm}`;
+}
+
+function failure(job: RunJob, e: unknown): JobOutcome {
+  const err = e as { message?: string; code?: unknown };
+  return { id: job.id, status: 'failed', dir: jobDir(job), error: { message: String(err?.message ?? e).split('\n')[0]!, ...(typeof err?.code === 'string' ? { code: err.code } : {}) } };
+}
+
+/**
+ * Runs one job in this thread and never throws: a failure becomes a `failed` outcome with its
+ * one-line message. A finished run is skipped (`already-finished`), an interrupted one resumed.
+ */
+export async function executeJob(job: RunJob, options: { signal?: AbortSignal; onEvent?: (event: TrainEvent) => void } = {}): Promise<JobOutcome> {
+  try {
+    if (job.kind === 'train') {
+      const { RunStore } = await import('@grokking-tickets/run-store');
+      const mode: RunMode = new RunStore(job.dir).exists() ? 'resume' : 'new';
+      const r = await runTraining({ config: job.config, dir: job.dir, mode, provenance: job.provenance, command: `grokking-tickets (${job.label})`, signal: options.signal, onEvent: options.onEvent });
+      return { id: job.id, status: r.status, dir: job.dir, summary: r.summary };
+    }
+    const { runArm } = await import('./ticket.js');
+    const outcome = await runArm({ experimentDir: job.experimentDir, arm: job.arm, prunerSpec: job.prunerSpec, cwd: job.cwd, signal: options.signal, onEvent: options.onEvent });
+    return { ...outcome, id: job.id };
+  } catch (e) {
+    return failure(job, e);
+  }
+}
+
+/** A pool that runs at most `concurrency` jobs at once with `start(job)`, in order, stopping new starts on abort. */
+async function pool(jobs: readonly RunJob[], concurrency: number, options: ExecutorRunOptions, start: (job: RunJob) => Promise<JobOutcome>): Promise<JobOutcome[]> {
+  const outcomes: JobOutcome[] = new Array(jobs.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      const job = jobs[i]!;
+      if (options.signal?.aborted) {
+        outcomes[i] = { id: job.id, status: 'interrupted', dir: jobDir(job) };
+        continue;
+      }
+      options.onStart?.(job);
+      const outcome = await start(job);
+      outcomes[i] = outcome;
+      options.onOutcome?.(job, outcome);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, lane));
+  return outcomes;
+}
+
+/** Runs jobs one after another in this thread. */
+export function createInProcessExecutor(): Executor {
+  return {
+    name: 'in-process',
+    run: (jobs, options = {}) => pool(jobs, 1, options, (job) => executeJob(job, { signal: options.signal, onEvent: (e) => options.onEvent?.(job, e) })),
+  };
+}
+
+// The compiled entry beside this module; from the TypeScript sources (tests) fall back to dist/.
+function entry(name: string): URL {
+  const here = new URL(`./${name}.js`, import.meta.url);
+  return fs.existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}.js`, import.meta.url);
+}
+
+type FromRunner = { type: 'event'; event: TrainEvent } | { type: 'done'; outcome: JobOutcome };
+
+/**
+ * Runs up to `concurrency` jobs at once, each in its own worker thread (its own tfjs engine and
+ * WASM instance), so independent runs use several cores. Aborting asks each worker to stop at its
+ * next check, save its resume state and end as `interrupted`.
+ */
+export function createWorkerThreadExecutor(opts: { concurrency: number }): Executor {
+  return {
+    name: 'worker-threads',
+    run: (jobs, options = {}) =>
+      pool(jobs, opts.concurrency, options, (job) =>
+        new Promise<JobOutcome>((resolve) => {
+          const worker = new Worker(entry('jobRunner'), { workerData: job });
+          let outcome: JobOutcome | undefined;
+          const abort = () => worker.postMessage({ type: 'abort' });
+          options.signal?.addEventListener('abort', abort, { once: true });
+          worker.on('message', (msg: FromRunner) => {
+            if (msg.type === 'event') options.onEvent?.(job, msg.event);
+            else outcome = msg.outcome;
+          });
+          worker.on('error', (e) => (outcome ??= failure(job, e)));
+          worker.on('exit', (code) => {
+            options.signal?.removeEventListener('abort', abort);
+            resolve(outcome ?? failure(job, new Error(`worker for ${job.label} exited with code ${code} before reporting`)));
+          });
+        }),
+      ),
+  };
+}
+
+/**
+ * Runs up to `concurrency` jobs at once, each in a child process (`node jobRunner.js`): a crash or
+ * out-of-memory in one run cannot take the others down. Aborting sends the child SIGINT, on which it
+ * saves its resume state and ends as `interrupted`.
+ */
+export function createChildProcessExecutor(opts: { concurrency: number; execArgv?: string[] }): Executor {
+  return {
+    name: 'child-processes',
+    run: (jobs, options = {}) =>
+      pool(jobs, opts.concurrency, options, (job) =>
+        new Promise<JobOutcome>((resolve) => {
+          const child = fork(fileURLToPath(entry('jobRunner')), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: opts.execArgv ?? [] });
+          let outcome: JobOutcome | undefined;
+          let stderr = '';
+          child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+          const abort = () => child.kill('SIGINT');
+          options.signal?.addEventListener('abort', abort, { once: true });
+          child.on('message', (msg: FromRunner) => {
+            if (msg.type === 'event') options.onEvent?.(job, msg.event);
+            else outcome = msg.outcome;
+          });
+          child.on('error', (e) => (outcome ??= failure(job, e)));
+          child.on('exit', (code, signal) => {
+            options.signal?.removeEventListener('abort', abort);
+            const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+            const last = stderr.trim().split('\n').pop();
+            resolve(outcome ?? failure(job, new Error(`run ${job.label} ${why}${last ? ` (${last})` : ''}`)));
+          });
+          child.send({ type: 'job', job });
+        }),
+      ),
+  };
+}

@@ -1,0 +1,27 @@
+import fs from 'node:fs';
+import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
+import { registerDemo } from './commands/demo.js';
+import { registerTicket } from './commands/ticket.js';
+import { registerTrain } from './commands/train.js';
+
+/** This package's version, read from its package.json. */
+export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Builds the `grokking-tickets` program; `exit` receives the exit code of the command that ran. */
+export function buildProgram(exit: (code: number) => void): Command {
+  const program = new Command('grokking-tickets')
+    .description('Grokking tickets: lottery tickets accelerate grokking (arXiv 2310.19470), in TypeScript')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 done, 1 runtime error (a run failed, a folder is damaged or in use), 2 usage error (bad flags, config or sweep files), 130 interrupted (Ctrl-C; --resume continues).\n',
+    );
+  registerTrain(program, exit);
+  registerTicket(program, exit);
+  registerDemo(program, exit);
+  registerBench(program, exit);
+  return program;
+}

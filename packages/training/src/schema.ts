@@ -1,0 +1,53 @@
+import type { z } from 'zod';
+
+/** Short JSON of a value for error messages (long values cut). */
+function show(value: unknown): string {
+  const text = value === undefined ? 'nothing' : (JSON.stringify(value) ?? String(value));
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+function where(path: readonly PropertyKey[], prefix: string): string {
+  const parts = [prefix, ...path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))].filter(Boolean);
+  return parts.join('.').replace(/\.\[/g, '[') || 'config';
+}
+
+/** One zod issue as a one-line message that names the field by its path (`optimizer.lr: …`). */
+export function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
+  const at = where(issue.path, prefix);
+  const input = (issue as { input?: unknown }).input;
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const keys = (issue as { keys: string[] }).keys;
+      return `${at}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+    }
+    case 'invalid_type': {
+      const expected = (issue as { expected: string }).expected;
+      const name = expected === 'int' ? 'an integer' : expected === 'object' ? 'an object' : expected === 'array' ? 'a list' : `a ${expected}`;
+      return `${at}: must be ${name}, got ${show(input)}`;
+    }
+    case 'invalid_value':
+      return `${at}: must be one of ${(issue as { values: unknown[] }).values.map((v) => JSON.stringify(v)).join(', ')}, got ${show(input)}`;
+    case 'too_small': {
+      const i = issue as { minimum: number | bigint; inclusive?: boolean; origin: string };
+      if (i.origin === 'string') return `${at}: must not be empty`;
+      if (i.origin === 'array') return `${at}: must list at least ${i.minimum} item${Number(i.minimum) === 1 ? '' : 's'}`;
+      return `${at}: must be ${i.inclusive === false ? '>' : '>='} ${i.minimum}, got ${show(input)}`;
+    }
+    case 'too_big': {
+      const i = issue as { maximum: number | bigint; inclusive?: boolean; origin: string };
+      return `${at}: must be ${i.inclusive === false ? '<' : '<='} ${i.maximum}, got ${show(input)}`;
+    }
+    default:
+      return `${at}: ${issue.message}`;
+  }
+}
+
+/**
+ * Parses `value` with a zod schema; on failure throws `makeError(message)` with the first issue as
+ * one line naming the field path. Unknown fields are rejected at every depth by strict schemas.
+ */
+export function parseWith<S extends z.ZodType>(schema: S, value: unknown, makeError: (message: string) => Error, prefix = ''): z.output<S> {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  throw makeError(formatIssue(result.error.issues[0]!, prefix));
+}
