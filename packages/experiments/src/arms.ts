@@ -1,4 +1,4 @@
-import { sameNormScales } from './norms.js';
+import { sameNormScales } from '@grokking-tickets/grokking-metrics';
 import type { Batch, GrokModel, NamedArrays } from '@grokking-tickets/models';
 import { getPruner, type MaskOptions, type MaskResult } from '@grokking-tickets/pruners';
 import type { NormDefinition } from './ticketConfig.js';

@@ -16,7 +16,7 @@ export {
   type JobOutcome,
   type RunJob,
 } from './executors.js';
-export { maskedNorms, sameNormScales } from './norms.js';
+export { maskedNorms, sameNormScales } from '@grokking-tickets/grokking-metrics';
 export {
   denseDirOf,
   readTicketRecord,

@@ -6,7 +6,7 @@ import { buildMask, getPruner, listPruners, loadPruner, type MaskOptions, type M
 import { LOCK_FILE, RunFolderError, RunStore, saveCheckpoint, type StoredTensor } from '@grokking-tickets/run-store';
 import { ConfigError, checkResources, configHash, getTask, mergeInput, runTraining, type RunMode, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
 import { getArm, type ArmContext, type ArmPlan } from './arms.js';
-import { sameNormScales } from './norms.js';
+import { sameNormScales } from '@grokking-tickets/grokking-metrics';
 import { ExperimentError, modelOf, openDenseRun, type DenseSource } from './dense.js';
 import { createInProcessExecutor, createWorkerThreadExecutor, type Executor, type JobOutcome, type RunJob } from './executors.js';
 import { denseTrainingConfig, resolveTicketConfig, retrainConfig, ticketIdentity, type NormDefinition, type TicketConfig, type TicketConfigInput } from './ticketConfig.js';
@@ -80,6 +80,14 @@ export interface TicketSummary {
 const EXPERIMENT_ENTRIES = ['ticket.json', 'ticket-summary.json', 'masks', 'arms', 'dense-source'];
 
 const isBuiltinPruner = (spec: string) => listPruners().includes(spec);
+
+/** True when `p` is a file, or a folder holding a file at any depth (temp files and locks do not count). */
+function holdsFiles(p: string): boolean {
+  const st = fs.statSync(p, { throwIfNoEntry: false });
+  if (!st) return false;
+  if (!st.isDirectory()) return !p.endsWith('.tmp') && path.basename(p) !== LOCK_FILE;
+  return fs.readdirSync(p).some((e) => holdsFiles(path.join(p, e)));
+}
 
 /** True when `inner` is `outer` or lies inside it. */
 function within(inner: string, outer: string): boolean {
@@ -322,9 +330,14 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
       throw new RunFolderError(`${options.dir} changed while it was being checked; run the command again`);
     }
     if (mode !== 'resume') {
-      if (fs.existsSync(store.file('ticket.json')) && mode === 'new') throw new RunFolderError(`${options.dir} already exists; pass --resume to continue it or --force to replace it`);
-      const foreign = fs.readdirSync(options.dir).filter((e) => e !== LOCK_FILE && !EXPERIMENT_ENTRIES.includes(e) && !e.endsWith('.tmp'));
-      if (foreign.length > 0 && !fs.existsSync(store.file('ticket.json'))) throw new RunFolderError(`${options.dir} is not empty and holds no experiment (it has ${foreign[0]}); choose another --out`);
+      const hasRecord = fs.existsSync(store.file('ticket.json'));
+      if (hasRecord && mode === 'new') throw new RunFolderError(`${options.dir} already exists; pass --resume to continue it or --force to replace it`);
+      const entries = fs.readdirSync(options.dir).filter((e) => e !== LOCK_FILE && !e.endsWith('.tmp'));
+      const foreign = entries.filter((e) => !EXPERIMENT_ENTRIES.includes(e));
+      if (foreign.length > 0 && !hasRecord) throw new RunFolderError(`${options.dir} is not empty and holds no experiment (it has ${foreign[0]}); choose another --out`);
+      if (mode === 'new' && entries.some((e) => holdsFiles(store.file(e)))) {
+        throw new RunFolderError(`${options.dir} holds parts of an experiment but no ticket.json; pass --force to start it again`);
+      }
       // --force replaces the whole experiment: stale arms must not be resumed as if they were new.
       for (const entry of EXPERIMENT_ENTRIES) fs.rmSync(store.file(entry), { recursive: true, force: true });
       store.writeJson('ticket.json', { config, identity: ticketIdentity(config) } satisfies TicketRecord);

@@ -37,7 +37,8 @@ export interface TicketConfig {
 export type TicketConfigInput = Partial<Omit<TicketConfig, 'dense'>> & { dense?: TrainConfigInput };
 
 const MAX_STEPS = 100_000_000;
-const stepOr = <W extends string>(word: W) => z.union([z.literal(word), z.number().int().min(0).max(MAX_STEPS)]);
+const stepOr = <W extends string>(word: W) =>
+  z.union([z.literal(word), z.number().int().min(0).max(MAX_STEPS)], { error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}` });
 const name = z.string().min(1);
 
 /** The shape of a ticket config as users write it: strict at every depth. */
@@ -80,7 +81,7 @@ export function resolveTicketConfig(input: TicketConfigInput = {}): TicketConfig
   try {
     dense = resolveTrainConfig((given.dense ?? {}) as TrainConfigInput);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(`dense.${e.message}`, { cause: e });
+    if (e instanceof ConfigError) throw new ConfigError(e.message.startsWith('unknown config field') ? e.message.replace('unknown config field', 'dense: unknown field') : `dense.${e.message}`, { cause: e });
     throw e;
   }
   const arms = [...new Set(given.arms ?? ['ticket', 'dense'])];

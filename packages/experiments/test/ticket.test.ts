@@ -2,9 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@grokking-tickets/backend';
-import { loadCheckpoint } from '@grokking-tickets/models';
+import { RunStore, loadCheckpoint } from '@grokking-tickets/run-store';
+import { ConfigError, runTraining } from '@grokking-tickets/training';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RunStore, TicketError, maskedNorms, resolveTicketConfig, runTicket, runTraining, sameNormScales, type TicketConfigInput } from '../src/index.js';
+import { maskedNorms, resolveTicketConfig, runTicket, sameNormScales, type TicketConfigInput } from '../src/index.js';
 
 const DENSE = {
   task: { name: 'modular', op: 'add', p: 11, trainFraction: 0.5 },
@@ -46,13 +47,24 @@ describe('ticket config', () => {
     expect(c).toMatchObject({ pruner: 'magnitude', pruningRate: 0.6, scope: 'global', schedule: 'one-shot', rounds: 1, rewindStep: 'init', fromStep: 'final', arms: ['ticket', 'dense'], normDefinition: 'global' });
   });
   it.each<[TicketConfigInput, RegExp]>([
-    [{ pruningRate: 1 }, /pruning rate must be in \[0, 1\), got 1/],
-    [{ pruningRate: -0.1 }, /pruning rate/],
-    [{ arms: ['ticket', 'lottery' as never] }, /unknown arm "lottery"/],
-    [{ fromStep: 'last' as never }, /fromStep must be "final" or a step number/],
-    [{ rounds: 0 }, /rounds must be a positive integer/],
+    [{ pruningRate: 1 }, /^pruningRate: must be < 1, got 1$/],
+    [{ pruningRate: -0.1 }, /^pruningRate: must be >= 0, got -0.1$/],
+    [{ arms: ['ticket', 'lottery' as never] }, /^arms: unknown arm "lottery" \(arms: ticket, dense, same-l1, same-l2, random, snip, grasp, synflow, magnitude-init\)$/],
+    [{ arms: [] }, /^arms: must list at least 1 item$/],
+    [{ arms: ['ticket', ''] }, /^arms\[1\]: must not be empty$/],
+    [{ fromStep: 'last' as never }, /^fromStep: must be "final" or a step number, got "last"$/],
+    [{ fromStep: 40000 }, /^fromStep: step 40000 is beyond the dense run's 30000 steps$/],
+    [{ rounds: 0 }, /^rounds: must be >= 1, got 0$/],
+    [{ rounds: 3 }, /^rounds: a one-shot schedule has one round/],
+    [{ pruner: '' }, /^pruner: must not be empty$/],
+    [{ denseDir: '' }, /^denseDir: must not be empty$/],
+    [{ retrain: { weightDecay: -1 } }, /^retrain.weightDecay: must be >= 0, got -1$/],
+    [{ retrain: { wd: 1 } as never }, /^retrain: unknown field "wd" \(fields: weightDecay, steps, evalEvery\)$/],
+    [{ dense: { optimizer: { lrr: 1 } } as never }, /^dense.optimizer: unknown field "lrr"/],
+    [{ dense: { task: { p: null } } as never }, /^dense.task.p: must be a number, got null$/],
+    [{ pruningrate: 0.5 } as never, /^unknown config field "pruningrate" \(fields: dense, denseDir, fromStep, pruner, pruningRate,/],
   ])('rejects %j', (input, message) => {
-    expect(() => resolveTicketConfig(input)).toThrow(TicketError);
+    expect(() => resolveTicketConfig(input)).toThrow(ConfigError);
     expect(() => resolveTicketConfig(input)).toThrow(message);
   });
 });
@@ -111,7 +123,7 @@ describe('runTicket', () => {
     await expect(runTicket({ dir: tmp(), config: { denseDir, fromStep: 100 } })).rejects.toThrow(/no checkpoint "step-000100" \(available: final, init, step-000040\)/);
     await expect(runTicket({ dir: tmp(), config: { denseDir: tmp() } })).rejects.toThrow(/holds no run/);
     await expect(runTicket({ dir: tmp(), config: { denseDir, pruner: 'no-such-pruner' } })).rejects.toThrow(/no-such-pruner/);
-    await expect(runTicket({ dir: tmp(), config: { denseDir, prunable: ['W_X'] } })).rejects.toThrow(/prunable parameters must be among W_E, W_in, W_out, W_U; got W_X/);
+    await expect(runTicket({ dir: tmp(), config: { denseDir, prunable: ['W_X'] } })).rejects.toThrow(/^prunable: W_X is not prunable; choose among W_E, W_in, W_out, W_U$/);
     // pruning a subset: W_U stays whole, the rate applies to the others, the same-norm scale covers all
     const sub = await runTicket({ dir: tmp(), config: { denseDir, prunable: ['W_E', 'W_in', 'W_out'], arms: ['ticket'], retrain: { steps: 20 } } });
     const N3 = 24 * 11 + 12 * 24 + 24 * 12;

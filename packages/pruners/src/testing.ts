@@ -68,8 +68,9 @@ function scoreProblem(scores: Scores, prunable: string[], weights: NamedArrays, 
  * - scores exist for exactly the prunable names, with the right lengths, no NaN or undefined;
  * - two calls with the same seed give identical scores;
  * - buildMask at pruning rates 0, 0.3, 0.6, 0.9, global and local, gives 0/1 masks and removes
- *   exactly floor(r·N) weights (per tensor for local) when the scores have no ties, at least that
- *   many otherwise (ties at the threshold are pruned), and nothing at rate 0;
+ *   exactly floor(r·N) weights (per tensor for local) when the scores have no ties, at most
+ *   TIE_TOLERANCE − 1 more otherwise (ties at the threshold are pruned; scores so coarse that ties
+ *   remove more fail, as buildMask refuses them), and nothing at rate 0;
  * - scoring with non-trivial ctx.masks applied (half the weights pruned, round 2 of 2) does not
  *   crash and returns finite scores, and a two-round linear schedule reaches its target.
  * Returns every check; none throws.

@@ -38,8 +38,10 @@ describe('conformance kit (@grokking-tickets/pruners/testing)', () => {
     await expect(assertPrunerConforms(throws)).rejects.toThrow(/threw: kaboom/);
   });
 
-  it('tied scores may remove more than floor(r·N): allowed (ties at the threshold are pruned)', async () => {
+  it('scores so coarse that ties prune far more than asked fail (the reference\'s sanity check: 5 weights)', async () => {
     const coarse = fake('coarse', (c) => Object.fromEntries(c.prunable.map((n) => [n, Float64Array.from(c.weights[n]!, (_, i) => i % 3)])));
-    await assertPrunerConforms(coarse);
+    await expect(assertPrunerConforms(coarse)).rejects.toThrow(/pruner "coarse" pruned \d+ of \d+ weights instead of \d+ .*scores tie at the threshold/);
+    const allTied = fake('flat', (c) => Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(c.weights[n]!.length).fill(1)])));
+    await expect(assertPrunerConforms(allTied)).rejects.toThrow(/pruner "flat" pruned/);
   });
 });

@@ -18,10 +18,10 @@ function fail(e: unknown): never {
 const program = buildProgram((code) => {
   process.exitCode = code;
 });
-program.exitOverride((err: CommanderError) => {
-  // --help and --version exit 0; every parse error is a usage error.
-  process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
-});
+// --help and --version exit 0; every parse error (unknown option, bad value) is a usage error.
+const usageExit = (err: CommanderError) => process.exit(err.exitCode === 0 ? EXIT.ok : EXIT.usage);
+program.exitOverride(usageExit);
+for (const cmd of program.commands) cmd.exitOverride(usageExit);
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

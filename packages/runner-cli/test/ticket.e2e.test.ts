@@ -30,7 +30,10 @@ describe('grokking-tickets ticket', () => {
     const out2 = path.join(tmp(), 'mem');
     const r2 = run(['ticket', '--dense', path.join(out, 'dense-source'), '--from-step', '40', '--arms', 'ticket', '--quiet', '--out', out2]);
     expect(r2.stderr).toMatch(/no checkpoint "step-000040" \(available: final, init\)/);
-    expect(r2.code).not.toBe(0);
+    expect(r2.code).toBe(1);
+    const r2b = run(['ticket', '--dense', '/nonexistent/run', '--quiet', '--out', path.join(tmp(), 'x')]);
+    expect(r2b.stderr).toMatch(/holds no run/);
+    expect(r2b.code).toBe(1);
     // reusing a dense run (no training in this process yet) with a pruning-at-initialisation arm
     const out3 = path.join(tmp(), 'pai');
     const r3 = run(['ticket', '--dense', path.join(out, 'dense-source'), '--arms', 'ticket,snip', '--retrain-steps', '30', '--quiet', '--out', out3]);
@@ -44,13 +47,12 @@ describe('grokking-tickets ticket', () => {
   });
 
   it.each([
-    ['pruning rate 1', ['--pruning-rate', '1'], /pruning rate must be in \[0, 1\), got 1/],
+    ['pruning rate 1', ['--pruning-rate', '1'], /pruningRate: must be < 1, got 1/],
     ['unknown arm', ['--arms', 'ticket,lottery'], /unknown arm "lottery"/],
     ['unknown pruner', ['--pruner', 'nonesuch'], /nonesuch.*(built-in|known)/i],
-    ['missing dense folder', ['--dense', '/nonexistent/run'], /holds no run/],
   ])('bad input: %s', (_name, args, message) => {
     const r = run(['ticket', ...SMALL, ...args]);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(fs.existsSync(path.join(r.cwd, 'runs')), 'nothing written').toBe(false);

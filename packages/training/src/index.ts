@@ -10,6 +10,7 @@ export {
   BACKENDS,
   ConfigError,
   MAX_STEPS,
+  WASM_TENSOR_LIMIT_BYTES,
   PAPER_DEFAULTS,
   checkResources,
   configHash,
@@ -23,7 +24,8 @@ export {
 } from './config.js';
 export { formatIssue, parseWith } from './schema.js';
 export { TaskConfigError, getTask, listTasks, registerTask, resolveTaskConfig, type TaskConfig, type TaskData, type TaskDefinition } from './tasks.js';
-export { firstStepReaching, summarize, type RunSummary } from './summary.js';
-export { NonFiniteError, runTraining, type RunMode, type RunOptions, type RunResult, type TrainEvent } from './run.js';
+export { summarize, type RunSummary } from './summary.js';
+export { NonFiniteError, RunSession, runTraining, type RunMode, type RunOptions, type RunResult, type RunTrainerView, type TrainEvent } from './run.js';
+export { allPairs, analyzeState, tokenMatrices, type AnalysisFields } from './analysis.js';
 export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
 export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';

@@ -11,18 +11,36 @@ function where(path: readonly PropertyKey[], prefix: string): string {
   return parts.join('.').replace(/\.\[/g, '[') || 'config';
 }
 
+/** The fields an object schema accepts at `path` (through optional, default and nullable wrappers), or []. */
+function knownKeys(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] {
+  let node = schema as { _zod?: { def?: Record<string, unknown> } } | undefined;
+  const unwrap = () => {
+    while (node?._zod?.def && ['optional', 'default', 'nullable', 'prefault'].includes(String(node._zod.def.type))) node = node._zod.def.innerType as typeof node;
+  };
+  unwrap();
+  for (const key of path) {
+    const shape = node?._zod?.def?.shape as Record<string, typeof node> | undefined;
+    node = shape?.[String(key)];
+    unwrap();
+  }
+  const shape = node?._zod?.def?.shape as Record<string, unknown> | undefined;
+  return shape ? Object.keys(shape) : [];
+}
+
 /** One zod issue as a one-line message that names the field by its path (`optimizer.lr: …`). */
-export function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
+export function formatIssue(issue: z.core.$ZodIssue, prefix = '', schema?: z.ZodType): string {
   const at = where(issue.path, prefix);
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case 'unrecognized_keys': {
       const keys = (issue as { keys: string[] }).keys;
-      return `${at}: unknown field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
+      const known = knownKeys(schema, issue.path);
+      const list = known.length ? ` (fields: ${known.join(', ')})` : '';
+      return `${at === 'config' ? 'unknown config' : `${at}: unknown`} field${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}${list}`;
     }
     case 'invalid_type': {
       const expected = (issue as { expected: string }).expected;
-      const name = expected === 'int' ? 'an integer' : expected === 'object' ? 'an object' : expected === 'array' ? 'a list' : `a ${expected}`;
+      const name = expected === 'int' ? 'an integer' : expected === 'object' || expected === 'record' ? 'an object' : expected === 'array' ? 'a list' : `a ${expected}`;
       return `${at}: must be ${name}, got ${show(input)}`;
     }
     case 'invalid_value':
@@ -49,5 +67,5 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = ''): string {
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, makeError: (message: string) => Error, prefix = ''): z.output<S> {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
-  throw makeError(formatIssue(result.error.issues[0]!, prefix));
+  throw makeError(formatIssue(result.error.issues[0]!, prefix, schema));
 }

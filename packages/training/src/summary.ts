@@ -1,13 +1,5 @@
+import { firstStepReaching } from '@grokking-tickets/grokking-metrics';
 import type { EvalRow } from './trainer.js';
-
-/**
- * First logged step at which `key` reaches `threshold` (spec §7.2), or null if never. The
- * resolution is the evaluation interval: the true crossing lies in (previous row, returned step].
- */
-export function firstStepReaching(rows: readonly EvalRow[], key: 'train_acc' | 'test_acc', threshold: number): number | null {
-  for (const row of rows) if (row[key] >= threshold) return row.step;
-  return null;
-}
 
 /** What `summary.json` holds for a finished run. */
 export interface RunSummary {

@@ -14,19 +14,28 @@ import {
 } from '@grokking-tickets/models';
 import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 
-/** One evaluation: losses and accuracies on the full sets and weight norms, after `step` updates. */
+/**
+ * One evaluation: losses and accuracies on the full sets and weight norms, after `step` updates.
+ * Norm names follow the reference (spec §7.3): `l1norm`/`l2norm` over the stored weights W and
+ * `l1mask_norm`/`l2mask_norm` over W ⊙ M, each the mean over tensors of ‖·‖₁ and ‖·‖_F; and the
+ * global norms of W ⊙ M used to compare tickets with dense networks. (Pruned weights are stored
+ * as exact zeros here, so the masked and unmasked norms agree; the reference's do not.) Rows
+ * every `analysisEvery` steps also carry the Fourier analysis (see `AnalysisFields`).
+ */
 export interface EvalRow {
   step: number;
   train_loss: number;
   train_acc: number;
   test_loss: number;
   test_acc: number;
-  /** Code-compatible norms (spec §7.3): mean over tensors of ‖W ⊙ M‖₁ and ‖W ⊙ M‖_F. */
   l1norm: number;
   l2norm: number;
-  /** Global norms ‖θ ⊙ m‖₁ and sqrt(Σ‖W ⊙ M‖²_F), the ones to compare tickets with dense nets. */
+  l1mask_norm: number;
+  l2mask_norm: number;
+  /** Global norms ‖θ ⊙ m‖₁ and sqrt(Σ‖W ⊙ M‖²_F). */
   l1_global: number;
   l2_global: number;
+  [analysis: string]: unknown;
 }
 
 /** What a Trainer starts from. */
@@ -105,21 +114,62 @@ export class Trainer {
         const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
         return [loss, tf.div(correct, batch.size)];
       };
-      const list = Object.values(w);
-      const l1 = list.map((t) => tf.sum(tf.abs(t)));
-      const l2sq = list.map((t) => tf.sum(tf.square(t)));
+      const norms = (list: tf.Tensor[]) => {
+        const l1 = list.map((t) => tf.sum(tf.abs(t)));
+        const l2sq = list.map((t) => tf.sum(tf.square(t)));
+        return { l1, l2sq, l1Mean: tf.div(tf.addN(l1), list.length), l2Mean: tf.div(tf.addN(l2sq.map((x) => tf.sqrt(x))), list.length) };
+      };
+      const stored = norms(Object.values(this.vars));
+      const eff = norms(Object.values(w));
       const parts = [
         ...score(this.train, this.trainLabels),
         ...score(this.test, this.testLabels),
-        tf.div(tf.addN(l1), list.length),
-        tf.div(tf.addN(l2sq.map((x) => tf.sqrt(x))), list.length),
-        tf.addN(l1),
-        tf.sqrt(tf.addN(l2sq)),
+        stored.l1Mean,
+        stored.l2Mean,
+        eff.l1Mean,
+        eff.l2Mean,
+        tf.addN(eff.l1),
+        tf.sqrt(tf.addN(eff.l2sq)),
       ];
-      return tf.stack(parts.map((t) => tf.reshape(t, []))).dataSync();
+      return tf.stack(parts.map((t) => tf.reshape(t, [])));
     });
-    const [train_loss, train_acc, test_loss, test_acc, l1norm, l2norm, l1_global, l2_global] = Array.from(values) as number[];
-    return { step: this.updates, train_loss: train_loss!, train_acc: train_acc!, test_loss: test_loss!, test_acc: test_acc!, l1norm: l1norm!, l2norm: l2norm!, l1_global: l1_global!, l2_global: l2_global! };
+    const read = values.dataSync();
+    values.dispose();
+    const [train_loss, train_acc, test_loss, test_acc, l1norm, l2norm, l1mask_norm, l2mask_norm, l1_global, l2_global] = Array.from(read) as number[];
+    return {
+      step: this.updates,
+      train_loss: train_loss!,
+      train_acc: train_acc!,
+      test_loss: test_loss!,
+      test_acc: test_acc!,
+      l1norm: l1norm!,
+      l2norm: l2norm!,
+      l1mask_norm: l1mask_norm!,
+      l2mask_norm: l2mask_norm!,
+      l1_global: l1_global!,
+      l2_global: l2_global!,
+    };
+  }
+
+  /** Logits of the current effective weights on a batch (one readback; the batch is prepared and freed here). */
+  logits(batch: Batch): Float32Array {
+    const prepared = this.model.prepare(batch);
+    try {
+      // Read back outside tidy: tidy walks a returned typed array value by value into a Set.
+      const logits = tf.tidy(() => this.model.forward(this.effective(), prepared));
+      try {
+        return logits.dataSync() as Float32Array;
+      } finally {
+        logits.dispose();
+      }
+    } finally {
+      disposeBatch(prepared);
+    }
+  }
+
+  /** The fixed masks as plain arrays (empty for a dense run). */
+  getMasks(): NamedArrays {
+    return Object.fromEntries(Object.entries(this.masks).map(([k, t]) => [k, t.dataSync() as Float32Array]));
   }
 
   /**
@@ -132,7 +182,9 @@ export class Trainer {
       ...Object.entries(this.optimizer.moments().m).map(([k, t]) => [`adam_m/${k}`, t] as [string, tf.Tensor]),
       ...Object.entries(this.optimizer.moments().v).map(([k, t]) => [`adam_v/${k}`, t] as [string, tf.Tensor]),
     ];
-    const ok = tf.tidy(() => tf.stack(named.map(([, t]) => tf.cast(tf.all(tf.isFinite(t)), 'float32'))).dataSync());
+    const flags = tf.tidy(() => tf.stack(named.map(([, t]) => tf.cast(tf.all(tf.isFinite(t)), 'float32'))));
+    const ok = flags.dataSync();
+    flags.dispose();
     const bad = named.findIndex((_, i) => ok[i] !== 1);
     return bad < 0 ? null : named[bad]![0];
   }

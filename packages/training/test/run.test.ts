@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@grokking-tickets/backend';
-import { createModel, initialWeights, loadCheckpoint } from '@grokking-tickets/models';
+import { firstStepReaching } from '@grokking-tickets/grokking-metrics';
+import { createModel, initialWeights } from '@grokking-tickets/models';
+import { loadCheckpoint } from '@grokking-tickets/run-store';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
   RunFolderError,
   Trainer,
-  firstStepReaching,
   getTask,
   resolveTrainConfig,
   resolveTaskConfig,
@@ -52,12 +53,20 @@ describe('config', () => {
   it('rejects bad input with one-line errors naming the field', () => {
     expect(() => resolveTrainConfig({ stepz: 3 } as never)).toThrow(ConfigError);
     expect(() => resolveTrainConfig({ stepz: 3 } as never)).toThrow(/unknown config field "stepz"/);
-    expect(() => resolveTrainConfig({ steps: 0 })).toThrow(/steps must be an integer >= 1/);
+    expect(() => resolveTrainConfig({ stepz: 3 } as never)).toThrow(/\(fields: task, model, optimizer, steps,/);
+    expect(() => resolveTrainConfig({ steps: 0 })).toThrow(/^steps: must be >= 1, got 0$/);
+    expect(() => resolveTrainConfig({ steps: 1e9 })).toThrow(/^steps: must be <= 100000000, got 1000000000$/);
+    expect(() => resolveTrainConfig({ seed: 1.5 })).toThrow(/^seed: must be an integer, got 1.5$/);
     expect(() => resolveTrainConfig({ task: { name: 'sorting' } })).toThrow(/unknown task "sorting"/);
-    expect(() => resolveTrainConfig({ task: { name: 'modular', q: 3 } as never })).toThrow(/no option "q"/);
+    expect(() => resolveTrainConfig({ task: { name: 'modular', q: 3 } as never })).toThrow(/^task: unknown field "q" \(fields: op, p, trainFraction, symmetric\)$/);
+    expect(() => resolveTrainConfig({ task: { p: null } as never })).toThrow(/^task.p: must be a number, got null$/);
+    expect(() => resolveTrainConfig({ task: { op: '' } })).toThrow(/^task.op: must be one of "add", "subtract", "x2xyy2", "rand", got ""$/);
+    expect(() => resolveTrainConfig({ task: null } as never)).toThrow(/^task: must be an object, got null$/);
     expect(() => resolveTrainConfig({ model: { kind: 'mnist-mlp' } })).toThrow(/reads images but task "modular" gives pairs/);
-    expect(() => resolveTrainConfig({ optimizer: { lr: -1 } })).toThrow(/lr must be a positive number/);
-    expect(() => resolveTrainConfig({ backend: 'gpu' as never })).toThrow(/backend must be one of/);
+    expect(() => resolveTrainConfig({ optimizer: { lr: -1 } })).toThrow(/^optimizer.lr: must be > 0, got -1$/);
+    expect(() => resolveTrainConfig({ optimizer: { lrr: 1 } } as never)).toThrow(/^optimizer: unknown field "lrr" \(fields: lr, beta1, beta2, eps, weightDecay\)$/);
+    expect(() => resolveTrainConfig({ backend: 'gpu' as never })).toThrow(/^backend: must be one of "auto", "tensorflow", "wasm", "cpu", got "gpu"$/);
+    expect(() => resolveTrainConfig({ steps: 100, checkpointSteps: [150] })).toThrow(/^checkpointSteps: step 150 is beyond the run's 100 steps$/);
   });
 });
 

@@ -10,8 +10,11 @@ import { progressReporter, progressStyle } from '../progress.js';
 
 /** The training flags of `ticket`: they describe the dense run, except `--weight-decay` (the retraining λ). */
 const DENSE_FLAGS: ConfigFlag[] = TRAIN_FLAGS.map((f) => (f.key === 'weightDecay' ? { ...f, path: ['retrain', 'weightDecay'] } : { ...f, path: ['dense', ...f.path] }));
-/** Dense flags that only select which dense run is meant: allowed with --dense, where they must match it. */
-const IDENTIFYING = new Set(['task', 'op', 'p', 'trainFraction', 'symmetric', 'trainSize', 'mnistCodeCompat', 'dataDir', 'model', 'weightScale', 'seed', 'weightDecay']);
+/**
+ * Dense flags allowed with --dense: those that only say which dense run is meant (they must match
+ * it), the retraining λ, and --eval-every (then the arms' evaluation interval).
+ */
+const ALLOWED_WITH_DENSE = new Set(['task', 'op', 'p', 'trainFraction', 'symmetric', 'trainSize', 'mnistCodeCompat', 'dataDir', 'model', 'weightScale', 'seed', 'weightDecay', 'evalEvery']);
 
 /** The ticket-only flags, as a table like the training ones. */
 const TICKET_FLAGS: ConfigFlag[] = [
@@ -108,14 +111,19 @@ async function ticket(opts: TicketFlags, cmd: Command): Promise<number> {
   const denseGiven = givenFlags(cmd, DENSE_FLAGS.map((f) => f.key));
   const ticketGiven = givenFlags(cmd, TICKET_FLAGS.map((f) => f.key));
   if (opts.dense !== undefined) {
-    const fixed = [...denseGiven.filter((k) => !IDENTIFYING.has(k)), ...ticketGiven.filter((k) => k === 'denseWeightDecay')];
+    const fixed = [...denseGiven.filter((k) => !ALLOWED_WITH_DENSE.has(k)), ...ticketGiven.filter((k) => k === 'denseWeightDecay')];
     if (fixed.length > 0) {
       throw new UsageError(`${fixed.map(flagName).join(', ')} ${fixed.length > 1 ? 'do' : 'does'} not apply with --dense: the reused dense run's settings are fixed (use --weight-decay and --retrain-steps for the retrained arms)`);
     }
     if (opts.config !== undefined) throw new UsageError('--config does not apply with --dense: the dense run is given by its folder');
   }
   const input = (opts.config !== undefined ? readConfigFile(opts.config) : {}) as Record<string, unknown>;
-  for (const f of [...DENSE_FLAGS, ...TICKET_FLAGS]) if ([...denseGiven, ...ticketGiven].includes(f.key)) setPath(input, f.path, opts[f.key]);
+  for (const f of [...DENSE_FLAGS, ...TICKET_FLAGS]) {
+    if (![...denseGiven, ...ticketGiven].includes(f.key)) continue;
+    // With a reused dense run, --eval-every sets the arms' interval (the dense run's is fixed).
+    const where = f.key === 'evalEvery' && opts.dense !== undefined ? ['retrain', 'evalEvery'] : f.path;
+    setPath(input, where, opts[f.key]);
+  }
   const config = input as TicketConfigInput;
   await checkPrunerSpec(config.pruner);
   let dir: string;
@@ -158,7 +166,7 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
   addFlags(cmd, DENSE_FLAGS, {
     weightDecay: 'weight decay λ of every retrained arm (default: the dense run\'s; 0 = the no-weight-decay experiment)',
     steps: 'full-batch updates of the dense run (default: 30000, 100000 for MNIST)',
-    evalEvery: 'evaluate every n steps, in the dense run and the arms (default: 100)',
+    evalEvery: 'evaluate every n steps, in the dense run and the arms; with --dense, in the arms (default: 100, or the dense run\'s)',
   });
   addFlags(cmd, TICKET_FLAGS)
     .addOption(new Option('--config <file>', 'JSON ticket config ({"dense": {...}, "pruningRate": 0.6, ...}); flags override it').argParser(stringFlag('--config')))
