@@ -33,6 +33,9 @@ const BACKEND_NAMES: readonly string[] = AUTO_ORDER;
  */
 const TFJS_NODE: string = '@tensorflow/tfjs-node';
 
+/** How to get the native backend with npm 11, whose install-script policy blocks tfjs-node's download by default. */
+export const TFJS_NODE_HINT = 'npm install @tensorflow/tfjs-node@4.22.0 && npm install-scripts approve @tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node';
+
 /** First line of an error's message, trimmed, for one-line notes and errors. */
 function firstLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
@@ -46,7 +49,13 @@ async function ensureRegistered(name: BackendName): Promise<string | null> {
   try {
     await import(TFJS_NODE);
   } catch (err) {
-    return `@tensorflow/tfjs-node could not be loaded (${firstLine(err)})`;
+    const code = (err as NodeJS.ErrnoException).code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|could not resolve/i.test(firstLine(err));
+    if (missing && firstLine(err).includes(TFJS_NODE) && !/\.node\b|binding/i.test(firstLine(err))) {
+      return `@tensorflow/tfjs-node could not be loaded (not installed; it is optional: ${TFJS_NODE_HINT})`;
+    }
+    // Installed but its native library is missing: npm 11 blocks install scripts by default.
+    return `@tensorflow/tfjs-node could not be loaded (${firstLine(err)}); if npm skipped its install script: ${TFJS_NODE_HINT}`;
   }
   if (tf.findBackendFactory('tensorflow') == null) {
     return '@tensorflow/tfjs-node loaded but registered no backend with this copy of @tensorflow/tfjs-core (version mismatch?)';
@@ -123,6 +132,10 @@ async function select(requested: BackendName | 'auto'): Promise<BackendChoice> {
  * Also calls `tf.enableProdMode()` and {@link registerGradientFixes} (both idempotent). Calling it
  * again with the same request while that backend is still active is cheap and returns the same
  * choice; concurrent calls are serialised.
+ * @example
+ * const { name, notes } = await initBackend();   // 'auto': tfjs-node, else wasm, else cpu
+ * console.log(name, notes);                       // e.g. wasm [ "tensorflow: @tensorflow/tfjs-node could not be loaded (not installed; ...)" ]
+ * await initBackend('cpu');                       // or force one
  */
 export async function initBackend(requested: BackendName | 'auto' = 'auto'): Promise<BackendChoice> {
   if (requested !== 'auto' && !BACKEND_NAMES.includes(requested)) {

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 /** The tfjs namespace used by this package (so all packages share one engine). */
 export { tf };
 
-export { BackendError, initBackend } from './backend.js';
+export { BackendError, TFJS_NODE_HINT, initBackend } from './backend.js';
 export type { BackendChoice, BackendName } from './backend.js';
 export { gradientFixes, registerGradientFixes } from './gradients/register.js';
 export { crossEntropy, crossEntropyFirstOrder, logSumExp, meanSquaredError } from './losses.js';

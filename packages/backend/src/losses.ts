@@ -54,6 +54,10 @@ export function logSumExp(logits: tf.Tensor2D): tf.Tensor1D {
  *
  * @param logits [rows, classes].
  * @param targets [rows, classes], one-hot or probabilities (rows summing to 1).
+ * @example
+ * const logits = tf.tensor2d([[2, 0, -1], [0, 3, 0]]);
+ * const targets = tf.tensor2d([[1, 0, 0], [0, 1, 0]]);
+ * crossEntropy(logits, targets).dataSync()[0];   // mean −log softmax(logits)[label]
  */
 export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
   assertRank2(logits, 'logits', 'crossEntropy');

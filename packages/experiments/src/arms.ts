@@ -43,7 +43,17 @@ export interface ArmDefinition {
 
 const arms = new Map<string, ArmDefinition>();
 
-/** Adds an arm to the registry (a later registration of the same name replaces it). */
+/** Adds an arm to the registry (a later registration of the same name replaces it). * @example
+ * registerArm({
+ *   name: 'ticket-half-scale',
+ *   description: 'the ticket, started from θ0 ⊙ m scaled by 0.5',
+ *   async plan(ctx) {
+ *     const m = await ctx.ticketMask();
+ *     const init = Object.fromEntries(Object.entries(ctx.rewind).map(([k, w]) => [k, w.map((x) => x / 2)]));
+ *     return { initialWeights: init, masks: m.masks, kept: m.kept, total: m.total, provenance: { scale: 0.5 } };
+ *   },
+ * });
+ */
 export function registerArm(arm: ArmDefinition): void {
   if (!arm || typeof arm.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(arm.name)) throw new Error('an arm needs a lowercase name of letters, digits and dashes');
   if (typeof arm.plan !== 'function') throw new Error(`arm "${arm.name}" needs a plan(ctx) function`);

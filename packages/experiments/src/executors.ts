@@ -113,6 +113,13 @@ type FromRunner = { type: 'event'; event: TrainEvent } | { type: 'done'; outcome
  * Runs up to `concurrency` jobs at once, each in its own worker thread (its own tfjs engine and
  * WASM instance), so independent runs use several cores. Aborting asks each worker to stop at its
  * next check, save its resume state and end as `interrupted`.
+ * @example
+ * const executor = createWorkerThreadExecutor({ concurrency: 2 });
+ * const outcomes = await executor.run([
+ *   { kind: 'train', id: 's0', label: 'seed 0', dir: 'runs/s0', config: resolveTrainConfig({ seed: 0 }) },
+ *   { kind: 'train', id: 's1', label: 'seed 1', dir: 'runs/s1', config: resolveTrainConfig({ seed: 1 }) },
+ * ]);
+ * outcomes.map((o) => o.status); // [ 'finished', 'finished' ]
  */
 export function createWorkerThreadExecutor(opts: { concurrency: number }): Executor {
   return {

@@ -318,6 +318,13 @@ function conflictsWithDense(stored: TicketConfig['dense'], given: TicketConfigIn
  * pruner by a dry run on θ0, a reused dense run and its checkpoints by hash and checksum); the
  * experiment folder is locked while it runs; `ticket.json` is verified against its identity hash on
  * every read, and a plug-in pruner is loaded only from `config.pruner` as given in this call.
+ * @example
+ * const { summary } = await runTicket({
+ *   dir: 'runs/ticket-s0',
+ *   config: { denseDir: 'runs/dense-s0', pruningRate: 0.6, arms: ['ticket', 'same-l1', 'same-l2', 'random'] },
+ *   jobs: 2,
+ * });
+ * summary?.arms.map((a) => [a.arm, a.stepsToTest95, a.speedupVsDense]);
  */
 export async function runTicket(options: TicketOptions): Promise<{ status: 'finished' | 'interrupted'; summary?: TicketSummary }> {
   const emit = options.onEvent ?? (() => {});

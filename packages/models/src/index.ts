@@ -22,6 +22,7 @@ export type {
   PairBatch,
   ParamSpec,
   PreparedBatch,
+  ReferenceLayout,
 } from './types.js';
 export { ModelError, createModel, getModelDefinition, listModels, registerModel } from './registry.js';
 export { mlpDefinition, transformerDefinition, mnistMlpDefinition };
@@ -34,6 +35,7 @@ export {
   initialWeights,
   modelLoss,
   sizeOf,
+  toReferenceStateDict,
   toTensors,
   validateArrays,
 } from './weights.js';

@@ -14,6 +14,18 @@ export const mlpDefinition: ModelDefinition = {
   description: 'MLP for modular arithmetic: embed (500) → ReLU hidden (48) → project (500) → unembed',
   input: 'pairs',
   defaults: { vocab: 67, dEmb: 500, dModel: 48, hiddenLayers: 0, weightScale: 1 },
+  // OnlyMLP: embed.W_E, inproj.W, mlps.<l>.W, outproj.W, unembed.W_U, each with its weight_mask.
+  referenceLayout: (c) => ({
+    params: {
+      W_E: { key: 'embed.W_E', mask: 'embed.weight_mask' },
+      W_in: { key: 'inproj.W', mask: 'inproj.weight_mask' },
+      ...Object.fromEntries(Array.from({ length: Number(c.hiddenLayers) }, (_, l) => [`W_h${l}`, { key: `mlps.${l}.W`, mask: `mlps.${l}.weight_mask` }])),
+      W_out: { key: 'outproj.W', mask: 'outproj.weight_mask' },
+      W_U: { key: 'unembed.W_U', mask: 'unembed.weight_mask' },
+    },
+    buffers: {},
+    constructor: `OnlyMLP(num_layers=${c.hiddenLayers}, d_vocab=${c.vocab}, d_model=${c.dModel}, d_emb=${c.dEmb}, act_type="ReLU", weight_scale=${c.weightScale})`,
+  }),
   build(config) {
     const vocab = positiveInt('mlp', 'vocab', config.vocab);
     const dEmb = positiveInt('mlp', 'dEmb', config.dEmb);

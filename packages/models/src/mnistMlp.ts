@@ -13,6 +13,16 @@ export const mnistMlpDefinition: ModelDefinition = {
   description: 'MNIST MLP 784-200-200-10, bias-free, init scale 8, MSE loss',
   input: 'images',
   defaults: { inputDim: 784, width: 200, classes: 10, weightScale: 8 },
+  // MnistMLP with one hidden layer: inproj.W, mlps.0.W, outproj.W, each with its weight_mask.
+  referenceLayout: (c) => ({
+    params: {
+      W1: { key: 'inproj.W', mask: 'inproj.weight_mask' },
+      W2: { key: 'mlps.0.W', mask: 'mlps.0.weight_mask' },
+      W3: { key: 'outproj.W', mask: 'outproj.weight_mask' },
+    },
+    buffers: {},
+    constructor: `MnistMLP(num_layers=1, d_input=${c.inputDim}, d_model=${c.width}, d_class=${c.classes}, act_type="ReLU", weight_scale=${c.weightScale})`,
+  }),
   build(config) {
     const inputDim = positiveInt('mnist-mlp', 'inputDim', config.inputDim);
     const width = positiveInt('mnist-mlp', 'width', config.width);

@@ -14,6 +14,22 @@ export const transformerDefinition: ModelDefinition = {
   description: '1-layer Transformer (d_model 128, 1 head, d_mlp 128, no LayerNorm/biases/positions)',
   input: 'pairs',
   defaults: { vocab: 67, dModel: 128, heads: 1, dHead: 128, dMlp: 128 },
+  // Transformer with one block: embed, blocks.0.attn (W_Q/K/V/O, weight_maskQ/K/V/O and the causal
+  // `mask` buffer), blocks.0.mlp (W_in/W_out, weight_mask_in/out), unembed.
+  referenceLayout: (c) => ({
+    params: {
+      W_E: { key: 'embed.W_E', mask: 'embed.weight_mask' },
+      W_Q: { key: 'blocks.0.attn.W_Q', mask: 'blocks.0.attn.weight_maskQ' },
+      W_K: { key: 'blocks.0.attn.W_K', mask: 'blocks.0.attn.weight_maskK' },
+      W_V: { key: 'blocks.0.attn.W_V', mask: 'blocks.0.attn.weight_maskV' },
+      W_O: { key: 'blocks.0.attn.W_O', mask: 'blocks.0.attn.weight_maskO' },
+      W_in: { key: 'blocks.0.mlp.W_in', mask: 'blocks.0.mlp.weight_mask_in' },
+      W_out: { key: 'blocks.0.mlp.W_out', mask: 'blocks.0.mlp.weight_mask_out' },
+      W_U: { key: 'unembed.W_U', mask: 'unembed.weight_mask' },
+    },
+    buffers: { 'blocks.0.attn.mask': { shape: [2, 2], data: Float32Array.from([1, 0, 1, 1]) } },
+    constructor: `Transformer(num_layers=1, d_vocab=${c.vocab}, d_model=${c.dModel}, d_mlp=${c.dMlp}, d_head=${c.dHead}, num_heads=${c.heads}, n_ctx=2, act_type="ReLU", use_ln=False)`,
+  }),
   build(config) {
     const vocab = positiveInt('transformer', 'vocab', config.vocab);
     const dModel = positiveInt('transformer', 'dModel', config.dModel);

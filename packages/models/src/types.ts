@@ -73,6 +73,20 @@ export interface GrokModel {
   forwardReference(weights: NamedTensors, batch: PreparedBatch): tf.Tensor2D;
 }
 
+/**
+ * How a model's tensors are named in the reference implementation's PyTorch `state_dict`
+ * (gouki510/Grokking-Tickets, `model.py`), so a checkpoint can be loaded there with
+ * `model.load_state_dict(load_file(path))`.
+ */
+export interface ReferenceLayout {
+  /** Our parameter name → the reference's parameter key and the key of its mask buffer. */
+  params: Record<string, { key: string; mask: string }>;
+  /** Constant buffers the reference's state_dict also holds (e.g. the causal mask). */
+  buffers: Record<string, { shape: number[]; data: Float32Array }>;
+  /** The Python expression that builds the matching reference model. */
+  constructor: string;
+}
+
 /** A model family in the registry. */
 export interface ModelDefinition {
   kind: string;
@@ -81,4 +95,6 @@ export interface ModelDefinition {
   /** Default configuration; every key may be overridden in `build`. */
   defaults: Record<string, number | string | boolean>;
   build(config: Record<string, number | string | boolean>): GrokModel;
+  /** The reference implementation's names for this model's tensors, when it has a counterpart there. */
+  referenceLayout?(config: Record<string, number | string | boolean>): ReferenceLayout;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { crossEntropy, crossEntropyFirstOrder, meanSquaredError } from '@grokking-tickets/backend';
 import { gaussianArray } from './random.js';
-import { ModelError } from './registry.js';
+import { ModelError, getModelDefinition } from './registry.js';
 import type { GrokModel, NamedArrays, NamedTensors, PreparedBatch } from './types.js';
 
 /** Number of elements of a shape. */
@@ -17,6 +17,9 @@ export function countParameters(model: GrokModel): number {
 /**
  * θ0: i.i.d. normal weights with each parameter's init std, deterministic for `seed` and independent
  * of the backend (drawn in JavaScript from the stream `init/<name>`).
+ * @example
+ * const theta0 = initialWeights(createModel('mlp'), 0); // the same arrays on every backend
+ * theta0.W_E.length;                                    // 33500
  */
 export function initialWeights(model: GrokModel, seed: number): NamedArrays {
   if (!Number.isInteger(seed) || seed < 0) throw new ModelError(`seed must be a non-negative integer, got ${seed}`);
@@ -82,4 +85,30 @@ export function modelLoss(model: GrokModel, weights: NamedTensors, batch: Prepar
   const logits = model.forward(weights, batch);
   if (model.loss === 'mse') return meanSquaredError(logits, batch.targets);
   return options.firstOrder ? crossEntropyFirstOrder(logits, batch.targets) : crossEntropy(logits, batch.targets);
+}
+
+/**
+ * A model's weights and masks under the reference implementation's `state_dict` names (see
+ * {@link ReferenceLayout}): every parameter, its mask buffer (all ones where the run had no mask),
+ * and the constant buffers, as float32 arrays with their shapes. Pruned weights are exact zeros
+ * here (the reference keeps decaying its pruned raw values), so W ⊙ M is the same function.
+ * Throws a ModelError for a model without a reference counterpart.
+ * @example
+ * const model = createModel('mlp');
+ * const sd = toReferenceStateDict(model, initialWeights(model, 0));
+ * Object.keys(sd); // ['embed.W_E', 'embed.weight_mask', 'inproj.W', ...]
+ */
+export function toReferenceStateDict(model: GrokModel, weights: NamedArrays, masks: NamedArrays = {}): Record<string, { shape: number[]; data: Float32Array }> {
+  const layout = getModelDefinition(model.kind).referenceLayout?.(model.config);
+  if (!layout) throw new ModelError(`model "${model.kind}" has no counterpart in the reference implementation`);
+  validateArrays(model, weights, 'weights');
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const p of model.params) {
+    const names = layout.params[p.name];
+    if (!names) throw new ModelError(`model "${model.kind}": no reference name for "${p.name}"`);
+    out[names.key] = { shape: p.shape, data: Float32Array.from(weights[p.name]!) };
+    out[names.mask] = { shape: p.shape, data: masks[p.name] ? Float32Array.from(masks[p.name]!) : new Float32Array(sizeOf(p.shape)).fill(1) };
+  }
+  for (const [k, b] of Object.entries(layout.buffers)) out[k] = { shape: b.shape, data: Float32Array.from(b.data) };
+  return out;
 }

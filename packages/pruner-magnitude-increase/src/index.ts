@@ -13,6 +13,9 @@ import { PrunerError, definePruner } from '@grokking-tickets/pruners';
  *
  * Needs θ0 (`needsInitialWeights: true`); throws a one-line PrunerError when it is missing or does
  * not match the weights.
+ * @example
+ * // grokking-tickets ticket --pruner @grokking-tickets/pruner-magnitude-increase, or from code:
+ * const { masks } = await buildMask(magnitudeIncrease, { model, weights: thetaFinal, initialWeights: theta0, seed: 0 }, { pruningRate: 0.6 });
  */
 const magnitudeIncreasePruner = definePruner({
   name: 'magnitude-increase',

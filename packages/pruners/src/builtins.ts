@@ -9,6 +9,15 @@ import type { Pruner, ScoringContext, Scores } from './types.js';
  * `needsInitialWeights` and a `score(ctx)` function. Returns its argument unchanged.
  *
  * @throws PrunerError with one line naming what is missing.
+ * @example
+ * // my-pruner.mjs: prune the weights closest to zero at initialisation
+ * export default definePruner({
+ *   name: 'init-magnitude',
+ *   description: '|θ0|',
+ *   needsData: false,
+ *   needsInitialWeights: true,
+ *   score: (ctx) => Object.fromEntries(ctx.prunable.map((n) => [n, ctx.initialWeights[n].map(Math.abs)])),
+ * });
  */
 export function definePruner(pruner: Pruner): Pruner {
   const problem = prunerShapeProblem(pruner);
@@ -138,7 +147,7 @@ export function snipSaliency(ctx: ScoringContext): Record<string, Float64Array> 
 }
 
 /**
- * SNIP (Lee, Ajanthan & Torr 2019): S = |W ⊙ ∂L/∂(W⊙M)| (see {@link snipSaliency}), normalised
+ * SNIP (Lee, Ajanthan & Torr 2019): S = |W ⊙ ∂L/∂(W⊙M)| (see `snipSaliency`), normalised
  * globally: S / Σ over every scored tensor of S. The Transformer is scored on its last-position
  * logits (the reference crashes there; spec §5.6).
  */
@@ -177,7 +186,7 @@ export function graspHessianGradient(ctx: ScoringContext): Record<string, Float3
 
 /**
  * GraSP (Wang, Zhang & Grosse 2020) as the reference computes it: S = W ⊙ Hg (see
- * {@link graspHessianGradient}), signed, normalised by |Σ S| + 1e-10 (sign kept). The lowest scores
+ * `graspHessianGradient`), signed, normalised by |Σ S| + 1e-10 (sign kept). The lowest scores
  * are pruned: the reference's comment mentions a negation it does not apply (spec §9 row 10). The
  * Transformer is scored on its last-position logits (spec §5.6).
  */

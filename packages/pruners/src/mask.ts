@@ -107,6 +107,11 @@ export function shuffleMasks(masks: NamedArrays, seed: number): NamedArrays {
  * pruner's scores (names, lengths, no NaN) are checked, and a mask that prunes
  * {@link TIE_TOLERANCE} or more weights beyond the asked-for count (tied scores) is refused; every
  * failure is a one-line PrunerError.
+ * @example
+ * await initBackend();
+ * const model = createModel('mlp');
+ * const { masks, kept, total } = await buildMask(getPruner('magnitude'), { model, weights: initialWeights(model, 0), seed: 0 }, { pruningRate: 0.6 });
+ * kept / total; // 0.4
  */
 export async function buildMask(
   pruner: Pruner,

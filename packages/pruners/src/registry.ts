@@ -63,6 +63,10 @@ async function importPackage(spec: string, cwd: string): Promise<unknown> {
  * Specs that look like paths (`./x.js`, `/abs/x.mjs`, `x.js`) skip step 2. The default export is
  * checked to be a Pruner. Any failure is a one-line PrunerError that lists the built-ins, with the
  * underlying load error as `cause`.
+ * @example
+ * const builtin = await loadPruner('snip');
+ * const fromPackage = await loadPruner('@grokking-tickets/pruner-magnitude-increase');
+ * const fromFile = await loadPruner('./my-pruner.mjs', process.cwd());
  */
 export async function loadPruner(spec: string, cwd: string = process.cwd()): Promise<Pruner> {
   if (typeof spec !== 'string' || spec === '') throw new PrunerError(`pruner spec must be a non-empty string (built-in: ${BUILTIN_NAMES.join(', ')})`);

@@ -151,6 +151,9 @@ export interface CheckpointSidecar<M = Record<string, unknown>> {
  * same folder, fsync, rename. The folder is created if needed; temp files
  * (`.<name>.<pid>.<random>.tmp`) are removed on failure. `meta` must be a plain JSON object (finite
  * numbers, no class instances; `undefined` properties are dropped). Throws {@link CheckpointError}.
+ * @example
+ * await saveCheckpoint('runs/x/final.safetensors', { tensors: { W: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } }, meta: { step: 10 } });
+ * const { tensors, meta, sidecar } = await loadCheckpoint('runs/x/final.safetensors'); // verified by checksum
  */
 export async function saveCheckpoint<M extends object = Record<string, unknown>>(
   path: string,

@@ -76,6 +76,14 @@ function holdsNoFiles(dir: string): boolean {
  * every file that drives execution is verified when read back: the config against its hash,
  * checkpoints against their checksums, config hash, shapes and for finite values, the resume state
  * for range and consistency, the metrics line by line.
+ * @example
+ * const store = new RunStore('runs/my-run');
+ * const lock = store.lock('my-script');
+ * try {
+ *   if (store.exists()) console.log(store.readRecord().configHash, store.readMetrics().length);
+ * } finally {
+ *   lock.release();
+ * }
  */
 export class RunStore {
   constructor(readonly dir: string) {}

@@ -2,13 +2,17 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerExport } from './commands/export.js';
 import { registerTicket } from './commands/ticket.js';
 import { registerTrain } from './commands/train.js';
 
 /** This package's version, read from its package.json. */
 export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Builds the `grokking-tickets` program; `exit` receives the exit code of the command that ran. */
+/** Builds the `grokking-tickets` program; `exit` receives the exit code of the command that ran. * @example
+ * const program = buildProgram((code) => process.exit(code));
+ * await program.parseAsync(['node', 'grokking-tickets', 'train', '--p', '11', '--steps', '200', '--out', 'runs/small']);
+ */
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('grokking-tickets')
     .description('Grokking tickets: lottery tickets accelerate grokking (arXiv 2310.19470), in TypeScript')
@@ -23,5 +27,6 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerTicket(program, exit);
   registerDemo(program, exit);
   registerBench(program, exit);
+  registerExport(program, exit);
   return program;
 }

@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startUntil } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-cli-'));
@@ -44,29 +45,18 @@ describe('grokking-tickets train', () => {
   });
 
   it('a run killed with SIGKILL resumes from its last checkpoint and ends with the same metrics', async () => {
-    const args = ['--p', '13', '--lr', '0.01', '--steps', '3000', '--eval-every', '50', '--resume-every', '200', '--seed', '2', '--backend', 'wasm', '--quiet'];
+    const args = ['--p', '13', '--lr', '0.01', '--steps', '3000', '--eval-every', '50', '--resume-every', '200', '--seed', '2', '--backend', 'wasm'];
     const full = path.join(tmp(), 'full');
-    expect(run(['train', ...args, '--out', full]).code).toBe(0);
+    expect(run(['train', ...args, '--quiet', '--out', full]).code).toBe(0);
     const part = path.join(tmp(), 'part');
-    const child = spawn(process.execPath, [BIN, 'train', ...args, '--out', part], { stdio: 'ignore' });
-    const resumeFile = path.join(part, 'state', 'resume.safetensors');
-    await new Promise<void>((resolve, reject) => {
-      const started = Date.now();
-      const timer = setInterval(() => {
-        if (fs.existsSync(resumeFile)) {
-          clearInterval(timer);
-          child.kill('SIGKILL');
-          resolve();
-        } else if (Date.now() - started > 60000) {
-          clearInterval(timer);
-          reject(new Error('no resume state appeared'));
-        }
-      }, 5);
-    });
-    await new Promise((r) => child.on('exit', r));
+    // Killed once it reports step 450 (past the resume saves at 200 and 400): event-driven, so a
+    // slow machine only makes the kill come later, never too early.
+    const started = await startUntil(['train', ...args, '--out', part], (l) => /train: step (\d+)\/3000/.test(l) && Number(/step (\d+)/.exec(l)![1]) >= 450);
+    started.child.kill('SIGKILL');
+    await started.exited;
     expect(fs.existsSync(path.join(part, 'summary.json'))).toBe(false);
     const resumed = run(['train', '--out', part, '--resume', '--quiet']);
-    expect(resumed.code).toBe(0);
+    expect(resumed.code, resumed.stderr).toBe(0);
     expect(fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8'));
     const sa = JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8'));
     const sb = JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8'));
@@ -110,5 +100,29 @@ describe('bad input: one line, non-zero exit', () => {
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ status: 'finished', dir: out, step: 40, summary: { steps: 40, evalEvery: 20 } });
     expect(JSON.parse(run(['train', '--out', out, '--resume', '--json']).stdout).status).toBe('already-finished');
+  });
+});
+
+describe('grokking-tickets export --to reference', () => {
+  const HAS_NUMPY = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
+  const CHECK = fileURLToPath(new URL('./fixtures/check_reference_export.py', import.meta.url));
+  it.skipIf(!HAS_NUMPY).each([['mlp'], ['transformer']])('%s: the reference state_dict names and shapes, and a numpy forward written like the reference gives the logged metrics', (model) => {
+    const run = path.join(tmp(), 'run');
+    expect(spawnSync(process.execPath, [BIN, 'train', ...SMALL, '--model', model, '--steps', '100', '--out', run, '--quiet']).status).toBe(0);
+    const e = spawnSync(process.execPath, [BIN, 'export', run, '--to', 'reference', '--json'], { encoding: 'utf8' });
+    expect(e.status, e.stderr).toBe(0);
+    const file = JSON.parse(e.stdout).file as string;
+    expect(file).toBe(path.join(run, 'export', 'final.reference.safetensors'));
+    const check = spawnSync('python3', [CHECK, file, run], { encoding: 'utf8' });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const got = JSON.parse(check.stdout);
+    expect(got.problems).toEqual([]);
+    expect(got.keys).toBe(model === 'mlp' ? 8 : 17);
+  });
+  it('bad input: not a run, an unknown checkpoint, an unknown target', () => {
+    expect(run(['export', tmp()]).stderr).toMatch(/holds no run \(no config\.json\)/);
+    const r = run(['export', '/nonexistent', '--to', 'onnx']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--to must be "reference", got "onnx"/);
   });
 });

@@ -274,6 +274,7 @@ const CORRUPTIONS: Corruption[] = [
     rec.sha256.tensors = '0'.repeat(64);
     fs.writeFileSync(side, JSON.stringify(rec));
   }, resume, { code: 0, sameAsFull: true }],
+  ['run: the resume sidecar missing (killed between the two renames of the first save)', 'partial', (d) => fs.rmSync(path.join(d, 'state', 'resume.json')), resume, { code: 0, sameAsFull: true }],
   ['run: temp files left by interrupted writes', 'partial', (d) => {
     fs.writeFileSync(path.join(d, 'state', `.resume.safetensors.${process.pid}.1a2b3c4d.tmp`), 'half');
     fs.writeFileSync(path.join(d, `.metrics.jsonl.${process.pid}.deadbeef.tmp`), 'half');

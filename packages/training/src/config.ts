@@ -97,6 +97,9 @@ export const trainConfigInputSchema = z.strictObject({
  * ranges are checked and named by field path, the task's and model's options by their registries.
  * When the task changes, the model defaults to the task's usual model (MNIST → mnist-mlp). Pure:
  * the memory check that depends on the machine is {@link checkResources}.
+ * @example
+ * resolveTrainConfig({ model: { kind: 'transformer' }, seed: 1 }).optimizer; // { lr: 0.001, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 1 }
+ * resolveTrainConfig({ optimizer: { lrr: 1 } });     // throws ConfigError: optimizer: unknown field "lrr" (fields: lr, ...)
  */
 export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config must be a JSON object');

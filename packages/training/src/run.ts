@@ -16,6 +16,13 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * while the run writes it, and everything a resume reads is verified (see {@link RunSession}). A
  * NaN or infinity in the weights, moments or losses stops the run at the next evaluation (or
  * checkpoint) with a `NonFiniteError` naming the step and the tensor; the last good state stays.
+ * @example
+ * const result = await runTraining({
+ *   dir: 'runs/dense-s0',
+ *   config: { seed: 0 },                               // the paper's dense MLP on (a+b) mod 67
+ *   onEvent: (e) => e.type === 'eval' && console.log(e.row.step, e.row.test_acc),
+ * });
+ * result.summary?.stepsTo.test_acc_0_95;               // the step at which it grokked (resolution: evalEvery)
  */
 export async function runTraining(options: RunOptions): Promise<RunResult> {
   const session = await RunSession.open(options);

@@ -52,7 +52,7 @@ export function registerCoreGradients(): void {
 const replaced = new Map<string, tf.GradConfig | undefined>();
 
 /**
- * Registers tfjs-core's stock gradients ({@link registerCoreGradients}), then all corrected
+ * Registers tfjs-core's stock gradients (registerCoreGradients), then all corrected
  * gradients on top, in tfjs's global gradient registry (shared by every copy of tfjs-core in the
  * process). Idempotent: a config already in place is left alone, so calling this
  * again is a cheap identity check per kernel, and it re-installs a fix that something else (say,
