@@ -53,7 +53,8 @@ function connectionOptions(url: string, extra: RedisOptions = {}): { url: string
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   const { options } = connectionOptions(url);
   const client = new Redis(url, { ...options, connectTimeout: timeoutMs, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  client.on('error', () => {}); // reported by connect() below
+  let lastError: unknown = null;
+  client.on('error', (e) => (lastError = e)); // the socket's own error (ECONNREFUSED, ...) beats "Connection is closed"
   const shown = url.replace(/\/\/[^@/]*@/, '//***@');
   try {
     await Promise.race([
@@ -64,7 +65,7 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
       new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('timed out'), { code: `no answer within ${timeoutMs / 1000} s` })), timeoutMs).unref()),
     ]);
   } catch (e) {
-    throw new QueueError(`cannot reach Redis at ${shown} (${errText(e)}); is redis-server running there and reachable from this machine?`, { cause: e });
+    throw new QueueError(`cannot reach Redis at ${shown} (${errText(lastError ?? e)}); is redis-server running there and reachable from this machine?`, { cause: e });
   } finally {
     client.disconnect();
   }
@@ -248,7 +249,7 @@ export interface QueueWorkerOptions {
   concurrency?: number;
   /** How long a job stays claimed without a lock renewal; a killed worker's job is retried after this (default 30 000 ms). */
   lockDurationMs?: number;
-  /** How often this worker looks for jobs whose worker died (default 30 000 ms). */
+  /** How often this worker looks for jobs whose worker died (default: the lock duration, at most 30 000 ms). */
   stalledIntervalMs?: number;
   /** Abort: running jobs save their state and go back to the queue, then the worker stops. */
   signal?: AbortSignal;
@@ -276,7 +277,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ com
     concurrency,
     useWorkerThreads: false,
     lockDuration: options.lockDurationMs ?? 30_000,
-    stalledInterval: options.stalledIntervalMs ?? 30_000,
+    stalledInterval: options.stalledIntervalMs ?? Math.min(30_000, options.lockDurationMs ?? 30_000),
     maxStalledCount: 2,
     autorun: false,
     workerForkOptions: { env: { ...process.env, GROKKING_TICKETS_WORKER_ROOT: root, GROKKING_TICKETS_WORKER_PRUNERS: JSON.stringify(options.allowPruners ?? []) } },

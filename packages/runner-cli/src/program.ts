@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerTicket } from './commands/ticket.js';
 import { registerTrain } from './commands/train.js';
+import { registerWorker } from './commands/worker.js';
 
 /** This package's version, read from its package.json. */
 export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -21,6 +23,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     );
   registerTrain(program, exit);
   registerTicket(program, exit);
+  registerSweep(program, exit);
+  registerWorker(program, exit);
   registerDemo(program, exit);
   registerBench(program, exit);
   return program;
