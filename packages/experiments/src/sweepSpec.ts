@@ -60,14 +60,36 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min
 const name = z.string().min(1);
 const stepOr = (word: string) => z.union([z.literal(word), int(0, 100_000_000)], { error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}` });
 
+/**
+ * Lays `over` on `base` like mergeInput, except that a task or model block naming another task or
+ * model kind replaces the base's block: options of one model (dEmb) mean nothing to another.
+ */
+function layOver(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out = mergeInput(base, over) as Record<string, unknown>;
+  for (const [block, key] of [['task', 'name'], ['model', 'kind']] as const) {
+    const b = base[block] as Record<string, unknown> | undefined;
+    const o = over[block] as Record<string, unknown> | undefined;
+    if (o && typeof o === 'object' && o[key] !== undefined && b && typeof b === 'object' && b[key] !== o[key]) out[block] = o;
+  }
+  if (over.dense && typeof over.dense === 'object' && base.dense && typeof base.dense === 'object') {
+    out.dense = layOver(base.dense as Record<string, unknown>, over.dense as Record<string, unknown>);
+  }
+  return out;
+}
+
 /** An axis that sets one training-config field (of the dense run in a ticket sweep). */
 function trainAxis(axisName: string, description: string, keys: string[], value: z.ZodType): void {
+  const replaces = keys[1] === 'name' || keys[1] === 'kind';
   registerSweepAxis({
     name: axisName,
     description,
     kinds: ['train', 'ticket'],
     value,
-    apply: (input, v, kind) => setPath(input, kind === 'ticket' ? ['dense', ...keys] : keys, v),
+    apply: (input, v, kind) => {
+      if (!replaces) return setPath(input, kind === 'ticket' ? ['dense', ...keys] : keys, v);
+      const block = { [keys[0]!]: { [keys[1]!]: v } };
+      return layOver(input, kind === 'ticket' ? { dense: block } : block);
+    },
   });
 }
 
@@ -77,11 +99,11 @@ function ticketAxis(axisName: string, description: string, keys: string[], value
 }
 
 trainAxis('seed', 'run seed (split and init); in a ticket sweep, the dense run\'s', ['seed'], int(0, 2 ** 32 - 1));
-trainAxis('task', 'task name: modular | mnist', ['task', 'name'], name);
+trainAxis('task', 'task name: modular | mnist (another task than the base\'s drops the base\'s task options)', ['task', 'name'], name);
 trainAxis('op', 'modular operation: add | subtract | x2xyy2 | rand', ['task', 'op'], name);
 trainAxis('p', 'modulus p', ['task', 'p'], int(2, 46340));
 trainAxis('trainFraction', 'fraction of pairs used for training', ['task', 'trainFraction'], z.number().gt(0).lt(1));
-trainAxis('model', 'model kind: mlp | transformer | mnist-mlp', ['model', 'kind'], name);
+trainAxis('model', 'model kind: mlp | transformer | mnist-mlp (another kind than the base\'s drops the base\'s model options)', ['model', 'kind'], name);
 trainAxis('steps', 'full-batch updates (of the dense run in a ticket sweep)', ['steps'], int(1, 100_000_000));
 trainAxis('lr', 'AdamW learning rate', ['optimizer', 'lr'], z.number().gt(0));
 trainAxis('weightDecay', 'AdamW weight decay λ (of the dense run in a ticket sweep)', ['optimizer', 'weightDecay'], z.number().min(0));
@@ -97,7 +119,7 @@ registerSweepAxis({
   description: 'named partial configs laid over the base, e.g. one per model with its own task and weight decay',
   kinds: ['train', 'ticket'],
   value: z.strictObject({ name, set: z.record(z.string(), z.unknown()) }),
-  apply: (input, v) => mergeInput(input, (v as SweepVariant).set) as Record<string, unknown>,
+  apply: (input, v) => layOver(input, (v as SweepVariant).set),
 });
 // The arm axis sets a list of one arm.
 const armAxis = axes.get('arm')!;
@@ -137,11 +159,14 @@ export function readSweepFile(file: string): unknown {
     throw new ConfigError(`cannot read sweep file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   try {
-    return ext === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: false, uniqueKeys: true, maxAliasCount: 100 });
+    return ext === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (e) {
-    const err = e as Error & { linePos?: Array<{ line: number; col: number }> };
-    const at = err.linePos?.[0] ? `:${err.linePos[0].line}:${err.linePos[0].col}` : '';
-    throw new ConfigError(`${file}${at}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${err.message.split('\n')[0]}`, { cause: e });
+    const err = e as Error & { pos?: [number, number] };
+    // Line and column of the error, from its offset in the text (1-based, as editors show them).
+    const offset = Math.min(err.pos?.[0] ?? -1, text.length);
+    const before = offset >= 0 ? text.slice(0, offset).split('\n') : null;
+    const at = before ? `:${before.length}:${before[before.length - 1]!.length + 1}` : '';
+    throw new ConfigError(`${file}${at}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, { cause: e });
   }
 }
 

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { createQueueExecutor, loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
+import { checkRedis, createQueueExecutor, loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
+import { ConfigError } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
 import { examples, printJson, withSignals, type RunFlags } from '../common.js';
@@ -42,10 +43,17 @@ interface SweepFlags extends RunFlags {
 async function sweep(file: string, opts: SweepFlags): Promise<number> {
   const spec = loadSweepFile(file);
   for (const p of opts.pruner ?? []) await checkPrunerSpec(p);
-  const plan = planSweep(spec, { allowPruners: opts.pruner ?? [], skipResourceCheck: opts.queue !== undefined });
+  let plan: SweepPlan;
+  try {
+    plan = planSweep(spec, { allowPruners: opts.pruner ?? [], skipResourceCheck: opts.queue !== undefined });
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${file}: ${e.message}`, { cause: e });
+    throw e;
+  }
   const sweepDir = opts.out ?? path.join('sweeps', spec.name);
   const runsDir = opts.runs ?? 'runs';
   if (opts.queue && opts.jobs !== undefined) throw new UsageError('--jobs does not apply with --queue: each worker sets its own --concurrency');
+  if (opts.queue) await checkRedis(opts.queue); // a clear error before anything is written
   const executor: QueueExecutor | undefined = opts.queue ? createQueueExecutor({ url: opts.queue, queue: opts.queueName, root: runsDir }) : undefined;
   const style = progressStyle(Boolean(opts.quiet || opts.json));
   const display = sweepProgress(style, runInfos(plan));
