@@ -113,14 +113,17 @@ export function sweepRecord(plan: SweepPlan, sweepDir: string, runsDir: string, 
     base: plan.spec.base,
     axes: plan.spec.axes,
     points: plan.points,
-    experiments: plan.experiments.map((e) => ({ identity: e.identity, dir: rel(path.resolve(runsDir, e.folder)), denseRun: e.denseRun, config: e.config })),
+    experiments: plan.experiments.map((e) => ({ identity: e.identity, dir: rel(path.resolve(runsDir, e.folder)), denseRun: e.denseRun, ...(e.denseArm ? { denseArm: e.denseArm } : {}), config: e.config })),
     runs: plan.runs.map((r) => ({
       id: r.id,
       role: r.role,
       label: r.label,
       dir: rel(plannedRunDir(r, runsDir)),
       points: r.points,
-      ...(r.experiment ? { experiment: r.experiment, arm: r.arm, dependsOn: r.dependsOn, ...(r.sameAs ? { sameAs: r.sameAs } : {}) } : { config: r.config }),
+      ...(r.experiment ? { experiment: r.experiment, arm: r.arm } : {}),
+      ...(r.dependsOn ? { dependsOn: r.dependsOn } : {}),
+      ...(r.sameAs ? { sameAs: r.sameAs } : {}),
+      ...(r.config ? { config: r.config } : {}),
     })),
     files: { results: 'sweep-results.jsonl', csv: 'sweep-results.csv', logs: 'logs' },
   };
@@ -171,7 +174,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     const cwd = options.cwd ?? process.cwd();
     const experimentsReady = new Set<string>();
     const jobOf = (run: PlannedRun): RunJob => {
-      if (run.role === 'arm') {
+      if (run.role === 'arm' && !run.config) {
         const exp = plan.experiments.find((e) => e.identity === run.experiment)!;
         const plugin = (options.allowPruners ?? []).includes(exp.config.pruner);
         return { kind: 'arm', id: run.id, label: run.label, experimentDir: path.resolve(runsDir, exp.folder), arm: run.arm!, ...(plugin ? { prunerSpec: exp.config.pruner, cwd } : {}) };
@@ -211,7 +214,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         let outcome: JobOutcome;
         const job = jobOf(run);
         try {
-          if (run.experiment && !experimentsReady.has(run.experiment)) {
+          if (job.kind === 'arm' && run.experiment && !experimentsReady.has(run.experiment)) {
             ensureExperiment(plan, run.experiment, runsDir);
             experimentsReady.add(run.experiment);
           }

@@ -141,12 +141,15 @@ export function buildSweepRows(plan: SweepPlan, states: ReadonlyMap<string, RunS
     const variant = first.axes.variant as SweepVariant | undefined;
     let denseT: number | null = null;
     if (exp) {
-      const denseArm = measured(`${exp.identity}-dense`);
+      const denseArm = exp.denseArm ? measured(exp.denseArm) : null;
       const source = measured(exp.denseRun);
       denseT = (denseArm ?? source)?.summary.stepsTo.test_acc_0_95 ?? null;
     }
     const t = m?.summary.stepsTo.test_acc_0_95 ?? null;
     const retrainWd = exp ? (exp.config.retrain.weightDecay ?? config.optimizer.weightDecay) : null;
+    // A mask-free dense arm is shared by every rate, pruner and checkpoint: those do not apply to it.
+    const maskFree = run.role === 'arm' && run.config !== undefined;
+    const ticket = maskFree ? undefined : exp;
     return {
       runId: run.id,
       role: run.role,
@@ -165,10 +168,10 @@ export function buildSweepRows(plan: SweepPlan, states: ReadonlyMap<string, RunS
       steps: exp ? (exp.config.retrain.steps ?? config.steps) : config.steps,
       weightDecay: config.optimizer.weightDecay,
       lr: config.optimizer.lr,
-      pruner: exp?.config.pruner ?? null,
-      pruningRate: exp?.config.pruningRate ?? null,
-      fromStep: exp?.config.fromStep ?? null,
-      rewindStep: exp?.config.rewindStep ?? null,
+      pruner: ticket?.config.pruner ?? null,
+      pruningRate: ticket?.config.pruningRate ?? null,
+      fromStep: ticket?.config.fromStep ?? null,
+      rewindStep: ticket?.config.rewindStep ?? null,
       retrainWeightDecay: retrainWd,
       stepsToTrain95: m?.summary.stepsTo.train_acc_0_95 ?? null,
       stepsToTrain99: m?.summary.stepsTo.train_acc_0_99 ?? null,

@@ -264,9 +264,9 @@ export interface PlannedRun {
   folder: string;
   /** Indexes of the points that use it (a dense run usually serves many). */
   points: number[];
-  /** train and dense-source: the resolved training config. */
+  /** train, dense-source and a mask-free dense arm: the resolved training config (such a run is trained as a plain run). */
   config?: TrainConfig;
-  /** arm: the experiment's identity, arm name and dense run. */
+  /** arm: the (first) experiment it belongs to and the arm name. */
   experiment?: string;
   arm?: string;
   /** The run that must finish first (an arm's dense run). */
@@ -282,6 +282,8 @@ export interface PlannedExperiment {
   /** Resolved config, `dense` being the dense run's config (with the checkpoints every experiment on it needs). */
   config: TicketConfig;
   denseRun: string;
+  /** The run id of its dense arm, when it has one (the reference of its speed-ups). */
+  denseArm?: string;
 }
 
 /** Everything a sweep will do, resolved and validated before anything runs. */
@@ -408,9 +410,26 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     exp.points.push(point.index);
     for (const arm of config.arms) {
       if (!exp.arms.includes(arm)) exp.arms.push(arm);
-      const id = `${identity}-${arm}`;
-      const reused = arm === 'dense' && configHash(retrainConfig(experiment)) === denseId;
-      addRun({ id, role: 'arm', label: `${point.label}${'arm' in point.axes ? '' : `, arm ${arm}`}`, folder: reused ? runFolderName(dense) : `${folder}/arms/${arm}`, points: [point.index], experiment: identity, arm, dependsOn: denseId, ...(reused ? { sameAs: denseId } : {}) }, point.index);
+      const label = `${point.label}${'arm' in point.axes ? '' : `, arm ${arm}`}`;
+      let id = `${identity}-${arm}`;
+      if (arm === 'dense') {
+        // The dense arm has no mask: it is the plain run of the retraining config from the same θ0,
+        // so it is planned as that run (named by its hash) and shared by every rate, pruner and
+        // checkpoint of the sweep; with the dense run's own settings it is the dense run itself.
+        const retrain = retrainConfig(experiment);
+        const retrainId = configHash(retrain);
+        // Checkpoints do not change a trajectory: equal but for them, the dense arm is the dense run.
+        if (configHash({ ...retrain, checkpointSteps: [] }) === configHash({ ...dense, checkpointSteps: [] })) {
+          addRun({ id, role: 'arm', label, folder: runFolderName(dense), points: [point.index], experiment: identity, arm, dependsOn: denseId, sameAs: denseId }, point.index);
+        } else {
+          id = retrainId;
+          const shared = Object.fromEntries(Object.entries(point.axes).filter(([k]) => getSweepAxis(k).kinds.includes('train') || k.startsWith('retrain')));
+          addRun({ id, role: 'arm', label: `arm dense, ${pointLabel(shared)}`, folder: runFolderName(retrain), points: [point.index], experiment: identity, arm, config: retrain }, point.index);
+        }
+        exp.denseArm = id;
+      } else {
+        addRun({ id, role: 'arm', label, folder: `${folder}/arms/${arm}`, points: [point.index], experiment: identity, arm, dependsOn: denseId }, point.index);
+      }
       point.runs.push(id);
     }
   }

@@ -99,8 +99,14 @@ describe('sweep plans: grid and folder sharing', () => {
     expect(d[0]!.config!.checkpointSteps).toEqual([40, 100]);
     expect(steps.experiments.map((e) => e.config.dense)).toEqual([d[0]!.config, d[0]!.config, d[0]!.config]);
     // a retrain weight decay of 0 makes the dense arm a run of its own
-    const wd0 = planSweep(validateSweep(ticketSweep({ pruningRate: [0.5] }, { arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } })));
-    expect(wd0.runs.find((r) => r.arm === 'dense')!.sameAs).toBeUndefined();
+    // and, having no mask, one run shared by every rate: the plain run of the retraining config
+    const wd0 = planSweep(validateSweep(ticketSweep({ pruningRate: [0.3, 0.5, 0.7] }, { arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } })));
+    const denseArms = wd0.runs.filter((r) => r.arm === 'dense');
+    expect(denseArms).toHaveLength(1);
+    expect(denseArms[0]).toMatchObject({ points: [0, 1, 2], config: { optimizer: { weightDecay: 0 } } });
+    expect('sameAs' in denseArms[0]! || 'dependsOn' in denseArms[0]!).toBe(false);
+    expect(denseArms[0]!.id).toBe(configHash(denseArms[0]!.config));
+    expect(wd0.experiments.every((e) => e.denseArm === denseArms[0]!.id)).toBe(true);
   });
 
   it('the arm axis and the arms list give the same experiments; variants lay configs over the base', () => {
@@ -142,6 +148,19 @@ describe('runSweep', () => {
     expect({ ...shared(b.rows), dir: '', points: [] }).toEqual({ ...shared(a.rows), dir: '', points: [] });
   }, 300_000);
 
+  it('the dense arm without weight decay is one plain run for every rate, and the reference of the speed-ups', async () => {
+    const events: SweepEvent[] = [];
+    const dir = tmp();
+    const res = await runSweep({ plan: planSweep(validateSweep(ticketSweep({ pruningRate: [0.3, 0.6] }, { arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } }))), sweepDir: path.join(dir, 's'), runsDir: path.join(dir, 'runs'), executor: createInProcessExecutor(), jobs: 1, onEvent: collect(events) });
+    expect(res.status).toBe('finished');
+    const starts = events.filter((e) => e.type === 'start').map((e) => (e as { run: { role: string; arm?: string } }).run);
+    expect(starts.map((r) => r.arm ?? r.role).sort()).toEqual(['dense', 'dense-source', 'ticket', 'ticket']);
+    const denseArm = res.rows.find((r) => r.arm === 'dense')!;
+    expect(denseArm).toMatchObject({ points: [0, 1], pruningRate: null, weightDecay: 1, retrainWeightDecay: 0, keptFraction: 1 });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 's', denseArm.dir, 'config.json'), 'utf8')).config.optimizer.weightDecay).toBe(0);
+    for (const t of res.rows.filter((r) => r.arm === 'ticket')) expect(t.denseStepsToTest95).toBe(denseArm.stepsToTest95);
+  }, 300_000);
+
   it('a failed run is recorded and the others go on', async () => {
     const dir = tmp();
     const plan = planSweep(validateSweep({ kind: 'train', base: DENSE, axes: { seed: [0, 1] } }));
@@ -165,5 +184,31 @@ describe('runSweep', () => {
     const row = { runId: 'x', error: 'a, "b"\nc', points: [1, 2] } as unknown as SweepRow;
     const line = sweepRowsToCsv([row]).split('\n').slice(1).join('\n');
     expect(line.startsWith('x,,,,"a, ""b""\nc",1;2,')).toBe(true);
+  });
+});
+
+describe('the paper\'s claims as sweep files (planned, not run)', () => {
+  const mlp = { dense: { model: { kind: 'mlp' } } };
+  const transformer = { dense: { model: { kind: 'transformer' } } };
+  const mnist = { dense: { task: { name: 'mnist' }, model: { kind: 'mnist-mlp' }, optimizer: { weightDecay: 0.1 }, steps: 100000 } };
+  const plan = (file: unknown) => planSweep(validateSweep(file), { skipResourceCheck: true });
+  const count = (p: ReturnType<typeof planSweep>, role: string) => p.runs.filter((r) => r.role === role).length;
+  it.each<[string, unknown, { dense: number; arms: number; experiments: number }]>([
+    ['E1 tickets accelerate grokking (MLP, Transformer, MNIST)', { kind: 'ticket', base: { arms: ['ticket', 'dense'] }, axes: { variant: [{ name: 'mlp', set: mlp }, { name: 'transformer', set: transformer }, { name: 'mnist', set: mnist }], seed: [0, 1, 2] } }, { dense: 9, arms: 18, experiments: 9 }],
+    ['E2 same-norm controls', { kind: 'ticket', base: { arms: ['ticket', 'dense', 'same-l1', 'same-l2'] }, axes: { seed: [0, 1, 2] } }, { dense: 3, arms: 12, experiments: 3 }],
+    ['E3 no weight decay across pruning rates', { kind: 'ticket', base: { arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } }, axes: { variant: [{ name: 'mlp', set: mlp }, { name: 'transformer', set: transformer }], seed: [0, 1, 2], pruningRate: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.81, 0.85, 0.9, 0.95] } }, { dense: 6, arms: 78, experiments: 72 }],
+    ['E4 tickets from memorisation, transition, generalisation', { kind: 'ticket', base: { arms: ['ticket', 'dense'] }, axes: { seed: [0, 1, 2], fromStep: [2000, 15000, 'final'] } }, { dense: 3, arms: 18, experiments: 9 }],
+    ['E5 pruning at initialisation', { kind: 'ticket', base: {}, axes: { seed: [0, 1, 2], arm: ['ticket', 'dense', 'random', 'snip', 'grasp', 'synflow'] } }, { dense: 3, arms: 18, experiments: 3 }],
+    ['E7 frequency entropy (MLP, seed 1)', { kind: 'ticket', base: { dense: { analysisEvery: 2000 }, arms: ['ticket', 'dense'] }, axes: { seed: [1] } }, { dense: 1, arms: 2, experiments: 1 }],
+    ['E8 overview: 50 000 steps, transition and final tickets', { kind: 'ticket', base: { dense: { steps: 50000 }, arms: ['ticket'] }, axes: { fromStep: [15000, 'final'] } }, { dense: 1, arms: 2, experiments: 2 }],
+  ])('%s', (_claim, file, expected) => {
+    const p = plan(file);
+    expect({ dense: count(p, 'dense-source'), arms: count(p, 'arm'), experiments: p.experiments.length }).toEqual(expected);
+  });
+  it('E1\'s MNIST variant replaces the task and model blocks; E4\'s dense run gets the checkpoint at 15000', () => {
+    const e1 = plan({ kind: 'ticket', axes: { variant: [{ name: 'mnist', set: mnist }] } });
+    expect(e1.experiments[0]!.config.dense).toMatchObject({ task: { name: 'mnist', trainSize: 1000 }, model: { kind: 'mnist-mlp' }, optimizer: { weightDecay: 0.1 }, steps: 100000 });
+    const e4 = plan({ kind: 'ticket', axes: { fromStep: [2000, 15000, 'final'] } });
+    expect(e4.runs.find((r) => r.role === 'dense-source')!.config!.checkpointSteps).toEqual([15000]); // 2000 is a multiple of checkpointEvery
   });
 });

@@ -28,9 +28,9 @@ describe('grokking-tickets sweep', () => {
     const file = writeSweep(cwd, 'rates.yaml', RATES_SWEEP);
     // Uninterrupted.
     const a = await cli(['sweep', file, '--out', 'a/sweep', '--runs', 'a/runs', '--jobs', '2'], { cwd });
-    expect(a.stderr).toMatch(/^sweep: 30 runs: 0 finished already, 30 to run$/m);
+    expect(a.stderr).toMatch(/^sweep: 33 runs: 0 finished already, 33 to run$/m);
     expect(a.code).toBe(0);
-    expect(a.stdout).toMatch(/^sweep tiny-rates: 30 runs: 30 finished, 0 failed$/m);
+    expect(a.stdout).toMatch(/^sweep tiny-rates: 33 runs: 33 finished, 0 failed$/m);
     // Interrupted once a few tickets have finished, then run again.
     let finished = 0;
     const b = await startUntil(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--jobs', '2'], (l) => /^sweep: finished seed \d, pruningRate/.test(l) && ++finished === 4, { cwd });
@@ -44,7 +44,7 @@ describe('grokking-tickets sweep', () => {
     expect(partial.slice(1).filter((r) => r[status] !== 'finished').length).toBeGreaterThan(0);
     const again = await cli(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--jobs', '2'], { cwd });
     expect(again.code).toBe(0);
-    const skipped = Number(/^sweep: 30 runs: (\d+) finished already/m.exec(again.stderr)?.[1]);
+    const skipped = Number(/^sweep: 33 runs: (\d+) finished already/m.exec(again.stderr)?.[1]);
     expect(skipped).toBeGreaterThanOrEqual(4);
     const csvA = csvWithoutTimes(path.join(cwd, 'a/sweep/sweep-results.csv'));
     const dir = csvA[0]!.indexOf('dir');
@@ -54,27 +54,30 @@ describe('grokking-tickets sweep', () => {
     const third = await cli(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--quiet'], { cwd });
     expect(third.code).toBe(0);
     const log = fs.readdirSync(path.join(cwd, 'b/sweep/logs'));
-    expect(log).toHaveLength(30);
+    expect(log).toHaveLength(33);
 
-    // The results files: 3 dense runs, 27 tickets, every column documented in the header.
+    // The results files: 3 dense runs, 27 tickets, 3 dense arms without weight decay (one per seed, for every rate).
     const rows = fs.readFileSync(path.join(cwd, 'a/sweep/sweep-results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(rows).toHaveLength(30);
+    expect(rows).toHaveLength(33);
     expect(rows.filter((r) => r.role === 'dense-source').map((r) => r.seed)).toEqual([0, 1, 2]);
-    const tickets = rows.filter((r) => r.role === 'arm');
+    const denseArms = rows.filter((r) => r.arm === 'dense');
+    expect(denseArms.map((r) => [r.seed, r.weightDecay, r.retrainWeightDecay, r.pruningRate, r.points.length])).toEqual([[0, 1, 0, null, 9], [1, 1, 0, null, 9], [2, 1, 0, null, 9]]);
+    const tickets = rows.filter((r) => r.arm === 'ticket');
     expect(tickets.map((r) => r.pruningRate)).toEqual([0, 1, 2].flatMap(() => [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.95]));
     const N = 24 * 11 + 12 * 24 + 24 * 12 + 24 * 11;
     for (const t of tickets) {
       expect(t).toMatchObject({ status: 'finished', arm: 'ticket', weightDecay: 1, retrainWeightDecay: 0, steps: 300, totalWeights: N, keptWeights: N - Math.floor(t.pruningRate * N), axes: { seed: t.seed, pruningRate: t.pruningRate } });
       expect(t.finalTrainAcc).toBeGreaterThanOrEqual(0);
       if (t.stepsToTest95 !== null && t.denseStepsToTest95 !== null) expect(t.speedupVsDense).toBeCloseTo(t.denseStepsToTest95 / t.stepsToTest95, 12);
-      // every ticket of a seed was pruned from that seed's one dense run
+      // every ticket of a seed was pruned from that seed's one dense run, and is compared with its dense arm
       const dense = rows.find((r) => r.role === 'dense-source' && r.seed === t.seed);
       expect(dense.points).toContain(t.points[0]);
+      expect(t.denseStepsToTest95).toBe(denseArms[t.seed].stepsToTest95);
     }
     const sweepJson = JSON.parse(fs.readFileSync(path.join(cwd, 'a/sweep/sweep.json'), 'utf8'));
     expect(sweepJson).toMatchObject({ format: 1, name: 'tiny-rates', kind: 'ticket', runsDir: '../runs', axes: [{ name: 'seed', values: [0, 1, 2] }, { name: 'pruningRate' }] });
     expect(sweepJson.points).toHaveLength(27);
-    expect(sweepJson.runs).toHaveLength(30);
+    expect(sweepJson.runs).toHaveLength(33);
   }, 900_000);
 
   it.each([
