@@ -1,7 +1,7 @@
 /**
  * @grokking-tickets/experiments — everything that is many runs: the grokking-ticket protocol as a
- * plan of runs with its arms in a registry, and executors that run jobs in this thread, in worker
- * threads, in child processes or through a queue.
+ * plan of runs with its arms in a registry, sweeps (a grid of runs from one file), and executors
+ * that run jobs in this thread, in worker threads, in child processes or through a BullMQ queue.
  */
 export { type ArmDefinition, type ArmContext, type ArmPlan, getArm, listArms, registerArm } from './arms.js';
 export { ExperimentError, checkpointFor, openDenseRun, type DenseSource } from './dense.js';
@@ -40,3 +40,43 @@ export {
   type TicketConfig,
   type TicketConfigInput,
 } from './ticketConfig.js';
+export {
+  MAX_SWEEP_POINTS,
+  expandGrid,
+  experimentFolderName,
+  getSweepAxis,
+  listSweepAxes,
+  loadSweepFile,
+  planSweep,
+  pointLabel,
+  readSweepFile,
+  registerSweepAxis,
+  runFolderName,
+  validateSweep,
+  type PlanOptions,
+  type PlannedExperiment,
+  type PlannedRun,
+  type SweepAxisDefinition,
+  type SweepFile,
+  type SweepKind,
+  type SweepPlan,
+  type SweepPoint,
+  type SweepSpec,
+  type SweepVariant,
+} from './sweepSpec.js';
+export { plannedRunDir, runSweep, sweepRecord, type SweepEvent, type SweepOptions, type SweepResult } from './sweep.js';
+export { SWEEP_CSV_COLUMNS, buildSweepRows, sweepRowsToCsv, sweepRowsToJsonl, type RunState, type SweepRow, type SweepRunStatus } from './sweepResults.js';
+export {
+  DEFAULT_QUEUE,
+  QueueError,
+  checkRedis,
+  checkWritableFolder,
+  createQueueExecutor,
+  runQueueWorker,
+  type QueueExecutor,
+  type QueueExecutorOptions,
+  type QueueWorkerOptions,
+  type QueuedJob,
+  type QueuedOutcome,
+  type WorkerEvent,
+} from './queue.js';

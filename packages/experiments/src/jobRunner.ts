@@ -19,7 +19,10 @@ if (!isMainThread && parentPort) {
   port.close();
 } else if (process.send) {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => controller.abort());
+  // The parent is gone (killed, or exited on a second Ctrl-C): save the state and stop, rather
+  // than train on unseen while holding the run folder's lock.
+  process.on('disconnect', () => controller.abort());
   process.once('message', (msg: { type: 'job'; job: RunJob }) => {
-    void run(msg.job, (m) => process.send!(m)).then(() => process.disconnect());
+    void run(msg.job, (m) => process.connected && process.send!(m)).then(() => process.connected && process.disconnect());
   });
 }

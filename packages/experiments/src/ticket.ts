@@ -16,6 +16,11 @@ export interface TicketRecord {
   config: TicketConfig;
   /** {@link ticketIdentity} of the config. */
   identity: string;
+  /**
+   * The dense run's folder relative to the experiment folder (sweeps: the shared dense run), so the
+   * pair can be moved or mounted elsewhere together; overrides `config.denseDir` when present.
+   */
+  denseRun?: string;
 }
 
 /** Progress of a ticket experiment: which phase, and training events tagged with the arm. */
@@ -125,7 +130,11 @@ export function readTicketRecord(dir: string): TicketRecord {
   if (ticketIdentity(config) !== record.identity || ticketIdentity(record.config) !== record.identity) {
     throw new RunFolderError(`${store.file('ticket.json')} does not match its identity hash ${record.identity}: the file was edited or made by other code`);
   }
-  return { config: { ...config, denseDir: record.config.denseDir }, identity: record.identity };
+  if (record.denseRun !== undefined && (typeof record.denseRun !== 'string' || record.denseRun === '' || path.isAbsolute(record.denseRun))) {
+    throw new RunFolderError(`${store.file('ticket.json')}: denseRun must be a folder relative to the experiment`);
+  }
+  const denseDir = record.denseRun !== undefined ? path.join(dir, record.denseRun) : record.config.denseDir;
+  return { config: { ...config, denseDir }, identity: record.identity, ...(record.denseRun !== undefined ? { denseRun: record.denseRun } : {}) };
 }
 
 /** The dense run folder of an experiment: the reused one, or `<dir>/dense-source`. */

@@ -3,8 +3,10 @@ import { Command } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
+import { registerSweep } from './commands/sweep.js';
 import { registerTicket } from './commands/ticket.js';
 import { registerTrain } from './commands/train.js';
+import { registerWorker } from './commands/worker.js';
 
 /** This package's version, read from its package.json. */
 export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -25,6 +27,8 @@ export function buildProgram(exit: (code: number) => void): Command {
     );
   registerTrain(program, exit);
   registerTicket(program, exit);
+  registerSweep(program, exit);
+  registerWorker(program, exit);
   registerDemo(program, exit);
   registerBench(program, exit);
   registerExport(program, exit);

@@ -84,7 +84,7 @@ export function ticketReporter(quiet: boolean, parallel: boolean, prefix: string
 }
 
 /** Checks a --pruner spec now, so that a bad name is a usage error before anything runs. */
-async function checkPrunerSpec(spec: string | undefined): Promise<void> {
+export async function checkPrunerSpec(spec: string | undefined): Promise<void> {
   if (spec === undefined) return;
   try {
     getPruner(spec);
