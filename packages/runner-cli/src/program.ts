@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
+import { registerReport } from './commands/report.js';
 import { registerTicket } from './commands/ticket.js';
 import { registerTrain } from './commands/train.js';
 
@@ -22,6 +24,8 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerTrain(program, exit);
   registerTicket(program, exit);
   registerDemo(program, exit);
+  registerAnalyze(program, exit);
+  registerReport(program, exit);
   registerBench(program, exit);
   return program;
 }
