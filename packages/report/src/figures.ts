@@ -13,6 +13,8 @@ export interface Figure {
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const CONFIG = {
+  // No per-item ARIA labels: they repeat every datum's fields and would triple the SVG's size.
+  aria: false,
   font: 'Helvetica, Arial, sans-serif',
   background: 'white',
   view: { stroke: '#ddd' },
@@ -164,7 +166,7 @@ function frequencyFigure(data: ReportData): Figure | null {
       {
         data: { values },
         transform: [{ filter: `datum.field === '${field}' && datum.side === '${side}'` }],
-        mark: { type: 'line' as const, strokeWidth: 1.6, point: { size: 14 } },
+        mark: { type: 'line' as const, strokeWidth: 1.6 },
         encoding: { x, y: { field: 'value', type: 'quantitative' as const, title: field === 'gini' ? 'Gini' : 'nats', scale: { zero: false } }, color },
       },
     ],
@@ -192,7 +194,7 @@ function spectrumFigures(data: ReportData): Figure[] {
     rowsMax = Math.max(rowsMax, m.rows);
     for (const [side, matrix] of [['input side', m.in], ['output side', m.out]] as const) {
       const s = neuronSpectrum(matrix, m.rows, m.p);
-      s.neurons.forEach((n, rank) => n.shares.forEach((share, i) => share >= 0.005 && cells.push({ run: r.name, side, f: s.frequencies[i], rank, share })));
+      s.neurons.forEach((n, rank) => n.shares.forEach((share, i) => share >= 0.01 && cells.push({ run: r.name, side, f: s.frequencies[i], rank, share })));
       s.summedShares.forEach((share, i) => summed.push({ run: r.name, side, f: s.frequencies[i], share }));
     }
   }
@@ -213,9 +215,9 @@ function spectrumFigures(data: ReportData): Figure[] {
         height: 150,
         mark: { type: 'rect' },
         encoding: {
-          x: { field: 'f', type: 'quantitative', title: 'frequency f', scale: { domain: [0.5, Math.max(...cells.map((c) => Number(c.f)), 1) + 0.5], nice: false }, axis: { tickCount: 5 } },
+          x: { field: 'f', type: 'quantitative', title: 'frequency f', scale: { domain: [0.5, Math.max(...cells.map((c) => Number(c.f)), 1) + 0.5], nice: false }, axis: { tickCount: 5, grid: false } },
           x2: { field: 'f2' },
-          y: { field: 'rank', type: 'quantitative', title: 'neuron (sorted)', scale: { domain: [0, rowsMax], nice: false, reverse: true }, axis: { tickCount: 4 } },
+          y: { field: 'rank', type: 'quantitative', title: 'neuron (sorted)', scale: { domain: [0, rowsMax], nice: false, reverse: true }, axis: { tickCount: 4, grid: false } },
           y2: { field: 'rank2' },
           color: { field: 'share', type: 'quantitative', title: 'share of power', scale: { domain: [0, 1], scheme: 'blues' }, legend: { format: '.0%' } },
         },
@@ -262,9 +264,9 @@ function maskFigures(data: ReportData): Figure[] {
         data: { values: blocks },
         mark: { type: 'rect' as const },
         encoding: {
-          x: { field: 'c0', type: 'quantitative' as const, title: 'column', scale: { domain: [0, cols], nice: false }, axis: { tickCount: 4 } },
+          x: { field: 'c0', type: 'quantitative' as const, title: 'column', scale: { domain: [0, cols], nice: false }, axis: { tickCount: 4, grid: false } },
           x2: { field: 'c1' },
-          y: { field: 'r0', type: 'quantitative' as const, title: 'row', scale: { domain: [0, shape[0] ?? 1], nice: false, reverse: true }, axis: { tickCount: 4 } },
+          y: { field: 'r0', type: 'quantitative' as const, title: 'row', scale: { domain: [0, shape[0] ?? 1], nice: false, reverse: true }, axis: { tickCount: 4, grid: false } },
           y2: { field: 'r1' },
           color: { field: 'kept', type: 'quantitative' as const, title: 'kept', scale: { domain: [0, 1], scheme: 'greys' }, legend: { format: '.0%' } },
         },
@@ -273,7 +275,7 @@ function maskFigures(data: ReportData): Figure[] {
     out.push({
       id: `mask-${r.name}`,
       title: `Mask of ${r.name}`,
-      caption: `Which weights the mask of ${r.name} keeps, per tensor (rows × columns as stored), averaged over blocks of up to ${Math.ceil(Math.max(...Object.values(r.shapes).map((s) => s[0] ?? 1)) / 48)} rows × columns: black = all kept, white = all pruned.`,
+      caption: `Which weights the mask of ${r.name} keeps, per tensor (rows × columns as stored), averaged over blocks so that no side has more than 32 of them: black = every weight of the block kept, light grey = all pruned.`,
       spec: { $schema: SCHEMA, config: CONFIG, hconcat: panels, resolve: { scale: { color: 'shared' } } } as TopLevelSpec,
     });
   }

@@ -17,7 +17,7 @@ export { escapeHtml, escapeMarkdown } from './escape.js';
 export type { Float32Arrays, ReportData, ReportGroup, ReportRun, SkippedInput } from './types.js';
 export { displayPath, loadRunFolder, type RunLabel } from './runs.js';
 export { listSourceKinds, loadReportData, registerSourceKind, type LoadOptions, type LoadedSource, type SourceContext, type SourceKind } from './sources.js';
-export { maskBlocks, neuronSpectrum, runStats, settlingStep, tokenMatrices, type MaskBlock, type NeuronSpectrum, type RunStats } from './stats.js';
+export { halfwayStep, maskBlocks, neuronSpectrum, runStats, settlingStep, tokenMatrices, type MaskBlock, type NeuronSpectrum, type RunStats } from './stats.js';
 export { buildFigures, type Figure } from './figures.js';
 export { renderSvg } from './render.js';
 export {

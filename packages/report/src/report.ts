@@ -45,7 +45,7 @@ function entropySteps(available: number[]): number[] {
   const first = steps.find((s) => s > 0)!;
   const last = steps[steps.length - 1]!;
   const wanted = new Set<number>([0, last]);
-  for (let s = first; s < last / 8; s *= 2) wanted.add(s);
+  for (let s = first; s <= last / 2; s *= 2) wanted.add(s);
   const grid = Math.max(first, Math.round(last / 10 / first) * first);
   for (let s = grid; s < last; s += grid) wanted.add(s);
   // Snap each wanted step to the nearest available one.
@@ -59,8 +59,8 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
     id: 'summary',
     title: 'Summary',
     caption:
-      'Steps are the first evaluation at or above the threshold (resolution: the evaluation interval). Speed-up = the baseline\'s steps to 95 % test accuracy / the run\'s. Norms are the global L1 and L2 norms of W ⊙ M at the last evaluation. Frequency entropy: the reference statistic of the input side at the first and last analysed step, and the first step from which it stays within 10 % of its total change from its final value.',
-    header: ['run', 'kept weights', 'train ≥ 95 %', 'test ≥ 95 %', 'speed-up', 'final train acc', 'final test acc', 'L1', 'L2', 'freq. entropy (in)', 'entropy settled'],
+      'Steps are the first evaluation at or above the threshold (resolution: the evaluation interval). Speed-up = the baseline\'s steps to 95 % test accuracy / the run\'s. Norms are the global L1 and L2 norms of W ⊙ M at the last evaluation. Frequency entropy: the reference statistic of the input side at the first and last analysed step; "half-way" is the first analysed step at which it had made half of that change, "settled" the first from which it stays within 10 % of the change from its final value (resolution: the analysis interval).',
+    header: ['run', 'kept weights', 'train ≥ 95 %', 'test ≥ 95 %', 'speed-up', 'final train acc', 'final test acc', 'L1', 'L2', 'freq. entropy (in)', 'entropy half-way', 'entropy settled'],
     rows: stats.map((s) => [
       s.name,
       `${pct(s.keptFraction)} (${int(s.kept)})`,
@@ -72,6 +72,7 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
       fixed(s.finalL1, 1),
       fixed(s.finalL2, 2),
       s.entropyInStart === null ? '–' : `${s.entropyInStart.toFixed(4)} → ${s.entropyInEnd!.toFixed(4)}`,
+      s.entropyInHalfway === null ? '–' : `step ${int(s.entropyInHalfway)}`,
       s.entropyInSettled === null ? '–' : `step ${int(s.entropyInSettled)}`,
     ]),
   });

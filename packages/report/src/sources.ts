@@ -191,7 +191,10 @@ export interface LoadOptions {
 export async function loadReportData(paths: string[], options: LoadOptions = {}): Promise<ReportData> {
   if (paths.length === 0) throw new ReportError('nothing to report: give at least one run or experiment folder');
   const cwd = options.cwd ?? process.cwd();
-  const ctx: SourceContext = { cwd, display: (d) => displayPath(d, cwd), loadRun: (d, label) => loadRunFolder(path.resolve(cwd, d), label, cwd) };
+  // Runs are opened by the path people see (relative when inside the working directory), so that
+  // every message names files the way the user would type them.
+  const open = (d: string) => (cwd === process.cwd() ? displayPath(d, cwd) : path.resolve(cwd, d));
+  const ctx: SourceContext = { cwd, display: (d) => displayPath(d, cwd), loadRun: (d, label) => loadRunFolder(open(d), label, cwd) };
   const runs: ReportRun[] = [];
   const groups: Array<Omit<ReportGroup, 'runs'> & { members: ReportRun[] }> = [];
   const skipped: SkippedInput[] = [];

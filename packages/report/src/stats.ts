@@ -26,6 +26,8 @@ export interface RunStats {
   entropyInStart: number | null;
   entropyInEnd: number | null;
   entropyInSettled: number | null;
+  /** The first analysed step at which it had made half of its change (see {@link halfwayStep}). */
+  entropyInHalfway: number | null;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -45,6 +47,21 @@ export function settlingStep(points: ReadonlyArray<{ step: number; value: number
   let i = points.length - 1;
   while (i > 0 && Math.abs(points[i - 1]!.value - end) <= band) i--;
   return points[i]!.step;
+}
+
+/**
+ * The first step at which a statistic has made half of its total change: with values v_0 … v_n
+ * (in step order), the first i with |v_i − v_0| ≥ |v_n − v_0| / 2. 0 when it never moved; null
+ * without points. For the frequency entropy this dates the drop: a grokking ticket's within its first
+ * few hundred steps, a dense network's near its grokking step (spec E7).
+ * @example
+ * halfwayStep([{ step: 0, value: 3.46 }, { step: 10000, value: 3.4 }, { step: 20000, value: 3.25 }, { step: 30000, value: 3.14 }]); // 20000
+ */
+export function halfwayStep(points: ReadonlyArray<{ step: number; value: number }>): number | null {
+  if (points.length === 0) return null;
+  const start = points[0]!.value;
+  const half = Math.abs(points[points.length - 1]!.value - start) / 2;
+  return points.find((p) => Math.abs(p.value - start) >= half)!.step;
 }
 
 /** The (step, value) points of one analysis field, skipping rows where it is missing or not finite. */
@@ -90,6 +107,7 @@ export function runStats(run: ReportRun, baseline: ReportRun | null): RunStats {
     entropyInStart: entropy[0]?.value ?? null,
     entropyInEnd: entropy[entropy.length - 1]?.value ?? null,
     entropyInSettled: settlingStep(entropy),
+    entropyInHalfway: halfwayStep(entropy),
   };
 }
 
@@ -161,7 +179,7 @@ export interface MaskBlock {
  * `maxCells` blocks: the picture keeps its layout at a size an SVG can carry (a 500 × 67 mask has
  * 33 500 entries).
  */
-export function maskBlocks(mask: ArrayLike<number>, shape: readonly number[], maxCells = 48): MaskBlock[] {
+export function maskBlocks(mask: ArrayLike<number>, shape: readonly number[], maxCells = 32): MaskBlock[] {
   const rows = shape[0] ?? 1;
   const cols = shape.slice(1).reduce((a, b) => a * b, 1);
   const br = Math.ceil(rows / maxCells);

@@ -13,6 +13,7 @@ import {
   registerSourceKind,
   reportHtml,
   reportMarkdown,
+  halfwayStep,
   settlingStep,
   tokenMatrices,
   writeReport,
@@ -30,6 +31,15 @@ describe('pure pieces', () => {
     expect(settlingStep([{ step: 0, value: 3.45 }, { step: 10000, value: 3.44 }, { step: 20000, value: 3.3 }, { step: 30000, value: 3.23 }])).toBe(30000);
     expect(settlingStep([{ step: 0, value: 1 }, { step: 5, value: 1 }])).toBe(0);
     expect(settlingStep([])).toBeNull();
+  });
+
+  it('halfwayStep: first step with half of the total change made', () => {
+    // 3.46 → 3.14: half = 0.16; 3.40 (−0.06) is not there yet, 3.25 (−0.21) is
+    expect(halfwayStep([{ step: 0, value: 3.46 }, { step: 10000, value: 3.4 }, { step: 20000, value: 3.25 }, { step: 30000, value: 3.14 }])).toBe(20000);
+    // a rise counts the same way (the Gini coefficient grows)
+    expect(halfwayStep([{ step: 0, value: 0.1 }, { step: 500, value: 0.5 }, { step: 1000, value: 0.6 }])).toBe(500);
+    expect(halfwayStep([{ step: 0, value: 2 }, { step: 9, value: 2 }])).toBe(0);
+    expect(halfwayStep([])).toBeNull();
   });
 
   it('maskBlocks averages a mask over blocks of at most maxCells per side', () => {
@@ -94,8 +104,8 @@ describe('loading', () => {
     expect(s['same-l2']).toMatchObject({ stepsToTest95: 200, speedup: 1.5 });
     expect(s.random).toMatchObject({ stepsToTest95: null, speedup: null, kept: 40, finalTestAcc: 0.04 });
     // entropy logged at 0, 200, 400: the ticket settles at 200, the dense run only at 400
-    expect(s.ticket).toMatchObject({ entropyInStart: 3.4, entropyInEnd: 3, entropyInSettled: 200 });
-    expect(s.dense!.entropyInSettled).toBe(400);
+    expect(s.ticket).toMatchObject({ entropyInStart: 3.4, entropyInEnd: 3, entropyInSettled: 200, entropyInHalfway: 200 });
+    expect(s.dense).toMatchObject({ entropyInSettled: 400, entropyInHalfway: 400 });
     // mask tables: kept per run and the overlap of the two masks (first 20 vs first 10 of each tensor)
     const overlap = report.tables.find((t) => t.id === 'mask-overlap')!;
     expect(overlap.rows).toEqual([['ticket – random', (40 / 80).toFixed(4), '40', '80']]);
@@ -260,7 +270,7 @@ describe('output', () => {
       expect(fs.readFileSync(path.join(path.dirname(out), n), 'utf8')).toMatch(/^<svg /);
     }
     expect(md).toMatch(/^# Ticket experiment exp\n/);
-    expect(md).toContain('| ticket | 45.5 % (80) | 100 | 100 | 3.0x vs dense | 100.00 % | 100.00 % | 36.0 | 19.60 | 3.4000 → 3.0000 | step 200 |');
+    expect(md).toContain('| ticket | 45.5 % (80) | 100 | 100 | 3.0x vs dense | 100.00 % | 100.00 % | 36.0 | 19.60 | 3.4000 → 3.0000 | step 200 | step 200 |');
     expect(md).toContain('| ticket – random | 0.5000 | 40 | 80 |');
   });
 });
