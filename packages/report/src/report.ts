@@ -60,7 +60,7 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
     title: 'Summary',
     caption:
       'Steps are the first evaluation at or above the threshold (resolution: the evaluation interval). Speed-up = the baseline\'s steps to 95 % test accuracy / the run\'s. Norms are the global L1 and L2 norms of W ⊙ M at the last evaluation. Frequency entropy: the reference statistic of the input side at the first and last analysed step; "half-way" is the first analysed step at which it had made half of that change, "settled" the first from which it stays within 10 % of the change from its final value (resolution: the analysis interval).',
-    header: ['run', 'kept weights', 'train ≥ 95 %', 'test ≥ 95 %', 'speed-up', 'final train acc', 'final test acc', 'L1', 'L2', 'freq. entropy (in)', 'entropy half-way', 'entropy settled'],
+    header: ['run', 'kept weights', 'memorised (train ≥ 95 %)', 'generalised (test ≥ 95 %)', 'speed-up', 'final train acc', 'final test acc', 'L1', 'L2', 'freq. entropy (in)', 'entropy half-way', 'entropy settled'],
     rows: stats.map((s) => [
       s.name,
       `${pct(s.keptFraction)} (${int(s.kept)})`,
