@@ -24,6 +24,7 @@ export {
   runArm,
   runTicket,
   type ArmJobOptions,
+  type ArmMaskOverlap,
   type ArmResult,
   type TicketEvent,
   type TicketOptions,

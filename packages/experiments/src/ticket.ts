@@ -6,7 +6,7 @@ import { buildMask, getPruner, listPruners, loadPruner, type MaskOptions, type M
 import { LOCK_FILE, RunFolderError, RunStore, saveCheckpoint, type StoredTensor } from '@grokking-tickets/run-store';
 import { ConfigError, checkResources, configHash, getTask, mergeInput, runTraining, type RunMode, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
 import { getArm, type ArmContext, type ArmPlan } from './arms.js';
-import { sameNormScales } from '@grokking-tickets/grokking-metrics';
+import { maskOverlap, maskStats, sameNormScales, type KeptCount, type TensorOverlap } from '@grokking-tickets/grokking-metrics';
 import { ExperimentError, modelOf, openDenseRun, type DenseSource } from './dense.js';
 import { createInProcessExecutor, createWorkerThreadExecutor, type Executor, type JobOutcome, type RunJob } from './executors.js';
 import { denseTrainingConfig, resolveTicketConfig, retrainConfig, ticketIdentity, type NormDefinition, type TicketConfig, type TicketConfigInput } from './ticketConfig.js';
@@ -79,6 +79,20 @@ export interface TicketSummary {
   alphaL2: number;
   normDefinition: NormDefinition;
   arms: ArmResult[];
+  /** Mask statistics of every masked arm's mask (read from the arm's `init` checkpoint), by arm. */
+  maskStats: Record<string, KeptCount & { perTensor: Record<string, KeptCount> }>;
+  /**
+   * The overlap of the kept weights of every pair of masked arms (in arm order): Jaccard
+   * J = |a ∧ b| / |a ∨ b|, over all tensors and per tensor.
+   */
+  maskOverlap: ArmMaskOverlap[];
+}
+
+/** The overlap of two masked arms' masks (see `maskOverlap` in @grokking-tickets/grokking-metrics). */
+export interface ArmMaskOverlap extends TensorOverlap {
+  a: string;
+  b: string;
+  perTensor: Record<string, TensorOverlap>;
 }
 
 /** Entries of an experiment folder; `--force` removes these and nothing else. */
@@ -424,12 +438,33 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
       alphaL2: scales.alphaL2,
       normDefinition: config.normDefinition,
       arms,
+      ...(await armMasks(arms)),
     };
     store.writeJson('ticket-summary.json', summary);
     return { status: 'finished', summary };
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The masks the arms actually trained with, read from each arm's verified `init` checkpoint (arms
+ * without masks, the dense ones, are left out): their statistics, and the Jaccard overlap of every pair.
+ */
+async function armMasks(arms: ArmResult[]): Promise<Pick<TicketSummary, 'maskStats' | 'maskOverlap'>> {
+  const masks: Array<[string, Record<string, Float32Array>]> = [];
+  for (const a of arms) {
+    const store = new RunStore(a.dir);
+    const record = store.readRecord();
+    const shapes = Object.fromEntries(((record.parameters ?? []) as Array<{ name: string; shape: number[] }>).map((p) => [p.name, p.shape]));
+    const init = await store.loadWeights('init', { configHash: record.configHash, shapes });
+    if (Object.keys(init.masks).length > 0) masks.push([a.arm, init.masks]);
+  }
+  const maskOverlaps: ArmMaskOverlap[] = [];
+  for (let i = 0; i < masks.length; i++) {
+    for (let j = i + 1; j < masks.length; j++) maskOverlaps.push({ a: masks[i]![0], b: masks[j]![0], ...maskOverlap(masks[i]![1], masks[j]![1]) });
+  }
+  return { maskStats: Object.fromEntries(masks.map(([arm, m]) => [arm, maskStats(m)])), maskOverlap: maskOverlaps };
 }
 
 /** One arm's summary line from its run folder. */

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
+import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
 import { registerExport } from './commands/export.js';
+import { registerReport } from './commands/report.js';
 import { registerSweep } from './commands/sweep.js';
 import { registerTicket } from './commands/ticket.js';
 import { registerTrain } from './commands/train.js';
@@ -30,6 +32,8 @@ export function buildProgram(exit: (code: number) => void): Command {
   registerSweep(program, exit);
   registerWorker(program, exit);
   registerDemo(program, exit);
+  registerAnalyze(program, exit);
+  registerReport(program, exit);
   registerBench(program, exit);
   registerExport(program, exit);
   return program;

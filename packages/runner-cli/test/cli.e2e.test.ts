@@ -80,7 +80,7 @@ describe('bad input: one line, non-zero exit', () => {
   });
 
   it('--help works on every command, with defaults and examples; --version is the package version', () => {
-    for (const cmd of [[], ['train'], ['ticket'], ['demo'], ['bench']]) {
+    for (const cmd of [[], ['train'], ['ticket'], ['analyze'], ['report'], ['demo'], ['bench']]) {
       const r = run([...cmd, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage: grokking-tickets/);

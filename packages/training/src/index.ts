@@ -27,5 +27,6 @@ export { TaskConfigError, getTask, listTasks, registerTask, resolveTaskConfig, t
 export { summarize, type RunSummary } from './summary.js';
 export { NonFiniteError, RunSession, runTraining, type RunMode, type RunOptions, type RunResult, type RunTrainerView, type TrainEvent } from './run.js';
 export { allPairs, analyzeState, tokenMatrices, type AnalysisFields } from './analysis.js';
+export { analyzeRun, type AnalysisRow, type AnalyzeRunOptions, type AnalyzeRunResult, type RunMaskStats } from './analyzeRun.js';
 export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
 export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';

@@ -7,6 +7,7 @@ import { BACKENDS, codeDifference, type RunSummary, type TrainConfig, type Train
 import { EXIT, UsageError } from '../errors.js';
 import { stringFlag } from '../flags.js';
 import { examples, printJson, withSignals, type RunFlags } from '../common.js';
+import { printReport, reportInto } from './report.js';
 import { ticketReporter } from './ticket.js';
 
 /** The demo's dense run: the paper's MLP on (a+b) mod 67 with the reference settings. */
@@ -74,8 +75,9 @@ async function demo(opts: DemoFlags): Promise<number> {
   const s = result.summary!;
   const dense = new RunStore(s.denseDir).readJson<RunSummary>('summary.json');
   const ticket = s.arms.find((a) => a.arm === 'ticket')!;
+  const report = await reportInto(dir, 'grokking-tickets demo');
   if (opts.json) {
-    printJson({ status: 'finished', dir, dense: { dir: s.denseDir, summary: dense }, ticket, summary: path.join(dir, 'ticket-summary.json') });
+    printJson({ status: 'finished', dir, dense: { dir: s.denseDir, summary: dense }, ticket, summary: path.join(dir, 'ticket-summary.json'), report: report.file });
     return EXIT.ok;
   }
   const at = (v: number | null) => (v === null ? 'not reached' : `step ${v}`);
@@ -90,6 +92,7 @@ async function demo(opts: DemoFlags): Promise<number> {
       '',
     ].join('\n'),
   );
+  printReport(report);
   return EXIT.ok;
 }
 
@@ -99,7 +102,7 @@ export function registerDemo(program: Command, exit: (code: number) => void): vo
     .command('demo')
     .summary('the dense MLP memorises then groks, and its grokking ticket groks sooner')
     .description(
-      'The paper in two runs: the dense MLP on (a+b) mod 67 memorises then groks (30 000 steps), and its grokking ticket (magnitude pruning at rate 0.6, rewound to θ0) groks far sooner (10 000 steps). Resumes an interrupted demo, reprints a finished one, and starts again when the folder was made by other code versions.',
+      'The paper in two runs: the dense MLP on (a+b) mod 67 memorises then groks (30 000 steps), and its grokking ticket (magnitude pruning at rate 0.6, rewound to θ0) groks far sooner (10 000 steps). Writes <out>/report.html (curves, norms, Fourier structure, masks) and prints its path. Resumes an interrupted demo, reprints a finished one, and starts again when the folder was made by other code versions.',
     )
     .addOption(new Option('--out <dir>', 'experiment folder').default(path.join('runs', 'demo')).argParser(stringFlag('--out')))
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]).default('auto'))

@@ -7,6 +7,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { TRAIN_FLAGS, addFlags, flagName, givenFlags, intFlag, listFlag, numberFlag, readConfigFile, stepFlag, stringFlag, type ConfigFlag } from '../flags.js';
 import { examples, printJson, withSignals, type RunFlags } from '../common.js';
 import { progressReporter, progressStyle } from '../progress.js';
+import { printReport, reportInto, type WrittenReport } from './report.js';
 
 /** The training flags of `ticket`: they describe the dense run, except `--weight-decay` (the retraining λ). */
 const DENSE_FLAGS: ConfigFlag[] = TRAIN_FLAGS.map((f) => (f.key === 'weightDecay' ? { ...f, path: ['retrain', 'weightDecay'] } : { ...f, path: ['dense', ...f.path] }));
@@ -103,6 +104,7 @@ interface TicketFlags extends RunFlags {
   resume?: boolean;
   force?: boolean;
   jobs?: number;
+  report?: boolean;
   [key: string]: unknown;
 }
 
@@ -146,12 +148,16 @@ async function ticket(opts: TicketFlags, cmd: Command): Promise<number> {
       onEvent: reporter.onEvent,
     }),
   ).finally(reporter.stop);
-  if (opts.json) printJson({ status: result.status, dir, summary: result.summary ?? null });
+  const report: WrittenReport | null = opts.report && result.status === 'finished' ? await reportInto(dir, 'grokking-tickets ticket --report') : null;
+  if (opts.json) printJson({ status: result.status, dir, summary: result.summary ?? null, ...(report ? { report: report.file } : {}) });
   if (result.status === 'interrupted') {
     if (!opts.json) process.stderr.write(`ticket: interrupted; continue with --out ${dir} --resume\n`);
     return EXIT.interrupted;
   }
-  if (!opts.json) process.stdout.write(`${formatTicketTable(result.summary!)}\nticket folder: ${dir} (ticket-summary.json)\n`);
+  if (!opts.json) {
+    process.stdout.write(`${formatTicketTable(result.summary!)}\nticket folder: ${dir} (ticket-summary.json)\n`);
+    if (report) printReport(report);
+  }
   return EXIT.ok;
 }
 
@@ -174,10 +180,11 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
     .addOption(new Option('--jobs <n>', 'arms to train at once, in worker threads (default: 1)').argParser(intFlag('--jobs', 1)))
     .option('--resume', 'continue the experiment in --out (settings given again must match; more --arms may be added)')
     .option('--force', 'replace the experiment in --out (never a --dense run it reads)')
+    .option('--report', 'write <out>/report.html at the end (every arm\'s curves, norms, Fourier structure, masks) and print its path')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the summary as JSON on stdout');
   examples(cmd, [
-    'grokking-tickets ticket --arms ticket,dense,same-l1,same-l2,random --jobs 2 --out runs/ticket-s0',
+    'grokking-tickets ticket --arms ticket,dense,same-l1,same-l2,random --jobs 2 --out runs/ticket-s0 --report',
     'grokking-tickets ticket --dense runs/dense-s0 --from-step 2000 --arms ticket --out runs/mem-s0',
     'grokking-tickets ticket --dense runs/dense-s0 --weight-decay 0 --pruning-rate 0.8 --arms ticket,dense',
     'grokking-tickets ticket --dense runs/dense-s0 --pruner @grokking-tickets/pruner-magnitude-increase',

@@ -5,6 +5,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { TRAIN_FLAGS, addFlags, configFromFlags, stringFlag } from '../flags.js';
 import { examples, explainRun, printJson, withSignals, type RunFlags } from '../common.js';
 import { progressReporter, progressStyle } from '../progress.js';
+import { printReport, reportInto, type WrittenReport } from './report.js';
 
 /** The default run folder: `runs/<task>-<model>-s<seed>-<config hash>`. */
 export function defaultRunDir(config: TrainConfig): string {
@@ -17,6 +18,7 @@ interface TrainFlags extends RunFlags {
   out?: string;
   resume?: boolean;
   force?: boolean;
+  report?: boolean;
   [key: string]: unknown;
 }
 
@@ -44,11 +46,13 @@ async function train(opts: TrainFlags, cmd: Command): Promise<number> {
       onEvent: reporter.onEvent,
     }),
   ).finally(reporter.stop);
-  if (opts.json) printJson({ status: result.status, dir: result.dir, step: result.step, summary: result.summary ?? null });
+  const report: WrittenReport | null = opts.report && result.status !== 'interrupted' ? await reportInto(dir, 'grokking-tickets train --report') : null;
+  if (opts.json) printJson({ status: result.status, dir: result.dir, step: result.step, summary: result.summary ?? null, ...(report ? { report: report.file } : {}) });
   if (result.status === 'interrupted') return EXIT.interrupted;
   if (!opts.json) {
     if (result.status === 'already-finished') process.stdout.write(`${dir} already finished; nothing to do\n`);
     process.stdout.write(explainRun(result));
+    if (report) printReport(report);
   }
   return EXIT.ok;
 }
@@ -66,6 +70,7 @@ export function registerTrain(program: Command, exit: (code: number) => void): v
     .addOption(new Option('--out <dir>', 'run folder (default: runs/<task>-<model>-s<seed>-<config hash>)').argParser(stringFlag('--out')))
     .option('--resume', 'continue the interrupted run in --out (flags given again must match it)')
     .option('--force', 'replace the run in --out')
+    .option('--report', 'write <out>/report.html at the end (curves, norms, Fourier structure) and print its path')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the result as JSON on stdout');
   examples(cmd, [
@@ -73,6 +78,7 @@ export function registerTrain(program: Command, exit: (code: number) => void): v
     'grokking-tickets train --model transformer --steps 30000 --out runs/tf',
     'grokking-tickets train --out runs/tf --resume',
     'grokking-tickets train --task mnist --steps 100000',
+    'grokking-tickets train --seed 0 --out runs/dense-s0 --report',
   ]);
   cmd.action(async (opts: TrainFlags, c: Command) => exit(await train(opts, c)));
 }

@@ -1,0 +1,34 @@
+/**
+ * @grokking-tickets/report — reports of grokking-tickets runs and experiments. Reads run folders
+ * (and ticket experiment folders, and any kind registered with `registerSourceKind`), verifies what
+ * it reads, skips and lists what it cannot use, draws Vega-Lite figures rendered to SVG in Node,
+ * and writes one self-contained HTML file or Markdown with SVG files. It never trains and needs no
+ * tensor library.
+ *
+ * @example
+ * ```ts
+ * const report = await createReport(['runs/ticket-s0']);
+ * writeReport(report, 'runs/ticket-s0/report.html');        // or 'docs/report.md' for Markdown + SVG
+ * console.log(report.data.skipped);                          // inputs left out, with the reason
+ * ```
+ */
+export { ReportError, ReportInputError, ReportOptionError } from './errors.js';
+export { escapeHtml, escapeMarkdown } from './escape.js';
+export type { Float32Arrays, ReportData, ReportGroup, ReportRun, SkippedInput } from './types.js';
+export { displayPath, loadRunFolder, type RunLabel } from './runs.js';
+export { listSourceKinds, loadReportData, registerSourceKind, type LoadOptions, type LoadedSource, type SourceContext, type SourceKind } from './sources.js';
+export { halfwayStep, maskBlocks, neuronSpectrum, runStats, settlingStep, tokenMatrices, type MaskBlock, type NeuronSpectrum, type RunStats } from './stats.js';
+export { buildFigures, type Figure } from './figures.js';
+export { renderSvg } from './render.js';
+export {
+  buildReport,
+  createReport,
+  formatOf,
+  reportHtml,
+  reportMarkdown,
+  writeReport,
+  type RenderedFigure,
+  type Report,
+  type ReportFormat,
+  type ReportTable,
+} from './report.js';

@@ -1,0 +1,32 @@
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { ReportError } from './errors.js';
+
+/**
+ * Renders a Vega-Lite spec to an SVG string in Node, without a browser: `vega-lite` compiles it to
+ * Vega, and a headless `vega` View (renderer `none`) draws it with `toSVG()`. The spec must carry
+ * its data inline: the loader is refused any URL or file, so rendering never reads the network or
+ * the disk. Vega escapes every text and attribute it writes; the result is checked to hold no
+ * script, event handler or external reference all the same.
+ *
+ * @example
+ * ```ts
+ * const svg = await renderSvg({ data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] }, mark: 'line', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
+ * ```
+ */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = compile(spec).spec;
+  const loader = vega.loader();
+  // Inline data only: a report must not depend on, or leak to, anything outside it.
+  loader.load = async (uri: string) => {
+    throw new ReportError(`a figure asked to load "${uri}"; report figures carry their data inline`);
+  };
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader });
+  try {
+    const svg = await view.toSVG();
+    if (/<script|\son[a-z]+\s*=|(?:href|src)\s*=\s*["'](?!#)/i.test(svg)) throw new ReportError('a rendered figure holds a script, an event handler or an external reference; refusing to write it');
+    return svg;
+  } finally {
+    view.finalize();
+  }
+}

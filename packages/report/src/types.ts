@@ -1,0 +1,72 @@
+import type { StoredRow } from '@grokking-tickets/run-store';
+
+/** Tensors by parameter name as plain float32 arrays. */
+export type Float32Arrays = Record<string, Float32Array>;
+
+/** One run as a report sees it: everything read from its folder, verified. */
+export interface ReportRun {
+  /** Display name, unique within a report (an arm's name, or the folder's name). */
+  name: string;
+  /** The folder as shown to people (relative to the working directory when inside it). */
+  dir: string;
+  /** The experiment (or other group) it belongs to, or null for a run given on its own. */
+  group: string | null;
+  /** Its arm in a ticket experiment (`ticket`, `dense`, ...), `dense-source`, or null. */
+  arm: string | null;
+  /** The resolved training config stored in `config.json`. */
+  config: Record<string, unknown>;
+  /** Model kind (`mlp`, `transformer`, `mnist-mlp`). */
+  model: string;
+  /** Planned updates and evaluation interval. */
+  steps: number;
+  evalEvery: number;
+  /** True when `summary.json` exists (the run finished). */
+  finished: boolean;
+  /** Every metrics row, in step order. */
+  rows: StoredRow[];
+  /** Rows carrying the Fourier analysis (`freq_entropy_in`, ...), and where they came from. */
+  analysis: StoredRow[];
+  analysisSource: 'metrics.jsonl' | 'analysis.jsonl' | null;
+  /** The last checkpoint (`final`, else the latest `step-NNNNNN`) and its step. */
+  lastCheckpoint: string;
+  lastStep: number;
+  /** Its weights, verified by checksum, config hash, shapes and finiteness. */
+  weights: Float32Arrays;
+  /** The run's fixed masks (from its `init` checkpoint), or null for a dense run. */
+  masks: Float32Arrays | null;
+  /** Parameter shapes from `config.json`. */
+  shapes: Record<string, number[]>;
+  /** Things worth saying about the inputs (a line cut short, an unfinished run), one line each. */
+  notes: string[];
+}
+
+/** Runs that belong together (a ticket experiment), reported side by side. */
+export interface ReportGroup {
+  /** The folder's name, or another label. */
+  name: string;
+  /** Source kind that loaded it (`ticket-experiment`, ...). */
+  kind: string;
+  dir: string;
+  /** One line describing it (pruner, pruning rate, scored checkpoint, ...). */
+  description: string;
+  /** Names of its runs, in order. */
+  runs: string[];
+  /** Name of the run speed-ups are measured against (the dense network), or null. */
+  baseline: string | null;
+}
+
+/** An input the report left out, and why (one line naming the file and line at fault). */
+export interface SkippedInput {
+  path: string;
+  reason: string;
+}
+
+/** Everything a report is made from. */
+export interface ReportData {
+  title: string;
+  runs: ReportRun[];
+  groups: ReportGroup[];
+  skipped: SkippedInput[];
+  /** The run that runs outside any group are compared with (speed-ups), or null. */
+  baseline: string | null;
+}

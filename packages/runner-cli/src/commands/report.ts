@@ -1,0 +1,97 @@
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import { createReport, formatOf, writeReport, type Report, type ReportFormat } from '@grokking-tickets/report';
+import { RunStore } from '@grokking-tickets/run-store';
+import { EXIT } from '../errors.js';
+import { stringFlag } from '../flags.js';
+import { examples, printJson } from '../common.js';
+
+/** What writing a report produced, for the commands' output. */
+export interface WrittenReport {
+  file: string;
+  files: string[];
+  format: ReportFormat;
+  runs: string[];
+  skipped: Array<{ path: string; reason: string }>;
+  seconds: number;
+}
+
+function summaryOf(report: Report, files: string[], format: ReportFormat, started: number): WrittenReport {
+  return {
+    file: files[0]!,
+    files,
+    format,
+    runs: report.data.runs.map((r) => r.name),
+    skipped: report.data.skipped,
+    seconds: Math.round(performance.now() - started) / 1000,
+  };
+}
+
+/**
+ * Writes `<dir>/report.html` for a run or experiment folder that a command has just finished
+ * (`train --report`, `ticket --report`, `demo`), holding the folder's lock while it writes.
+ */
+export async function reportInto(dir: string, command: string): Promise<WrittenReport> {
+  const started = performance.now();
+  const report = await createReport([dir]);
+  const lock = new RunStore(dir).lock(command);
+  try {
+    return summaryOf(report, writeReport(report, path.join(dir, 'report.html'), 'html'), 'html', started);
+  } finally {
+    lock.release();
+  }
+}
+
+/** Prints what a report left out (stderr) and where it is (stdout). */
+export function printReport(written: WrittenReport, quiet = false): void {
+  for (const s of written.skipped) process.stderr.write(`report: skipped ${s.reason}\n`);
+  if (!quiet) process.stdout.write(`report: ${written.file}\n`);
+}
+
+interface ReportFlags {
+  out?: string;
+  format?: ReportFormat;
+  title?: string;
+  baseline?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+async function report(folders: string[], opts: ReportFlags): Promise<number> {
+  const started = performance.now();
+  const format = opts.format ?? (opts.out ? formatOf(opts.out) : 'html');
+  const out = opts.out ?? (format === 'md' ? 'report.md' : 'report.html');
+  const built = await createReport(folders, { title: opts.title, baseline: opts.baseline });
+  const written = summaryOf(built, writeReport(built, out, format), format, started);
+  if (opts.json) {
+    printJson(written);
+    return EXIT.ok;
+  }
+  for (const s of written.skipped) process.stderr.write(`report: skipped ${s.reason}\n`);
+  if (!opts.quiet) process.stderr.write(`report: ${written.runs.length} run${written.runs.length === 1 ? '' : 's'} (${written.runs.join(', ')}) in ${written.seconds.toFixed(1)} s\n`);
+  process.stdout.write(`${written.file}\n`);
+  return EXIT.ok;
+}
+
+/** Registers `grokking-tickets report`. */
+export function registerReport(program: Command, exit: (code: number) => void): void {
+  const cmd = program
+    .command('report')
+    .summary('draw the curves, norms, Fourier structure and masks of runs into one report')
+    .description(
+      'Write one self-contained report.html (opens offline: inline SVG and CSS, no script) of run folders, ticket experiment folders, or a list of them: accuracy and loss on a log step axis with the 95 % points, norms, frequency entropy and Gini over time, the final Fourier spectrum, a picture of each mask, and a summary table. --format md writes Markdown with SVG files beside it. Folders that cannot be read are skipped and listed with the file and line at fault.',
+    )
+    .argument('<folders...>', 'run or experiment folders')
+    .addOption(new Option('--out <file>', 'output file (default: report.html, or report.md with --format md)').argParser(stringFlag('--out')))
+    .addOption(new Option('--format <format>', 'html: one self-contained file; md: Markdown + SVG files beside it (default: from --out, else html)').choices(['html', 'md']))
+    .addOption(new Option('--title <text>', 'report title (default: from the folders)').argParser(stringFlag('--title')))
+    .addOption(new Option('--baseline <run>', "run that speed-ups are measured against (default: an experiment's dense arm)").argParser(stringFlag('--baseline')))
+    .option('--quiet', 'print only the report path')
+    .option('--json', 'print what was written as JSON on stdout');
+  examples(cmd, [
+    'grokking-tickets report runs/ticket-s0',
+    'grokking-tickets report runs/dense-s0 runs/dense-s1 --out runs/dense.html',
+    'grokking-tickets report runs/ticket-s0 --format md --out docs/ticket-report.md',
+  ]);
+  cmd.action(async (folders: string[], opts: ReportFlags) => exit(await report(folders, opts)));
+}
