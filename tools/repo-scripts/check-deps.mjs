@@ -20,7 +20,9 @@ export function packageOf(spec) {
 /** Every bare import specifier in a source text. */
 export function importsOf(text) {
   const out = new Set();
-  for (const m of text.matchAll(IMPORT_RE)) {
+  // Examples inside doc comments (`@example` blocks) are not imports of the package itself.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  for (const m of code.matchAll(IMPORT_RE)) {
     const spec = m[1] ?? m[2] ?? m[3];
     const pkg = packageOf(spec);
     if (pkg && !builtinModules.includes(pkg)) out.add(pkg);

@@ -22,5 +22,6 @@ export {
   type KeyFrequencies,
   type KeyFrequencyOptions,
 } from './fourier.js';
+export { tokenAxisMatrices, type TokenAxisMatrices } from './tokenAxis.js';
 export { crossEntropy, restrictedLoss, type RestrictedLoss, type RestrictedLossInput, type SplitLoss } from './restricted.js';
 export { maskOverlap, maskStats, type KeptCount, type TensorOverlap } from './masks.js';

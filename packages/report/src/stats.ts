@@ -1,4 +1,4 @@
-import { firstStepReaching, fourierSpectrum, maskOverlap, maskStats, mlpEffectiveWeights, speedup, type TensorOverlap } from '@grokking-tickets/grokking-metrics';
+import { firstStepReaching, fourierSpectrum, maskOverlap, maskStats, speedup, tokenAxisMatrices, type TensorOverlap, type TokenAxisMatrices } from '@grokking-tickets/grokking-metrics';
 import type { StoredRow } from '@grokking-tickets/run-store';
 import type { ReportData, ReportRun } from './types.js';
 
@@ -112,22 +112,8 @@ export function runStats(run: ReportRun, baseline: ReportRun | null): RunStats {
 }
 
 /** The token-axis matrices of a run's last weights (rows × p, masks applied), or null for a model without one (MNIST). */
-export function tokenMatrices(run: ReportRun): { in: Float64Array; out: Float64Array; rows: number; p: number } | null {
-  const w = run.weights;
-  const m = run.masks;
-  const model = run.config.model as Record<string, unknown>;
-  if (run.model === 'mlp' && Number(model.hiddenLayers ?? 0) === 0 && w.W_E && w.W_in && w.W_out && w.W_U) {
-    const [dEmb, vocab] = run.shapes.W_E!;
-    const dModel = run.shapes.W_in![0]!;
-    const e = mlpEffectiveWeights(w, m, { vocab: vocab!, dEmb: dEmb!, dModel });
-    return { in: e.A, out: e.B, rows: e.rows, p: e.cols };
-  }
-  if (run.model === 'transformer' && w.W_E && w.W_U) {
-    const masked = (name: string) => Float64Array.from(w[name]!, (x, i) => (m?.[name] ? x * m[name]![i]! : x));
-    const [rows, p] = run.shapes.W_E!;
-    return { in: masked('W_E'), out: masked('W_U'), rows: rows!, p: p! };
-  }
-  return null;
+export function tokenMatrices(run: ReportRun): TokenAxisMatrices | null {
+  return tokenAxisMatrices(run.model, run.weights, run.masks, run.shapes);
 }
 
 /** Per-neuron spectrum of one side: each row's share of its non-constant power per frequency, rows sorted by dominant frequency. */

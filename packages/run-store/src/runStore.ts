@@ -53,7 +53,7 @@ export interface CheckpointExpectation {
 }
 
 /** Entries a run folder may hold; anything else is somebody else's file and is never deleted. */
-const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints', 'state', LOCK_FILE];
+const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints', 'state', 'analysis.jsonl', 'report.html', 'export', LOCK_FILE];
 
 const f32 = (shape: number[], data: Float32Array): StoredTensor => ({ dtype: 'F32', shape, data });
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);

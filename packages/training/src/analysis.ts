@@ -1,4 +1,4 @@
-import { frequencyEntropy, fourierSpectrum, keyFrequencies, mlpEffectiveWeights, restrictedLoss, spectrumGini } from '@grokking-tickets/grokking-metrics';
+import { frequencyEntropy, fourierSpectrum, keyFrequencies, restrictedLoss, spectrumGini, tokenAxisMatrices, type TokenAxisMatrices } from '@grokking-tickets/grokking-metrics';
 import type { GrokModel, NamedArrays, PairBatch } from '@grokking-tickets/models';
 
 /**
@@ -25,19 +25,8 @@ export interface AnalysisFields {
 }
 
 /** The token-axis matrices a model's Fourier analysis looks at (rows × vocab), or null when it has none (MNIST). */
-export function tokenMatrices(model: GrokModel, weights: NamedArrays, masks?: NamedArrays): { in: Float64Array; out: Float64Array; rows: number; p: number } | null {
-  const c = model.config;
-  const masked = (name: string) => {
-    const w = weights[name]!;
-    const m = masks?.[name];
-    return m ? Float64Array.from(w, (x, i) => x * m[i]!) : Float64Array.from(w);
-  };
-  if (model.kind === 'mlp' && Number(c.hiddenLayers) === 0) {
-    const e = mlpEffectiveWeights(weights, masks ?? null, { vocab: Number(c.vocab), dEmb: Number(c.dEmb), dModel: Number(c.dModel) });
-    return { in: e.A, out: e.B, rows: e.rows, p: e.cols };
-  }
-  if (model.kind === 'transformer') return { in: masked('W_E'), out: masked('W_U'), rows: Number(c.dModel), p: Number(c.vocab) };
-  return null;
+export function tokenMatrices(model: GrokModel, weights: NamedArrays, masks?: NamedArrays): TokenAxisMatrices | null {
+  return tokenAxisMatrices(model.kind, weights, masks, Object.fromEntries(model.params.map((p) => [p.name, p.shape])));
 }
 
 function side(matrix: Float64Array, rows: number, p: number) {

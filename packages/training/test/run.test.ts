@@ -4,11 +4,10 @@ import path from 'node:path';
 import { initBackend } from '@grokking-tickets/backend';
 import { firstStepReaching } from '@grokking-tickets/grokking-metrics';
 import { createModel, initialWeights } from '@grokking-tickets/models';
-import { loadCheckpoint } from '@grokking-tickets/run-store';
+import { RunFolderError, loadCheckpoint } from '@grokking-tickets/run-store';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ConfigError,
-  RunFolderError,
   Trainer,
   getTask,
   resolveTrainConfig,

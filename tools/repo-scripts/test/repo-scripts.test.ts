@@ -24,6 +24,8 @@ describe('check-deps', () => {
     expect(packageOf('node:fs')).toBeNull();
     const found = importsOf(`import a from 'a';\nimport { b } from "@s/b/c";\nexport * from './local.js';\nconst c = await import('c');\nimport 'side';\nimport fs from 'fs';`);
     expect([...found].sort()).toEqual(['@s/b', 'a', 'c', 'side']);
+    // an import inside a doc comment's example is not an import of the file
+    expect([...importsOf(`/**\n * @example\n * import { x } from 'in-doc';\n */\n// import y from 'in-line-comment';\nimport z from 'real';`)]).toEqual(['real']);
   });
 
   it('passes on this repository', () => {
