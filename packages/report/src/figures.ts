@@ -1,30 +1,19 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { baselineOf, maskBlocks, neuronSpectrum, runStats, seriesOf, tokenMatrices } from './stats.js';
+import { CONFIG, H, SCHEMA, W } from './style.js';
+import { sweepFigures } from './sweepFigures.js';
 import type { ReportData, ReportRun } from './types.js';
 
 /** One figure of a report: a Vega-Lite spec with its title and caption. */
 export interface Figure {
-  /** Stable identifier, used for file names (`accuracy`, `mask-ticket`, ...). */
+  /** Stable identifier, used for file names (`accuracy`, `mask-ticket`, `sweep-e3-speedup`, ...). */
   id: string;
   title: string;
   caption: string;
   spec: TopLevelSpec;
+  /** The part of the report it belongs to: `sweep:<name>` for a sweep's figures; absent for the runs'. */
+  section?: string;
 }
-
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const CONFIG = {
-  // No per-item ARIA labels: they repeat every datum's fields and would triple the SVG's size.
-  aria: false,
-  font: 'Helvetica, Arial, sans-serif',
-  background: 'white',
-  view: { stroke: '#ddd' },
-  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#eee', titleFontWeight: 'normal' as const },
-  legend: { labelFontSize: 12, titleFontSize: 12, labelLimit: 320, symbolStrokeWidth: 3 },
-  header: { labelFontSize: 13, titleFontSize: 13 },
-  title: { fontSize: 13, anchor: 'start' as const, fontWeight: 'normal' as const },
-};
-const W = 330;
-const H = 220;
 
 /** One colour per run, the same in every figure of a report. */
 function colorOf(names: string[]) {
@@ -283,13 +272,16 @@ function maskFigures(data: ReportData): Figure[] {
 }
 
 /**
- * The Vega-Lite specs of every figure a report draws from its data: accuracy and loss curves, norm
- * curves, the Fourier statistics over time, the final spectrum (per neuron, and summed), and a
- * picture of each mask. Figures whose data no run has (no analysis, no token axis, no mask) are
- * left out. Pure: render them with `renderSvg`.
+ * The Vega-Lite specs of every figure a report draws from its data: each sweep's figures (see
+ * `sweepFigures`), then for the runs accuracy and loss curves, norm curves, the Fourier statistics
+ * over time, the final spectrum (per neuron, and summed), and a picture of each mask. Figures whose
+ * data no run has (no analysis, no token axis, no mask) are left out. Pure: render them with
+ * `renderSvg`.
  */
 export function buildFigures(data: ReportData): Figure[] {
-  const figures = [...curveFigures(data), normFigure(data)];
+  const figures = data.sweeps.flatMap(sweepFigures);
+  if (data.runs.length === 0) return figures;
+  figures.push(...curveFigures(data), normFigure(data));
   const freq = frequencyFigure(data);
   if (freq) figures.push(freq);
   figures.push(...spectrumFigures(data), ...maskFigures(data));

@@ -1,9 +1,9 @@
 /**
- * @grokking-tickets/report — reports of grokking-tickets runs and experiments. Reads run folders
- * (and ticket experiment folders, and any kind registered with `registerSourceKind`), verifies what
- * it reads, skips and lists what it cannot use, draws Vega-Lite figures rendered to SVG in Node,
- * and writes one self-contained HTML file or Markdown with SVG files. It never trains and needs no
- * tensor library.
+ * @grokking-tickets/report — reports of grokking-tickets runs, experiments and sweeps. Reads run
+ * folders (and ticket experiment folders, sweep folders, and any kind registered with
+ * `registerSourceKind`), verifies what it reads, skips and lists what it cannot use, draws Vega-Lite
+ * figures rendered to SVG in Node, and writes one self-contained HTML file or Markdown with SVG
+ * files. It never trains and needs no tensor library.
  *
  * @example
  * ```ts
@@ -14,11 +14,29 @@
  */
 export { ReportError, ReportInputError, ReportOptionError } from './errors.js';
 export { escapeHtml, escapeMarkdown } from './escape.js';
-export type { Float32Arrays, ReportData, ReportGroup, ReportRun, SkippedInput } from './types.js';
+export type { Float32Arrays, ReportData, ReportGroup, ReportRun, ReportSweep, SkippedInput, SweepPointValues, SweepResultRow } from './types.js';
 export { displayPath, loadRunFolder, type RunLabel } from './runs.js';
 export { listSourceKinds, loadReportData, registerSourceKind, type LoadOptions, type LoadedSource, type SourceContext, type SourceKind } from './sources.js';
 export { halfwayStep, maskBlocks, neuronSpectrum, runStats, settlingStep, tokenMatrices, type MaskBlock, type NeuronSpectrum, type RunStats } from './stats.js';
 export { buildFigures, type Figure } from './figures.js';
+export { loadSweepFolder, parseSweepRows } from './sweepFolder.js';
+export {
+  criticalRates,
+  medianOf,
+  rateBands,
+  stepsToGeneralise,
+  sweepGroups,
+  variedAxes,
+  type AxisValue,
+  type CriticalRate,
+  type RateBand,
+  type RateBands,
+  type SeedValue,
+  type StepsByCondition,
+  type SweepGroup,
+  type Unreached,
+} from './sweepStats.js';
+export { sweepFigures, sweepTables } from './sweepFigures.js';
 export { renderSvg } from './render.js';
 export {
   buildReport,

@@ -4,7 +4,9 @@ import { writeFileAtomic } from '@grokking-tickets/run-store';
 import { ReportError } from './errors.js';
 import { escapeHtml, escapeMarkdown } from './escape.js';
 import { buildFigures, type Figure } from './figures.js';
+import { fixed, int, pct } from './format.js';
 import { renderSvg } from './render.js';
+import { sweepIntro, sweepSection, sweepTables } from './sweepFigures.js';
 import { loadReportData, type LoadOptions } from './sources.js';
 import { baselineOf, maskOverlaps, runStats, seriesOf, type RunStats } from './stats.js';
 import type { ReportData } from './types.js';
@@ -21,6 +23,8 @@ export interface ReportTable {
   caption: string;
   header: string[];
   rows: string[][];
+  /** The part of the report it belongs to: `sweep:<name>` for a sweep's tables; absent for the runs'. */
+  section?: string;
 }
 
 /** A report ready to write: its data, the summary statistics, tables and rendered figures. */
@@ -33,10 +37,6 @@ export interface Report {
 
 /** Output formats: one self-contained HTML file, or Markdown with SVG files beside it. */
 export type ReportFormat = 'html' | 'md';
-
-const int = (n: number | null) => (n === null ? 'not reached' : String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' '));
-const pct = (x: number | null, digits = 1) => (x === null ? '–' : `${(x * 100).toFixed(digits)} %`);
-const fixed = (x: number | null, digits: number) => (x === null ? '–' : x.toFixed(digits));
 
 /** The steps shown in the frequency-entropy table: 0, the analysis interval doubling, a linear grid, and the last. */
 function entropySteps(available: number[]): number[] {
@@ -54,7 +54,8 @@ function entropySteps(available: number[]): number[] {
 }
 
 function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
-  const tables: ReportTable[] = [];
+  const tables: ReportTable[] = data.sweeps.flatMap((s) => sweepTables(s));
+  if (data.runs.length === 0) return tables;
   tables.push({
     id: 'summary',
     title: 'Summary',
@@ -140,7 +141,8 @@ function scopeIds(svg: string, prefix: string): string {
 
 /**
  * Builds a report from loaded data: the summary statistics, the tables and every figure rendered
- * to SVG (in Node; no browser).
+ * to SVG (in Node; no browser). Each sweep's tables and figures come first (section
+ * `sweep:<name>`), then those of the runs.
  *
  * @example
  * ```ts
@@ -173,15 +175,45 @@ body { font: 14px/1.45 Helvetica, Arial, sans-serif; color: #222; margin: 24px a
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 18px; margin-top: 32px; border-bottom: 1px solid #ddd; } h3 { font-size: 15px; margin: 20px 0 6px; }
 table { border-collapse: collapse; margin: 8px 0; font-variant-numeric: tabular-nums; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; white-space: nowrap; } th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
-figure { margin: 12px 0 24px; } figcaption, .caption { color: #555; font-size: 13px; max-width: 900px; }
+section { overflow-x: auto; } figure { margin: 12px 0 24px; } figcaption, .caption { color: #555; font-size: 13px; max-width: 900px; }
 svg { max-width: 100%; height: auto; } .skipped li, .notes li { font-family: monospace; font-size: 12px; }
 code { background: #f4f4f4; padding: 0 3px; }
 `;
 
-function htmlTable(t: ReportTable): string {
+function htmlTable(t: ReportTable, level = 2): string {
   const head = `<tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = t.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n');
-  return `<section id="table-${escapeHtml(t.id)}"><h2>${escapeHtml(t.title)}</h2>\n<table>\n${head}\n${body}\n</table>\n<p class="caption">${escapeHtml(t.caption)}</p></section>`;
+  return `<section id="table-${escapeHtml(t.id)}"><h${level}>${escapeHtml(t.title)}</h${level}>\n<table>\n${head}\n${body}\n</table>\n<p class="caption">${escapeHtml(t.caption)}</p></section>`;
+}
+
+/** One part of a report: a sweep (its heading, intro and notes) or the runs; its first table leads, then its figures, then the other tables. */
+interface Part {
+  heading: string | null;
+  intro: string | null;
+  notes: string[];
+  tables: ReportTable[];
+  figures: RenderedFigure[];
+}
+
+/** The report's parts in order: every sweep, then the runs; each headed when there is more than one. */
+function partsOf(report: Report): Part[] {
+  const parts: Part[] = report.data.sweeps.map((s) => {
+    const key = sweepSection(s);
+    const intro = sweepIntro(s);
+    return { heading: `Sweep ${s.name}`, intro: intro.summary, notes: intro.notes, tables: report.tables.filter((t) => t.section === key), figures: report.figures.filter((f) => f.section === key) };
+  });
+  if (report.data.runs.length > 0) {
+    parts.push({ heading: 'Runs', intro: null, notes: [], tables: report.tables.filter((t) => t.section === undefined), figures: report.figures.filter((f) => f.section === undefined) });
+  }
+  // A report of one part needs no part headings: its title says what it is.
+  if (parts.length === 1) parts[0]!.heading = null;
+  return parts;
+}
+
+/** "3 runs", "sweep e3 (39 runs)", "sweep e3 (39 runs) and 4 runs". */
+function sourcesLine(data: ReportData): string {
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  return [...data.sweeps.map((s) => `sweep ${s.name} (${n(s.rows.length, 'run')})`), ...(data.runs.length ? [n(data.runs.length, 'run')] : [])].join(', ').replace(/, ([^,]*)$/, ' and $1');
 }
 
 /** Notes and skipped inputs, as lines. */
@@ -197,7 +229,6 @@ function notesOf(report: Report): { notes: string[]; skipped: string[] } {
 export function reportHtml(report: Report): string {
   const { data } = report;
   const { notes, skipped } = notesOf(report);
-  const tables = Object.fromEntries(report.tables.map((t) => [t.id, t]));
   const groups = data.groups.map((g) => `<li><b>${escapeHtml(g.name)}</b> (<code>${escapeHtml(g.dir)}</code>): ${escapeHtml(g.description)}${g.baseline ? `; speed-ups against ${escapeHtml(g.baseline)}` : ''}</li>`);
   const parts = [
     '<!DOCTYPE html>',
@@ -211,15 +242,22 @@ export function reportHtml(report: Report): string {
     '</head>',
     '<body>',
     `<h1>${escapeHtml(data.title)}</h1>`,
-    `<p class="caption">Made by <code>grokking-tickets report</code> from ${data.runs.length} run${data.runs.length === 1 ? '' : 's'}.</p>`,
+    `<p class="caption">Made by <code>grokking-tickets report</code> from ${escapeHtml(sourcesLine(data))}.</p>`,
     groups.length ? `<ul>${groups.join('\n')}</ul>` : '',
     skipped.length ? `<section id="skipped"><h2>Skipped inputs</h2><ul class="skipped">${skipped.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul></section>` : '',
     notes.length ? `<section id="notes"><h2>Notes</h2><ul class="notes">${notes.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul></section>` : '',
-    htmlTable(tables.summary!),
-    ...report.figures.map(
-      (f) => `<figure id="fig-${escapeHtml(f.id)}" class="plot"><h3>${escapeHtml(f.title)}</h3>\n${f.svg}\n<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`,
-    ),
-    ...report.tables.filter((t) => t.id !== 'summary').map(htmlTable),
+    ...partsOf(report).flatMap((part) => {
+      const level = part.heading ? 3 : 2;
+      const figure = (f: RenderedFigure) => `<figure id="fig-${escapeHtml(f.id)}" class="plot"><h3>${escapeHtml(f.title)}</h3>\n${f.svg}\n<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`;
+      return [
+        part.heading ? `<h2>${escapeHtml(part.heading)}</h2>` : '',
+        part.intro ? `<p class="caption">${escapeHtml(part.intro)}</p>` : '',
+        part.notes.length ? `<ul class="notes">${part.notes.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul>` : '',
+        ...part.tables.slice(0, 1).map((t) => htmlTable(t, level)),
+        ...part.figures.map(figure),
+        ...part.tables.slice(1).map((t) => htmlTable(t, level)),
+      ];
+    }),
     '</body>',
     '</html>',
     '',
@@ -242,23 +280,28 @@ export function reportMarkdown(report: Report, stem = 'report'): { markdown: str
   const { notes, skipped } = notesOf(report);
   const files: Array<{ name: string; content: string }> = [];
   const used = new Set<string>();
-  const mdTable = (t: ReportTable) =>
-    [`## ${escapeMarkdown(t.title)}`, '', `| ${t.header.map(escapeMarkdown).join(' | ')} |`, `|${t.header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...t.rows.map((r) => `| ${r.map(escapeMarkdown).join(' | ')} |`), '', escapeMarkdown(t.caption), ''].join('\n');
-  const lines: string[] = [`# ${escapeMarkdown(data.title)}`, '', `Made by \`grokking-tickets report\` from ${data.runs.length} run${data.runs.length === 1 ? '' : 's'}.`, ''];
+  const mdTable = (t: ReportTable, h: string) =>
+    [`${h} ${escapeMarkdown(t.title)}`, '', `| ${t.header.map(escapeMarkdown).join(' | ')} |`, `|${t.header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...t.rows.map((r) => `| ${r.map(escapeMarkdown).join(' | ')} |`), '', escapeMarkdown(t.caption), ''].join('\n');
+  const lines: string[] = [`# ${escapeMarkdown(data.title)}`, '', `Made by \`grokking-tickets report\` from ${escapeMarkdown(sourcesLine(data))}.`, ''];
   for (const g of data.groups) lines.push(`- **${escapeMarkdown(g.name)}**: ${escapeMarkdown(g.description)}${g.baseline ? `; speed-ups against ${escapeMarkdown(g.baseline)}` : ''}`);
   if (data.groups.length) lines.push('');
   if (skipped.length) lines.push('## Skipped inputs', '', ...skipped.map((s) => `- ${escapeMarkdown(s)}`), '');
   if (notes.length) lines.push('## Notes', '', ...notes.map((s) => `- ${escapeMarkdown(s)}`), '');
-  const summary = report.tables.find((t) => t.id === 'summary')!;
-  lines.push(mdTable(summary));
-  for (const f of report.figures) {
-    let name = `${stem}-${slug(f.id)}.svg`;
-    for (let i = 2; used.has(name); i++) name = `${stem}-${slug(f.id)}-${i}.svg`;
-    used.add(name);
-    files.push({ name, content: f.svg });
-    lines.push(`## ${escapeMarkdown(f.title)}`, '', `![${escapeMarkdown(f.title)}](${encodeURI(name)})`, '', escapeMarkdown(f.caption), '');
+  for (const part of partsOf(report)) {
+    const h = part.heading ? '###' : '##';
+    if (part.heading) lines.push(`## ${escapeMarkdown(part.heading)}`, '');
+    if (part.intro) lines.push(escapeMarkdown(part.intro), '');
+    if (part.notes.length) lines.push(...part.notes.map((s) => `- ${escapeMarkdown(s)}`), '');
+    for (const t of part.tables.slice(0, 1)) lines.push(mdTable(t, h));
+    for (const f of part.figures) {
+      let name = `${stem}-${slug(f.id)}.svg`;
+      for (let i = 2; used.has(name); i++) name = `${stem}-${slug(f.id)}-${i}.svg`;
+      used.add(name);
+      files.push({ name, content: f.svg });
+      lines.push(`${h} ${escapeMarkdown(f.title)}`, '', `![${escapeMarkdown(f.title)}](${encodeURI(name)})`, '', escapeMarkdown(f.caption), '');
+    }
+    for (const t of part.tables.slice(1)) lines.push(mdTable(t, h));
   }
-  for (const t of report.tables) if (t.id !== 'summary') lines.push(mdTable(t));
   return { markdown: lines.join('\n'), files };
 }
 

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ReportError, ReportInputError, ReportOptionError } from './errors.js';
 import { displayPath, loadRunFolder, type RunLabel } from './runs.js';
-import type { ReportData, ReportGroup, ReportRun, SkippedInput } from './types.js';
+import { loadSweepFolder } from './sweepFolder.js';
+import type { ReportData, ReportGroup, ReportRun, ReportSweep, SkippedInput } from './types.js';
 
 /** What a source kind gets to load its folder with. */
 export interface SourceContext {
@@ -14,10 +15,12 @@ export interface SourceContext {
   display(dir: string): string;
 }
 
-/** What a source kind found in its folder: runs (grouped or not) and the inputs it had to skip. */
+/** What a source kind found in its folder: runs (grouped or not), a sweep, and the inputs it had to skip. */
 export interface LoadedSource {
   group: Omit<ReportGroup, 'runs'> | null;
   runs: ReportRun[];
+  /** A sweep drawn from its results files (the `sweep` kind), if the folder is one. */
+  sweep?: ReportSweep | null;
   skipped: SkippedInput[];
 }
 
@@ -40,18 +43,18 @@ const kinds: SourceKind[] = [];
 
 /**
  * Adds a kind of input folder. Kinds are tried in registration order, latest first, so a later,
- * more specific kind (say, a sweep folder that also holds a `config.json`) wins over the built-in
- * ones; registering a name again replaces that kind.
+ * more specific kind (say, a folder of seeds that also holds a `config.json`) wins over the built-in
+ * ones (`run`, `ticket-experiment`, `sweep`); registering a name again replaces that kind.
  *
  * @example
  * ```ts
  * registerSourceKind({
- *   name: 'sweep',
- *   marker: 'sweep.json',
- *   detect: (dir) => fs.existsSync(path.join(dir, 'sweep.json')),
+ *   name: 'seeds',
+ *   marker: 'seeds.txt',
+ *   detect: (dir) => fs.existsSync(path.join(dir, 'seeds.txt')),
  *   async load(dir, ctx) {
- *     const runs = await Promise.all(fs.readdirSync(path.join(dir, 'runs')).map((r) => ctx.loadRun(path.join(dir, 'runs', r), { group: 'sweep' })));
- *     return { group: { name: 'sweep', kind: 'sweep', dir: ctx.display(dir), description: 'a sweep', baseline: null }, runs, skipped: [] };
+ *     const runs = await Promise.all(fs.readdirSync(path.join(dir, 'runs')).map((r) => ctx.loadRun(path.join(dir, 'runs', r), { group: 'seeds' })));
+ *     return { group: { name: 'seeds', kind: 'seeds', dir: ctx.display(dir), description: 'one config, several seeds', baseline: null }, runs, skipped: [] };
  *   },
  * });
  * ```
@@ -169,6 +172,26 @@ registerSourceKind({
   },
 });
 
+/**
+ * A sweep folder (`sweep.json` and `sweep-results.jsonl`, written by `grokking-tickets sweep`): drawn
+ * from its result rows (speed-up, steps to generalise and final test accuracy over the grid, the
+ * critical pruning rate, a summary per point group). Its run folders are not loaded: a sweep can
+ * hold hundreds of runs; report a run's folder to see its curves.
+ */
+registerSourceKind({
+  name: 'sweep',
+  marker: 'sweep.json',
+  detect: (dir) => exists(dir, 'sweep.json'),
+  async load(dir, ctx) {
+    try {
+      const { sweep, skipped } = loadSweepFolder(dir, ctx.display(dir));
+      return { group: null, runs: [], sweep, skipped };
+    } catch (e) {
+      return { group: null, runs: [], skipped: [skip(ctx.display(dir), e)] };
+    }
+  },
+});
+
 /** Options of {@link loadReportData}. */
 export interface LoadOptions {
   /** Report title (default: from the inputs). */
@@ -180,16 +203,18 @@ export interface LoadOptions {
 }
 
 /**
- * Loads everything a report shows from run folders, experiment folders (any registered
- * {@link SourceKind}) or a list of them. Inputs that cannot be used are skipped and listed with a
- * one-line reason naming the file and line at fault; the report covers the rest. Throws a
- * {@link ReportError} only when nothing at all can be reported.
+ * Loads everything a report shows from run folders, experiment folders, sweep folders (any
+ * registered {@link SourceKind}) or a list of them, mixed as you like: runs and experiments give
+ * curves, norms, spectra and masks; each sweep gives its own section of figures and tables. Inputs
+ * that cannot be used are skipped and listed with a one-line reason naming the file and line at
+ * fault; the report covers the rest. Throws a {@link ReportError} only when nothing at all can be
+ * reported.
  *
  * Run names: an arm's name when one experiment is reported alone, else `experiment/arm`; a run
  * given on its own is named after its folder (names are made unique).
  */
 export async function loadReportData(paths: string[], options: LoadOptions = {}): Promise<ReportData> {
-  if (paths.length === 0) throw new ReportError('nothing to report: give at least one run or experiment folder');
+  if (paths.length === 0) throw new ReportError('nothing to report: give at least one run, experiment or sweep folder');
   const cwd = options.cwd ?? process.cwd();
   // Runs are opened by the path people see (relative when inside the working directory), so that
   // every message names files the way the user would type them.
@@ -197,6 +222,7 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
   const ctx: SourceContext = { cwd, display: (d) => displayPath(d, cwd), loadRun: (d, label) => loadRunFolder(open(d), label, cwd) };
   const runs: ReportRun[] = [];
   const groups: Array<Omit<ReportGroup, 'runs'> & { members: ReportRun[] }> = [];
+  const sweeps: ReportSweep[] = [];
   const skipped: SkippedInput[] = [];
   const ordered = [...kinds].reverse();
   for (const p of paths) {
@@ -211,15 +237,21 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
     }
     const kind = ordered.find((k) => k.detect(dir));
     if (!kind) {
-      skipped.push({ path: p, reason: `${p} is not a run or experiment folder (it has no ${ordered.map((k) => k.marker).join(', no ')})` });
+      skipped.push({ path: p, reason: `${p} is not a run, experiment or sweep folder (it has no ${ordered.map((k) => k.marker).join(', no ')})` });
       continue;
     }
     const loaded = await kind.load(dir, ctx);
     skipped.push(...loaded.skipped);
     runs.push(...loaded.runs);
     if (loaded.group) groups.push({ ...loaded.group, members: loaded.runs });
+    if (loaded.sweep) {
+      // Sweep names title sections and name figure files: unique within the report.
+      let name = loaded.sweep.name;
+      for (let i = 2; sweeps.some((s) => s.name === name); i++) name = `${loaded.sweep.name} (${i})`;
+      sweeps.push({ ...loaded.sweep, name });
+    }
   }
-  if (runs.length === 0) {
+  if (runs.length === 0 && sweeps.length === 0) {
     throw new ReportError(`nothing to report: every input was skipped (${skipped.map((s) => s.reason).join('; ')})`);
   }
   // Names: short when one experiment is alone, qualified otherwise, and always unique. A group's
@@ -242,6 +274,7 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
     for (const g of reportGroups) g.baseline = options.baseline;
   }
   const kindTitle = (g: { kind: string; name: string }) => (g.kind === 'ticket-experiment' ? `Ticket experiment ${g.name}` : `${g.kind} ${g.name}`);
-  const title = options.title ?? (alone ? kindTitle(groups[0]!) : runs.length === 1 ? `Run ${runs[0]!.name}` : 'grokking-tickets report');
-  return { title, runs, groups: reportGroups, skipped, baseline: options.baseline ?? null };
+  const onlySweep = runs.length === 0 && sweeps.length === 1;
+  const title = options.title ?? (onlySweep ? `Sweep ${sweeps[0]!.name}` : sweeps.length > 0 ? 'grokking-tickets report' : alone ? kindTitle(groups[0]!) : runs.length === 1 ? `Run ${runs[0]!.name}` : 'grokking-tickets report');
+  return { title, runs, groups: reportGroups, sweeps, skipped, baseline: options.baseline ?? null };
 }

@@ -1,6 +1,6 @@
 /**
  * The report in a real browser: headless Chromium (Debian's `chromium` package, driven by
- * playwright-core) opens report.html from disk; every request the page makes is counted (only the
+ * playwright-core) opens report.html (a ticket experiment, a run and a sweep folder) from disk; every request the page makes is counted (only the
  * file itself may load), every figure must have drawn non-empty SVG marks, no script may run, and
  * a screenshot is saved. Without Chromium the test is skipped with a message saying how to install
  * it. GT_BROWSER_REPORT=<report.html> checks that report instead of the fixture's, and
@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createReport, writeReport } from '../src/index.js';
-import { makeExperiment, makeRun, prefixMasks, tmp } from './fixtures.js';
+import { makeExperiment, makeRatesSweep, makeRun, prefixMasks, tmp } from './fixtures.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = fs.existsSync(CHROMIUM);
@@ -30,8 +30,9 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
       const root = tmp('gt-browser-');
       const exp = await makeExperiment(path.join(root, 'exp'));
       const evil = await makeRun(path.join(root, `<script>window.__pwned=1;</b>`.replace('/', '')), { testAcc: [0, 0.4, 1], masks: prefixMasks(30), entropy: [3.4, 3.1] });
+      const sweep = makeRatesSweep(path.join(root, 'sweep'));
       file = path.join(root, 'report.html');
-      writeReport(await createReport([exp, evil, path.join(root, 'not-a-run')]), file);
+      writeReport(await createReport([exp, evil, sweep, path.join(root, 'not-a-run')]), file);
     }
     const screenshot = process.env.GT_BROWSER_SCREENSHOT ?? path.join(path.dirname(file), 'report-screenshot.png');
     const context = await chromium.launchPersistentContext(tmp('gt-chromium-profile-'), {
@@ -74,7 +75,7 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
       expect(result.scripts).toBe(0);
       expect(result.figures.length).toBeGreaterThanOrEqual(6);
       if (!process.env.GT_BROWSER_REPORT) {
-        expect(result.figures.map((f) => f.id)).toEqual(['fig-accuracy', 'fig-loss', 'fig-norms', 'fig-frequency', 'fig-spectrum-neurons', 'fig-spectrum-summed', 'fig-mask-exp-ticket', 'fig-mask-exp-random', 'fig-mask-script-window-pwned-1-b']);
+        expect(result.figures.map((f) => f.id)).toEqual(['fig-sweep-rates-speedup', 'fig-sweep-rates-steps', 'fig-sweep-rates-final-test-accuracy', 'fig-accuracy', 'fig-loss', 'fig-norms', 'fig-frequency', 'fig-spectrum-neurons', 'fig-spectrum-summed', 'fig-mask-exp-ticket', 'fig-mask-exp-random', 'fig-mask-script-window-pwned-1-b']);
       }
       for (const f of result.figures) {
         expect(f.drawn, `${f.id}: drawn marks`).toBeGreaterThan(0);

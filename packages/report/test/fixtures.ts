@@ -124,3 +124,197 @@ export async function makeExperiment(dir: string): Promise<string> {
   await makeRun(path.join(dir, 'arms', 'random'), { testAcc: [0, 0.01, 0.02, 0.03, 0.04], masks: prefixMasks(10) });
   return dir;
 }
+
+/** A row of a fixture sweep: the fields that matter for a test; the rest get the values `grokking-tickets sweep` writes for them. */
+export interface FixtureSweepRow {
+  runId: string;
+  role: 'train' | 'dense-source' | 'arm';
+  arm?: string | null;
+  points: number[];
+  seed: number;
+  status?: string;
+  error?: string | null;
+  pruningRate?: number | null;
+  fromStep?: number | 'final' | null;
+  variant?: string | null;
+  stepsToTest95?: number | null;
+  denseStepsToTest95?: number | null;
+  finalTestAcc?: number | null;
+  retrainWeightDecay?: number | null;
+  dir?: string;
+}
+
+/** Grid points in file order (first axis outermost), as `grokking-tickets sweep` numbers them. */
+export function gridPoints(axes: Array<{ name: string; values: unknown[] }>): Array<Record<string, unknown>> {
+  let grid: Array<Record<string, unknown>> = [{}];
+  for (const a of axes) grid = grid.flatMap((p) => a.values.map((v) => ({ ...p, [a.name]: v })));
+  return grid;
+}
+
+/**
+ * Writes a sweep folder as `grokking-tickets sweep` leaves it: `sweep.json` (format 1: base, axes,
+ * points with their runs, runs) and `sweep-results.jsonl` with every column of the results format
+ * (speedupVsDense computed from the steps as the sweep does). No run folders: a report reads only
+ * these two files. Returns the folder.
+ */
+export function makeSweep(dir: string, sweep: { name: string; kind?: 'ticket' | 'train'; description?: string; axes: Array<{ name: string; values: unknown[] }>; rows: FixtureSweepRow[] }): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const grid = gridPoints(sweep.axes);
+  const label = (axes: Record<string, unknown>) => Object.entries(axes).map(([k, v]) => `${k} ${k === 'variant' ? (v as { name: string }).name : typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
+  const points = grid.map((axes, index) => ({ index, axes, label: label(axes), runs: sweep.rows.filter((r) => r.points.includes(index)).map((r) => r.runId) }));
+  const record = {
+    format: 1,
+    name: sweep.name,
+    ...(sweep.description !== undefined ? { description: sweep.description } : {}),
+    kind: sweep.kind ?? 'ticket',
+    runsDir: '../runs',
+    base: {},
+    axes: sweep.axes,
+    points,
+    experiments: [],
+    runs: sweep.rows.map((r) => ({ id: r.runId, role: r.role, label: r.runId, dir: r.dir ?? `../runs/${r.runId}`, points: r.points })),
+    files: { results: 'sweep-results.jsonl', csv: 'sweep-results.csv', logs: 'logs' },
+  };
+  writeFileAtomic(path.join(dir, 'sweep.json'), JSON.stringify(record, null, 2));
+  const rows = sweep.rows.map((r) => {
+    const status = r.status ?? 'finished';
+    const done = status === 'finished';
+    const t = done ? (r.stepsToTest95 ?? null) : null;
+    const dense = r.denseStepsToTest95 ?? null;
+    const first = grid[r.points[0]!]!;
+    return {
+      runId: r.runId,
+      role: r.role,
+      arm: r.arm ?? null,
+      status,
+      error: r.error ?? null,
+      points: r.points,
+      axes: Object.fromEntries(Object.entries(first).map(([k, v]) => [k, k === 'variant' ? (v as { name: string }).name : v])),
+      variant: r.variant ?? null,
+      task: 'modular',
+      op: 'add',
+      p: 11,
+      trainFraction: 0.5,
+      model: 'mlp',
+      seed: r.seed,
+      steps: 2000,
+      weightDecay: 1,
+      lr: 0.01,
+      pruner: r.role === 'arm' && r.pruningRate != null ? 'magnitude' : null,
+      pruningRate: r.pruningRate ?? null,
+      fromStep: r.fromStep ?? (r.role === 'arm' && r.pruningRate != null ? 'final' : null),
+      rewindStep: r.role === 'arm' && r.pruningRate != null ? 'init' : null,
+      retrainWeightDecay: r.role === 'arm' ? (r.retrainWeightDecay ?? 0) : null,
+      stepsToTrain95: done ? 20 : null,
+      stepsToTrain99: done ? 40 : null,
+      stepsToTest95: t,
+      stepsToTest99: t,
+      stepsToTest100: null,
+      denseStepsToTest95: r.role === 'arm' ? dense : null,
+      speedupVsDense: r.role === 'arm' && t !== null && dense !== null && t > 0 ? dense / t : null,
+      finalTrainAcc: done ? 1 : null,
+      finalTestAcc: done ? (r.finalTestAcc ?? null) : null,
+      finalTrainLoss: done ? 0.01 : null,
+      finalTestLoss: done ? 0.5 : null,
+      initialL1: done ? 200 : null,
+      initialL2: done ? 8 : null,
+      finalL1: done ? 300 : null,
+      finalL2: done ? 10 : null,
+      keptWeights: done ? 1000 : null,
+      totalWeights: done ? 1000 : null,
+      keptFraction: done ? 1 : null,
+      alpha: null,
+      evalEvery: 20,
+      wallTimeSec: done ? 1 : null,
+      msPerStep: done ? 1 : null,
+      backend: done ? 'wasm' : null,
+      dir: r.dir ?? `../runs/${r.runId}`,
+    };
+  });
+  writeFileAtomic(path.join(dir, 'sweep-results.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return dir;
+}
+
+/**
+ * Claim E3 in miniature with values chosen by hand: seeds 0–2 × pruning rates 0.2, 0.5, 0.8, arms
+ * ticket, dense (mask-free: one run per seed serves every rate) and random; retrained with λ 0.
+ *
+ * | seed | dense (steps to 95 %) | ticket 0.2 | ticket 0.5 | ticket 0.8 | random |
+ * | 0 | 1000 | not reached (final 0.6) | 100 (10x; final 1) | not reached (0.3) | never |
+ * | 1 | 1200 | 400 (3x; 0.97) | 200 (6x; 0.99) | 50 (24x; 0.96) | never |
+ * | 2 | not reached (final 0.5) | not reached (0.4) | failed | 40 (dense not reached; 0.97) | never |
+ *
+ * The dense source runs (λ 1) reach 95 % at 1000, 1100 and 900.
+ */
+export function makeRatesSweep(dir: string): string {
+  const rates = [0.2, 0.5, 0.8];
+  const denseSteps = [1000, 1200, null];
+  const denseFinal = [1, 1, 0.5];
+  const ticket: Record<number, Array<[number | null, number | null, string?]>> = {
+    0.2: [[null, 0.6], [400, 0.97], [null, 0.4]],
+    0.5: [[100, 1], [200, 0.99], [null, null, 'failed']],
+    0.8: [[null, 0.3], [50, 0.96], [40, 0.97]],
+  };
+  const rows: FixtureSweepRow[] = [];
+  for (const seed of [0, 1, 2]) {
+    const pts = rates.map((_, k) => 3 * seed + k);
+    rows.push({ runId: `dense-source-${seed}`, role: 'dense-source', points: pts, seed, stepsToTest95: [1000, 1100, 900][seed]!, finalTestAcc: 1 });
+    rates.forEach((rate, k) => {
+      const [t, acc, status] = ticket[rate]![seed]!;
+      rows.push({ runId: `e${seed}${k}-ticket`, role: 'arm', arm: 'ticket', points: [pts[k]!], seed, pruningRate: rate, stepsToTest95: t, finalTestAcc: acc, denseStepsToTest95: denseSteps[seed]!, ...(status ? { status, error: 'a tensor was NaN at step 120' } : {}) });
+      if (k === 0) rows.push({ runId: `dense-arm-${seed}`, role: 'arm', arm: 'dense', points: pts, seed, stepsToTest95: denseSteps[seed]!, denseStepsToTest95: denseSteps[seed]!, finalTestAcc: denseFinal[seed]! });
+      rows.push({ runId: `e${seed}${k}-random`, role: 'arm', arm: 'random', points: [pts[k]!], seed, pruningRate: rate, stepsToTest95: null, denseStepsToTest95: denseSteps[seed]!, finalTestAcc: 0.05 + 0.05 * k + 0.01 * seed });
+    });
+  }
+  return makeSweep(dir, { name: 'rates', description: 'E3 in miniature: tickets retrained without weight decay', axes: [{ name: 'seed', values: [0, 1, 2] }, { name: 'pruningRate', values: rates }], rows });
+}
+
+/** A variant name no report may pass through unescaped. */
+export const EVIL_VARIANT = `<script>window.__pwned=1</script>"&'`;
+
+/**
+ * Claims E4 and E1 in miniature: variants `mlp` and {@link EVIL_VARIANT} × fromStep 100 and final,
+ * one seed, arms ticket and dense (the dense arm is the dense run itself: same folder).
+ *
+ * | variant | dense (steps to 95 %) | ticket from 100 | ticket from final |
+ * | mlp | 500 | 300 | 100 |
+ * | evil | not reached | 250 | 150 |
+ */
+export function makePhasesSweep(dir: string, name = 'phases', description = 'E4 in miniature'): string {
+  const rows: FixtureSweepRow[] = [];
+  const variants = ['mlp', EVIL_VARIANT];
+  const dense = [500, null];
+  const ticket = [
+    [300, 100],
+    [250, 150],
+  ];
+  variants.forEach((variant, v) => {
+    const denseDir = `../runs/dense-${v}`;
+    rows.push({ runId: `dense-${v}`, role: 'dense-source', points: [2 * v, 2 * v + 1], seed: 0, variant, stepsToTest95: dense[v]!, finalTestAcc: dense[v] ? 1 : 0.2, dir: denseDir });
+    (['final', 100] as const).forEach((fromStep) => {
+      const k = fromStep === 100 ? 0 : 1;
+      rows.push({ runId: `e${v}${k}-ticket`, role: 'arm', arm: 'ticket', points: [2 * v + k], seed: 0, variant, pruningRate: 0.6, fromStep, stepsToTest95: ticket[v]![k]!, denseStepsToTest95: dense[v]!, finalTestAcc: 1, retrainWeightDecay: 1 });
+      rows.push({ runId: `e${v}${k}-dense`, role: 'arm', arm: 'dense', points: [2 * v + k], seed: 0, variant, pruningRate: 0.6, fromStep, stepsToTest95: dense[v]!, denseStepsToTest95: dense[v]!, finalTestAcc: dense[v] ? 1 : 0.2, retrainWeightDecay: 1, dir: denseDir });
+    });
+  });
+  return makeSweep(dir, {
+    name,
+    description,
+    axes: [
+      { name: 'variant', values: variants.map((n) => ({ name: n, set: { dense: { model: { kind: 'mlp' } } } })) },
+      { name: 'fromStep', values: [100, 'final'] },
+    ],
+    rows,
+  });
+}
+
+/** A train sweep: seeds 0–1 × weight decay 0 and 1; with λ 1 the runs generalise at 800 and 600, with λ 0 never. */
+export function makeTrainSweep(dir: string): string {
+  const steps = [
+    [null, 800],
+    [null, 600],
+  ];
+  const rows: FixtureSweepRow[] = [];
+  for (const seed of [0, 1]) for (const k of [0, 1]) rows.push({ runId: `run-${seed}-${k}`, role: 'train', points: [2 * seed + k], seed, stepsToTest95: steps[seed]![k]!, finalTestAcc: k ? 1 : 0.1 });
+  return makeSweep(dir, { name: 'decay', kind: 'train', axes: [{ name: 'seed', values: [0, 1] }, { name: 'weightDecay', values: [0, 1] }], rows });
+}

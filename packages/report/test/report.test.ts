@@ -141,7 +141,7 @@ describe('loading', () => {
     expect(data.runs.map((r) => r.name)).toEqual(['good', 'torn-last-line']);
     const reasons = data.skipped.map((s) => s.reason);
     expect(reasons).toEqual([
-      `${notRun} is not a run or experiment folder (it has no ticket.json, no config.json)`,
+      `${notRun} is not a run, experiment or sweep folder (it has no sweep.json, no ticket.json, no config.json)`,
       `${path.join(noCkpt, 'checkpoints')}: no checkpoints (init, step-NNNNNN, final)`,
       `${metrics}:2: not valid JSON`,
       `${path.join(noNumbers, 'metrics.jsonl')}:3: "train_loss" is missing`,

@@ -57,7 +57,7 @@ describe('grokking-tickets analyze and report', () => {
     const r = await cli(['report', out, path.join(root, 'empty'), '--out', path.join(root, 'r.html'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ file: path.join(root, 'r.html'), format: 'html', runs: ['run'], skipped: [{ reason: `${path.join(root, 'empty')} is not a run or experiment folder (it has no ticket.json, no config.json)` }] });
+    expect(j).toMatchObject({ file: path.join(root, 'r.html'), format: 'html', runs: ['run'], skipped: [{ reason: `${path.join(root, 'empty')} is not a run, experiment or sweep folder (it has no sweep.json, no ticket.json, no config.json)` }] });
     expect(fs.readFileSync(path.join(root, 'r.html'), 'utf8')).toContain('<h2>Skipped inputs</h2>');
     const none = await cli(['report', path.join(root, 'empty'), path.join(root, 'missing')], { cwd: root });
     expect(none.code).toBe(1);
@@ -69,6 +69,62 @@ describe('grokking-tickets analyze and report', () => {
       expect(u.code, `${args.join(' ')}: ${u.stderr}`).toBe(2);
       oneLine(u.stderr);
     }
+  });
+
+  it('report <sweep folder>: a sweep made by `sweep` is drawn from its results; mixed with a run; a damaged row is skipped with its line', async () => {
+    const cwd = tmp('gt-sweep-report-');
+    // E3 in miniature, smaller still: 2 seeds x 2 pruning rates, 100 steps (2 dense runs, 4 tickets, 2 dense arms).
+    const file = path.join(cwd, 'mini.yaml');
+    fs.writeFileSync(
+      file,
+      [
+        'name: mini',
+        'kind: ticket',
+        'base:',
+        '  dense: { task: { p: 11, trainFraction: 0.5 }, model: { kind: mlp, dEmb: 24, dModel: 12 }, optimizer: { lr: 0.01 }, steps: 100, evalEvery: 20, backend: wasm }',
+        '  arms: [ticket, dense]',
+        '  retrain: { weightDecay: 0 }',
+        'axes:',
+        '  seed: [0, 1]',
+        '  pruningRate: [0.5, 0.8]',
+        '',
+      ].join('\n'),
+    );
+    const sweep = await cli(['sweep', file, '--out', 'sweeps/mini', '--runs', 'runs', '--jobs', '2', '--quiet'], { cwd });
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const r = await cli(['report', 'sweeps/mini', '--out', 'sweeps/mini/report.html', '--json'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ file: 'sweeps/mini/report.html', format: 'html', runs: [], sweeps: ['mini'], skipped: [] });
+    const html = fs.readFileSync(path.join(cwd, 'sweeps/mini/report.html'), 'utf8');
+    expect(html).toContain('<h1>Sweep mini</h1>');
+    for (const id of ['speedup', 'steps', 'final-test-accuracy']) expect(html).toContain(`<figure id="fig-sweep-mini-${id}" class="plot">`);
+    // The summary rows agree with the results file: per pruning rate, both seeds' tickets finished, and their median final test accuracy.
+    const rows = fs.readFileSync(path.join(cwd, 'sweeps/mini/sweep-results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(8);
+    for (const rate of [0.5, 0.8]) {
+      const accs = rows.filter((x) => x.arm === 'ticket' && x.pruningRate === rate).map((x) => x.finalTestAcc);
+      const median = ((accs[0] + accs[1]) / 2) * 100;
+      expect(html).toContain(`<tr><td>ticket</td><td>${rate}</td><td>2</td><td>0</td><td>0</td>`);
+      expect(html).toMatch(new RegExp(`<tr><td>ticket</td><td>${rate}</td>(<td>[^<]*</td>){8}<td>${median.toFixed(1)} %</td>`));
+    }
+    expect(html).toContain('<tr><td>dense</td><td>all</td><td>2</td><td>0</td><td>0</td>');
+    expect(html).toMatch(/<section id="table-sweep-mini-critical-rate"><h2>Critical pruning rate r\* per seed<\/h2>/);
+    // Mixed with a run folder, as Markdown: the sweep part, then the runs part, SVG files beside it.
+    const dense = rows.find((x) => x.role === 'dense-source' && x.seed === 0);
+    const runDir = path.join('sweeps/mini', dense.dir);
+    const md = await cli(['report', 'sweeps/mini', runDir, '--format', 'md', '--out', 'docs/mixed.md'], { cwd });
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stderr).toMatch(/^report: sweep mini and 1 run \(add11-mlp-s0-[0-9a-f]+\) in \d+\.\d s$/m);
+    const text = fs.readFileSync(path.join(cwd, 'docs/mixed.md'), 'utf8');
+    expect(text.indexOf('## Sweep mini')).toBeGreaterThan(0);
+    expect(text.indexOf('## Runs')).toBeGreaterThan(text.indexOf('## Sweep mini'));
+    for (const svg of ['mixed-sweep-mini-speedup.svg', 'mixed-sweep-mini-steps.svg', 'mixed-accuracy.svg']) expect(fs.readFileSync(path.join(cwd, 'docs', svg), 'utf8')).toMatch(/^<svg /);
+    // A damaged results line: skipped with its file and line, the rest reported.
+    fs.appendFileSync(path.join(cwd, 'sweeps/mini/sweep-results.jsonl'), '{"runId": "cut sh\n');
+    const d = await cli(['report', 'sweeps/mini'], { cwd });
+    expect(d.code, d.stderr).toBe(0);
+    expect(d.stderr).toContain(`report: skipped ${path.join('sweeps/mini', 'sweep-results.jsonl')}:9: not valid JSON; row left out\n`);
+    expect(d.stdout.trim()).toBe('report.html');
   });
 
   it('ticket --report: every arm in one report, path printed', async () => {

@@ -12,6 +12,8 @@ export interface WrittenReport {
   files: string[];
   format: ReportFormat;
   runs: string[];
+  /** Names of the sweeps drawn from their results (sweep folders). */
+  sweeps: string[];
   skipped: Array<{ path: string; reason: string }>;
   seconds: number;
 }
@@ -22,6 +24,7 @@ function summaryOf(report: Report, files: string[], format: ReportFormat, starte
     files,
     format,
     runs: report.data.runs.map((r) => r.name),
+    sweeps: report.data.sweeps.map((s) => s.name),
     skipped: report.data.skipped,
     seconds: Math.round(performance.now() - started) / 1000,
   };
@@ -68,7 +71,13 @@ async function report(folders: string[], opts: ReportFlags): Promise<number> {
     return EXIT.ok;
   }
   for (const s of written.skipped) process.stderr.write(`report: skipped ${s.reason}\n`);
-  if (!opts.quiet) process.stderr.write(`report: ${written.runs.length} run${written.runs.length === 1 ? '' : 's'} (${written.runs.join(', ')}) in ${written.seconds.toFixed(1)} s\n`);
+  if (!opts.quiet) {
+    const what = [
+      ...written.sweeps.map((s) => `sweep ${s}`),
+      ...(written.runs.length ? [`${written.runs.length} run${written.runs.length === 1 ? '' : 's'} (${written.runs.join(', ')})`] : []),
+    ];
+    process.stderr.write(`report: ${what.join(' and ')} in ${written.seconds.toFixed(1)} s\n`);
+  }
   process.stdout.write(`${written.file}\n`);
   return EXIT.ok;
 }
@@ -77,11 +86,11 @@ async function report(folders: string[], opts: ReportFlags): Promise<number> {
 export function registerReport(program: Command, exit: (code: number) => void): void {
   const cmd = program
     .command('report')
-    .summary('draw the curves, norms, Fourier structure and masks of runs into one report')
+    .summary('draw runs, experiments and sweeps into one report')
     .description(
-      'Write one self-contained report.html (opens offline: inline SVG and CSS, no script) of run folders, ticket experiment folders, or a list of them: accuracy and loss on a log step axis with the 95 % points, norms, frequency entropy and Gini over time, the final Fourier spectrum, a picture of each mask, and a summary table. --format md writes Markdown with SVG files beside it. Folders that cannot be read are skipped and listed with the file and line at fault.',
+      'Write one self-contained report.html (opens offline: inline SVG and CSS, no script) of run folders, ticket experiment folders, sweep folders, or a list of them mixed. Runs and experiments: accuracy and loss on a log step axis with the 95 % points, norms, frequency entropy and Gini over time, the final Fourier spectrum, a picture of each mask, and a summary table. A sweep folder (sweep.json and sweep-results.jsonl, as `sweep` writes them) is drawn from its results: speed-up over dense and final test accuracy against the pruning rate with a band over seeds, steps to generalise per arm, the critical pruning rate r* per seed, and a summary per point group. --format md writes Markdown with SVG files beside it. Folders and result lines that cannot be read are skipped and listed with the file and line at fault.',
     )
-    .argument('<folders...>', 'run or experiment folders')
+    .argument('<folders...>', 'run, experiment or sweep folders')
     .addOption(new Option('--out <file>', 'output file (default: report.html, or report.md with --format md)').argParser(stringFlag('--out')))
     .addOption(new Option('--format <format>', 'html: one self-contained file; md: Markdown + SVG files beside it (default: from --out, else html)').choices(['html', 'md']))
     .addOption(new Option('--title <text>', 'report title (default: from the folders)').argParser(stringFlag('--title')))
@@ -92,6 +101,7 @@ export function registerReport(program: Command, exit: (code: number) => void): 
     'grokking-tickets report runs/ticket-s0',
     'grokking-tickets report runs/dense-s0 runs/dense-s1 --out runs/dense.html',
     'grokking-tickets report runs/ticket-s0 --format md --out docs/ticket-report.md',
+    'grokking-tickets report sweeps/tiny-rates --out sweeps/tiny-rates/report.html',
   ]);
   cmd.action(async (folders: string[], opts: ReportFlags) => exit(await report(folders, opts)));
 }
