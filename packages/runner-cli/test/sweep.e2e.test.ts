@@ -50,9 +50,15 @@ describe('grokking-tickets sweep', () => {
     const dir = csvA[0]!.indexOf('dir');
     const noDir = (rows: string[][]) => rows.map((r) => r.map((c, i) => (i === dir ? c.replace(/^\.\.\/runs\//, '') : c)));
     expect(noDir(csvWithoutTimes(path.join(cwd, 'b/sweep/sweep-results.csv')))).toEqual(noDir(csvA));
-    // A third run trains nothing.
-    const third = await cli(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--quiet'], { cwd });
+    // A third run trains nothing; --dry-run plans without writing; --report draws the sweep.
+    const dry = await cli(['sweep', file, '--out', 'c/sweep', '--runs', 'b/runs', '--dry-run', '--json'], { cwd });
+    expect(dry.code).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ status: 'planned', runs: 33, byRole: { 'dense-source': 3, arm: 30, train: 0 }, finished: 33 });
+    expect(fs.existsSync(path.join(cwd, 'c'))).toBe(false);
+    const third = await cli(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--quiet', '--report', '--json'], { cwd });
     expect(third.code).toBe(0);
+    expect(JSON.parse(third.stdout).report).toBe(path.join('b', 'sweep', 'report.html'));
+    expect(fs.readFileSync(path.join(cwd, 'b/sweep/report.html'), 'utf8')).toMatch(/Sweep tiny-rates/);
     const log = fs.readdirSync(path.join(cwd, 'b/sweep/logs'));
     expect(log).toHaveLength(33);
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
@@ -7,6 +8,7 @@ import { EXIT, UsageError } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
 import { examples, printJson, withSignals, type RunFlags } from '../common.js';
 import { progressStyle, sweepProgress, type SweepRunInfo } from '../progress.js';
+import { printReport, reportInto } from './report.js';
 import { checkPrunerSpec } from './ticket.js';
 
 /** A `--queue` value: a redis:// or rediss:// URL (a usage error otherwise). */
@@ -38,6 +40,8 @@ interface SweepFlags extends RunFlags {
   queue?: string;
   queueName?: string;
   pruner?: string[];
+  report?: boolean;
+  dryRun?: boolean;
 }
 
 async function sweep(file: string, opts: SweepFlags): Promise<number> {
@@ -52,6 +56,14 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
   }
   const sweepDir = opts.out ?? path.join('sweeps', spec.name);
   const runsDir = opts.runs ?? 'runs';
+  if (opts.dryRun) {
+    // Validated and planned; nothing is written.
+    const finished = plan.runs.filter((r) => fs.existsSync(path.join(runsDir, r.folder, 'summary.json'))).length;
+    const byRole = Object.fromEntries(['train', 'dense-source', 'arm'].map((role) => [role, plan.runs.filter((r) => r.role === role).length]));
+    if (opts.json) printJson({ status: 'planned', sweepDir, runsDir, runs: plan.runs.length, byRole, finished });
+    else process.stdout.write(`sweep ${spec.name}: ${plan.runs.length} runs (${byRole['dense-source']} dense, ${byRole.arm} arms, ${byRole.train} plain), ${finished} already finished in ${runsDir}/; nothing written (--dry-run)\n`);
+    return EXIT.ok;
+  }
   if (opts.queue && opts.jobs !== undefined) throw new UsageError('--jobs does not apply with --queue: each worker sets its own --concurrency');
   if (opts.queue) await checkRedis(opts.queue); // a clear error before anything is written
   const executor: QueueExecutor | undefined = opts.queue ? createQueueExecutor({ url: opts.queue, queue: opts.queueName, root: runsDir }) : undefined;
@@ -77,13 +89,15 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
     await executor?.close();
   }
   const { counts, files } = result;
-  if (opts.json) printJson({ status: result.status, sweepDir, runsDir, counts, files });
+  const report = opts.report && result.status !== 'interrupted' ? await reportInto(sweepDir, 'grokking-tickets sweep --report') : null;
+  if (opts.json) printJson({ status: result.status, sweepDir, runsDir, counts, files, ...(report ? { report: report.file } : {}) });
   else {
     for (const r of result.rows.filter((row) => row.status === 'failed')) process.stderr.write(`sweep: failed ${r.runId}: ${r.error}\n`);
     process.stdout.write(
       `sweep ${spec.name}: ${result.rows.length} runs: ${counts.finished} finished, ${counts.failed} failed${counts.interrupted + counts.pending ? `, ${counts.interrupted} interrupted, ${counts.pending} not started` : ''}\n` +
         `results: ${path.relative(process.cwd(), files.csv)} and ${path.basename(files.jsonl)}; runs in ${runsDir}/; logs in ${path.relative(process.cwd(), files.logs)}/\n`,
     );
+    if (report) printReport(report);
   }
   if (result.status === 'interrupted') {
     if (!opts.json) process.stderr.write(`sweep: interrupted; run the same command again to continue${executor ? ' (queued jobs stay on the queue)' : ''}\n`);
@@ -107,10 +121,13 @@ export function registerSweep(program: Command, exit: (code: number) => void): v
     .addOption(new Option('--queue <url>', 'put the runs on a BullMQ queue in Redis instead (workers: grokking-tickets worker); --runs must be the folder the workers share').argParser(queueUrlFlag))
     .addOption(new Option('--queue-name <name>', 'BullMQ queue name (default: grokking-tickets)').argParser(stringFlag('--queue-name')))
     .addOption(new Option('--pruner <spec>', 'a plug-in pruner (package name or module path) the sweep file may name; repeat for several').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), stringFlag('--pruner')(v)]))
+    .option('--report', 'write <out>/report.html at the end (speed-up and final accuracy against pruning rate, steps to generalise, r*) and print its path')
+    .option('--dry-run', 'validate and plan the sweep, say how many runs it has and how many are already finished, and write nothing')
     .option('--quiet', 'no progress output')
     .option('--json', 'print the outcome as JSON on stdout');
   examples(cmd, [
-    'grokking-tickets sweep examples/sweeps/rates-tiny.yaml --jobs 2',
+    'grokking-tickets sweep examples/sweeps/tiny-rates.yaml --jobs 2 --report',
+    'grokking-tickets sweep examples/paper/e3-no-weight-decay.yaml --dry-run',
     'grokking-tickets sweep e3.yaml --out sweeps/e3 --runs /shared/runs',
     'grokking-tickets sweep e3.yaml --runs /shared/runs --queue redis://queue-host:6379',
   ]);
