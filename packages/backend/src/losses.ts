@@ -133,3 +133,74 @@ export function meanSquaredError(outputs: tf.Tensor, targets: tf.Tensor): tf.Sca
   }
   return tf.tidy(() => tf.mean(tf.squaredDifference(outputs, tf.cast(targets, 'float32'))) as tf.Scalar);
 }
+
+function assertStacked(logits: tf.Tensor, targets: tf.Tensor, fn: string): void {
+  if (logits.rank !== 3 || !tf.util.arraysEqual(logits.shape, targets.shape)) {
+    throw new Error(`${fn}: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must both be [runs, rows, classes]`);
+  }
+}
+
+/**
+ * {@link crossEntropy} of K runs at once: logits and targets [K, rows, classes], one mean loss per
+ * run ([K]). The same float32 operations per run as `crossEntropy` of that run alone (so the same
+ * values bit for bit on a backend whose reductions sum in the same order). For evaluation: its
+ * values only are used (no second-order guarantee is made for it).
+ */
+export function crossEntropyStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): tf.Tensor1D {
+  assertStacked(logits, targets, 'crossEntropyStacked');
+  return tf.tidy(() => {
+    const [k, rows] = logits.shape;
+    const t = tf.cast(targets, 'float32');
+    const m = tf.max(logits, 2, true);
+    const shifted = tf.sub(logits, m);
+    const lseShifted = tf.log(tf.sum(tf.exp(shifted), 2));
+    const targetTerm = tf.sum(tf.mul(t, shifted), 2);
+    const massCorrection = tf.mul(tf.reshape(m, [k, rows]), tf.sub(tf.scalar(1), tf.sum(t, 2)));
+    return tf.mean(tf.add(tf.sub(lseShifted, targetTerm), massCorrection), 1) as tf.Tensor1D;
+  });
+}
+
+/**
+ * {@link crossEntropyFirstOrder} of K runs at once: logits and targets [K, rows, classes] (one-hot
+ * rows), one mean loss per run ([K]), with the same hand-written first-order gradient. Run r's loss
+ * and gradient are those of `crossEntropyFirstOrder` on run r alone (same operations per run), and
+ * the gradient of a sum of the K losses with respect to run r's logits is run r's gradient alone.
+ */
+export function crossEntropyFirstOrderStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): tf.Tensor1D {
+  assertStacked(logits, targets, 'crossEntropyFirstOrderStacked');
+  const [k, rows] = logits.shape;
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = args[0] as tf.Tensor3D;
+    const save = args[1] as tf.GradSaveFunc;
+    const p = tf.softmax(x);
+    const others = tf.mul(p, tf.sub(1, targets));
+    const missing = tf.sum(others, 2);
+    const m = tf.max(x, 2);
+    const xLabel = tf.sum(tf.mul(x, targets), 2);
+    const q = tf.minimum(missing, 0.5);
+    const confident = tf.where(tf.less(q, 0.01), tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))), tf.neg(tf.log(tf.sub(1, q))));
+    const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 2)));
+    const perRow = tf.where(tf.greaterEqual(xLabel, m), confident, general);
+    save([others, missing]);
+    return {
+      value: tf.div(tf.sum(perRow, 1), rows) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [o, miss] = saved as [tf.Tensor3D, tf.Tensor2D];
+        const g = tf.sub(o, tf.mul(targets, tf.reshape(miss, [k, rows, 1])));
+        return tf.mul(tf.reshape(dy as tf.Tensor, [k, 1, 1]), tf.div(g, rows));
+      },
+    };
+  }) as (x: tf.Tensor3D) => tf.Tensor1D;
+  return f(logits);
+}
+
+/** {@link meanSquaredError} of K runs at once: outputs and targets [K, ...], one mean per run ([K]). */
+export function meanSquaredErrorStacked(outputs: tf.Tensor, targets: tf.Tensor): tf.Tensor1D {
+  if (!tf.util.arraysEqual(outputs.shape, targets.shape) || outputs.rank < 2) {
+    throw new Error(`meanSquaredErrorStacked: outputs [${outputs.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape [runs, ...]`);
+  }
+  return tf.tidy(() => {
+    const k = outputs.shape[0]!;
+    return tf.mean(tf.reshape(tf.squaredDifference(outputs, tf.cast(targets, 'float32')), [k, -1]), 1) as tf.Tensor1D;
+  });
+}

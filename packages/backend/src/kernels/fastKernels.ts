@@ -5,6 +5,8 @@ import { FAST_KERNELS_WASM_BASE64 } from './fastKernelsBinary.js';
 export const SPARSE_LOOKUP = 'GrokSparseLookup';
 export const SPARSE_LOOKUP_ADJOINT = 'GrokSparseLookupAdjoint';
 export const ADAMW_UPDATE = 'GrokAdamWUpdate';
+export const BATCHED_MATMUL = 'GrokBatchedMatMul';
+export const ADAMW_UPDATE_STACKED = 'GrokAdamWUpdateStacked';
 
 /** The exports of fastKernels.wat (byte offsets into the tfjs-wasm heap, element counts). */
 interface FastExports {
@@ -14,6 +16,8 @@ interface FastExports {
     p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, n: number,
     b1: number, c1: number, b2: number, c2: number, bc2: number, eps: number, decay: number, step: number,
   ): void;
+  matmul(a: number, b: number, c: number, m: number, k: number, n: number, batch: number): void;
+  copy(dst: number, src: number, bytes: number): void;
 }
 
 /** What tfjs-wasm's backend object exposes that the kernels use (not part of its typed API). */
@@ -121,6 +125,21 @@ const sparseLookupAdjointKernel: tf.KernelConfig = {
   },
 };
 
+const batchedMatMulKernel: tf.KernelConfig = {
+  kernelName: BATCHED_MATMUL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const k = kernelsFor(b)!;
+    const { a, b: bt } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const [batch, m, inner] = a.shape as [number, number, number];
+    const n = bt.shape[2]!;
+    const out = b.makeOutput([batch, m, n], 'float32');
+    if (batch * m * n > 0) k.matmul(offset(b, a), offset(b, bt), offset(b, out), m, inner, n, batch);
+    return out;
+  },
+};
+
 /** AdamW constants, as the float32 scalars the op composition would use. */
 export interface AdamWConstants {
   beta1: number;
@@ -150,6 +169,45 @@ const adamwKernel: tf.KernelConfig = {
       offset(b, p), offset(b, g), offset(b, m), offset(b, v), offset(b, outP), offset(b, outM), offset(b, outV), n,
       c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.bc2Sqrt, c.eps, c.decay, c.stepSize,
     );
+    return outs;
+  },
+};
+
+/** Per-run AdamW constants of a stack as kernel attributes (one array per constant; active 0 = frozen run). */
+interface StackedAdamWAttrs {
+  active: number[];
+  beta1: number[];
+  beta2: number[];
+  eps: number[];
+  decay: number[];
+  bc2Sqrt: number[];
+  stepSize: number[];
+}
+
+const adamwStackedKernel: tf.KernelConfig = {
+  kernelName: ADAMW_UPDATE_STACKED,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const k = kernelsFor(b)!;
+    const { p, g, m, v } = inputs as Record<'p' | 'g' | 'm' | 'v', tf.TensorInfo>;
+    const c = attrs as unknown as StackedAdamWAttrs;
+    const outs = [p, m, v].map((t) => b.makeOutput(t.shape, 'float32'));
+    const [outP, outM, outV] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const runs = c.active.length;
+    const n = tf.util.sizeFromShape(p.shape) / runs;
+    const [op, og, om, ov, oP, oM, oV] = [p, g, m, v, outP, outM, outV].map((t) => offset(b, t)) as number[];
+    for (let r = 0; r < runs; r++) {
+      const at = (base: number) => base + r * n * 4;
+      if (c.active[r]) {
+        k.adamw(at(op!), at(og!), at(om!), at(ov!), at(oP!), at(oM!), at(oV!), n,
+          c.beta1[r]!, 1 - c.beta1[r]!, c.beta2[r]!, 1 - c.beta2[r]!, c.bc2Sqrt[r]!, c.eps[r]!, c.decay[r]!, c.stepSize[r]!);
+      } else {
+        k.copy(at(oP!), at(op!), n * 4);
+        k.copy(at(oM!), at(om!), n * 4);
+        k.copy(at(oV!), at(ov!), n * 4);
+      }
+    }
     return outs;
   },
 };
@@ -254,15 +312,78 @@ export function adamwComposed(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Te
   });
 }
 
+/** Swaps the last two axes of a [batch, rows, cols] tensor. */
+const transposeInner = (x: tf.Tensor3D): tf.Tensor3D => tf.transpose(x, [0, 2, 1]);
+
+/**
+ * Batched matrix product of same-sized batches, C_s = A_s · B_s for a [batch, m, k] and b
+ * [batch, k, n]: c[s, i, j] = Σ_p a[s, i, p] · b[s, p, j], the terms added in the order of p. On
+ * WASM one SIMD kernel does every batch, each with exactly the float32 operations of `tf.matMul` of
+ * that batch alone (XNNPACK's order), so a batch's product does not depend on the batch size or its
+ * position — the basis of stacked training's bit-identity. (tfjs-wasm's own `matMul` with a batch
+ * axis larger than 1 takes a slow loop that sums in another order.) Elsewhere `tf.matMul`.
+ * Differentiable to any order: dA = G·Bᵀ, dB = Aᵀ·G (explicit transposes, as the corrected
+ * `BatchMatMul` gradient does for a single product).
+ */
+export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new Error(`batchedMatMul: shapes [${a.shape}] and [${b.shape}] are not [batch, m, k] and [batch, k, n]`);
+  }
+  if (fastKernelsActive() && a.dtype === 'float32' && b.dtype === 'float32') {
+    return tf.engine().runKernel(BATCHED_MATMUL, { a, b }, {}) as tf.Tensor3D;
+  }
+  return tf.matMul(a, b);
+}
+
+const batchedMatMulGrad: tf.GradConfig = {
+  kernelName: BATCHED_MATMUL,
+  inputsToSave: ['a', 'b'],
+  gradFunc: (dy, saved) => {
+    const [a, b] = saved as [tf.Tensor3D, tf.Tensor3D];
+    const g = dy as tf.Tensor3D;
+    return { a: () => batchedMatMul(g, transposeInner(b)), b: () => batchedMatMul(transposeInner(a), g) };
+  },
+};
+
+/**
+ * One AdamW step for K runs stacked along the first axis (p, g, m, v of shape [K, ...]): run r gets
+ * {@link adamwUpdate} with its own constants `constants[r]`, exactly as if it were alone
+ * (bit-identical), or is left unchanged where `constants[r]` is null (a frozen run: finished early,
+ * or stopped). On WASM one kernel call for the stack; elsewhere the op composition per run.
+ */
+export function adamwUpdateStacked(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, constants: (AdamWConstants | null)[]): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  const runs = constants.length;
+  if (p.shape[0] !== runs) throw new Error(`adamwUpdateStacked: ${runs} runs' constants for a stack of ${p.shape[0]}`);
+  if (fastKernelsActive() && p.dtype === 'float32' && g.dtype === 'float32') {
+    const pick = (f: (c: AdamWConstants) => number) => constants.map((c) => (c ? f(c) : 0));
+    const attrs: StackedAdamWAttrs = {
+      active: constants.map((c) => (c ? 1 : 0)),
+      beta1: pick((c) => c.beta1),
+      beta2: pick((c) => c.beta2),
+      eps: pick((c) => c.eps),
+      decay: pick((c) => c.decay),
+      bc2Sqrt: pick((c) => c.bc2Sqrt),
+      stepSize: pick((c) => c.stepSize),
+    };
+    return tf.engine().runKernel(ADAMW_UPDATE_STACKED, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return tf.tidy(() => {
+    const split = (t: tf.Tensor) => tf.unstack(t);
+    const [ps, gs, ms, vs] = [p, g, m, v].map(split) as [tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[]];
+    const outs = constants.map((c, r) => (c ? adamwComposed(ps[r]!, gs[r]!, ms[r]!, vs[r]!, c) : [ps[r]!, ms[r]!, vs[r]!]));
+    return [0, 1, 2].map((i) => tf.stack(outs.map((o) => o[i]!))) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  });
+}
+
 /**
  * Registers the fused kernels for the `wasm` backend and the lookup's gradients (idempotent; the
  * registries are global to tfjs-core). Called when this package loads and by `initBackend`.
  */
 export function registerFastKernels(): void {
-  for (const k of [sparseLookupKernel, sparseLookupAdjointKernel, adamwKernel]) {
+  for (const k of [sparseLookupKernel, sparseLookupAdjointKernel, adamwKernel, batchedMatMulKernel, adamwStackedKernel]) {
     if (tf.getKernel(k.kernelName, 'wasm') == null) tf.registerKernel(k);
   }
-  for (const g of [sparseLookupGrad, sparseLookupAdjointGrad]) {
+  for (const g of [sparseLookupGrad, sparseLookupAdjointGrad, batchedMatMulGrad]) {
     if (tf.getGradient(g.kernelName) !== g) {
       if (tf.getGradient(g.kernelName) != null) tf.unregisterGradient(g.kernelName);
       tf.registerGradient(g);
