@@ -149,14 +149,16 @@ function assertStacked(logits: tf.Tensor, targets: tf.Tensor, fn: string): void 
 export function crossEntropyStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): tf.Tensor1D {
   assertStacked(logits, targets, 'crossEntropyStacked');
   return tf.tidy(() => {
-    const [k, rows] = logits.shape;
-    const t = tf.cast(targets, 'float32');
-    const m = tf.max(logits, 2, true);
-    const shifted = tf.sub(logits, m);
-    const lseShifted = tf.log(tf.sum(tf.exp(shifted), 2));
-    const targetTerm = tf.sum(tf.mul(t, shifted), 2);
-    const massCorrection = tf.mul(tf.reshape(m, [k, rows]), tf.sub(tf.scalar(1), tf.sum(t, 2)));
-    return tf.mean(tf.add(tf.sub(lseShifted, targetTerm), massCorrection), 1) as tf.Tensor1D;
+    const [k, rows, classes] = logits.shape;
+    // Row-wise work on [K·rows, classes] (tfjs-wasm's reductions are slow on the last axis of 3-D).
+    const x = tf.reshape(logits, [k * rows, classes]);
+    const t = tf.cast(tf.reshape(targets, [k * rows, classes]), 'float32');
+    const m = tf.max(x, 1, true);
+    const shifted = tf.sub(x, m);
+    const lseShifted = tf.log(tf.sum(tf.exp(shifted), 1));
+    const targetTerm = tf.sum(tf.mul(t, shifted), 1);
+    const massCorrection = tf.mul(tf.reshape(m, [k * rows]), tf.sub(tf.scalar(1), tf.sum(t, 1)));
+    return tf.mean(tf.reshape(tf.add(tf.sub(lseShifted, targetTerm), massCorrection), [k, rows]), 1) as tf.Tensor1D;
   });
 }
 
@@ -168,25 +170,27 @@ export function crossEntropyStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): 
  */
 export function crossEntropyFirstOrderStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): tf.Tensor1D {
   assertStacked(logits, targets, 'crossEntropyFirstOrderStacked');
-  const [k, rows] = logits.shape;
+  const [k, rows, classes] = logits.shape;
+  // Row-wise work on [K·rows, classes] (tfjs-wasm's reductions are slow on the last axis of 3-D).
+  const t = tf.reshape(targets, [k * rows, classes]);
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    const x = args[0] as tf.Tensor3D;
+    const x = tf.reshape(args[0] as tf.Tensor3D, [k * rows, classes]);
     const save = args[1] as tf.GradSaveFunc;
     const p = tf.softmax(x);
-    const others = tf.mul(p, tf.sub(1, targets));
-    const missing = tf.sum(others, 2);
-    const m = tf.max(x, 2);
-    const xLabel = tf.sum(tf.mul(x, targets), 2);
+    const others = tf.mul(p, tf.sub(1, t));
+    const missing = tf.sum(others, 1);
+    const m = tf.max(x, 1);
+    const xLabel = tf.sum(tf.mul(x, t), 1);
     const q = tf.minimum(missing, 0.5);
     const confident = tf.where(tf.less(q, 0.01), tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))), tf.neg(tf.log(tf.sub(1, q))));
-    const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 2)));
-    const perRow = tf.where(tf.greaterEqual(xLabel, m), confident, general);
+    const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 1)));
+    const perRow = tf.reshape(tf.where(tf.greaterEqual(xLabel, m), confident, general), [k, rows]);
     save([others, missing]);
     return {
       value: tf.div(tf.sum(perRow, 1), rows) as tf.Tensor1D,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [o, miss] = saved as [tf.Tensor3D, tf.Tensor2D];
-        const g = tf.sub(o, tf.mul(targets, tf.reshape(miss, [k, rows, 1])));
+        const [o, miss] = saved as [tf.Tensor2D, tf.Tensor1D];
+        const g = tf.reshape(tf.sub(o, tf.mul(t, tf.reshape(miss, [k * rows, 1]))), [k, rows, classes]);
         return tf.mul(tf.reshape(dy as tf.Tensor, [k, 1, 1]), tf.div(g, rows));
       },
     };

@@ -1,11 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchedMatMul, sparseLookup } from '@grokking-tickets/backend';
+import { batchedMatMul, sparseLookup, transposeInner } from '@grokking-tickets/backend';
 import { commonSize, concatInt32, expectPairs, offsetColumns, oneHotMatrix, sparseRows, stackedOneHot } from './batch.js';
 import { positiveInt, positiveNumber, ModelError } from './registry.js';
 import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
-
-/** Swaps the last two axes of a [K, rows, cols] stack of matrices. */
-const transposeEach = (x: tf.Tensor): tf.Tensor3D => tf.transpose(x, [0, 2, 1]) as tf.Tensor3D;
 
 /**
  * The reference's `OnlyMLP` for modular arithmetic (spec §3.1): embedding W_E (dEmb × vocab),
@@ -79,11 +76,11 @@ export const mlpDefinition: ModelDefinition = {
       // K tables Aᵀ stacked as one [K·vocab, dModel] table read by one lookup.
       forwardStacked(w, batch) {
         const k = batch.stack;
-        const aT = transposeEach(batchedMatMul(w.W_in as tf.Tensor3D, w.W_E as tf.Tensor3D)); // K × vocab × dModel
-        const b = batchedMatMul(transposeEach(w.W_out!), w.W_U as tf.Tensor3D); // K × dModel × vocab
+        const aT = transposeInner(batchedMatMul(w.W_in as tf.Tensor3D, w.W_E as tf.Tensor3D) as tf.Tensor3D); // K × vocab × dModel
+        const b = batchedMatMul(transposeInner(w.W_out! as tf.Tensor3D), w.W_U as tf.Tensor3D); // K × dModel × vocab
         const looked = sparseLookup(tf.reshape(aT, [k * vocab, dModel]) as tf.Tensor2D, batch.inputs[0] as tf.Tensor2D, batch.inputs[1] as tf.Tensor2D);
         let h = tf.relu(tf.reshape(looked, [k, batch.size, dModel])) as tf.Tensor3D;
-        for (const name of hiddenNames) h = tf.relu(batchedMatMul(h, transposeEach(w[name]!)));
+        for (const name of hiddenNames) h = tf.relu(batchedMatMul(h, transposeInner(w[name]! as tf.Tensor3D)));
         return batchedMatMul(h, b);
       },
       // Step by step as the reference: embed each token, project each, sum, ReLU, project, unembed.

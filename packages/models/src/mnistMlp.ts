@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchedMatMul, sparseLookup } from '@grokking-tickets/backend';
+import { batchedMatMul, sparseLookup, transposeInner } from '@grokking-tickets/backend';
 import { commonSize, concatInt32, oneHotMatrix, stackedOneHot } from './batch.js';
 import { positiveInt, positiveNumber } from './registry.js';
 import type { Batch, GrokModel, ImageBatch, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
@@ -32,10 +32,10 @@ export const mnistMlpDefinition: ModelDefinition = {
       head(w, sparseLookup(tf.transpose(w.W1 as tf.Tensor2D), batch.inputs[1] as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D));
     // The same with a leading run axis: K first layers as one [K·inputDim, width] table read by one
     // lookup (run r's pixel columns offset by r·inputDim), the other layers as batched products.
-    const layerStacked = (w: NamedTensors, x: tf.Tensor3D, name: string): tf.Tensor3D => batchedMatMul(x, tf.transpose(w[name]!, [0, 2, 1]) as tf.Tensor3D);
+    const layerStacked = (w: NamedTensors, x: tf.Tensor3D, name: string): tf.Tensor3D => batchedMatMul(x, transposeInner(w[name]! as tf.Tensor3D));
     const forwardStacked = (w: NamedTensors, batch: StackedBatch): tf.Tensor3D => {
       const k = batch.stack;
-      const table = tf.reshape(tf.transpose(w.W1!, [0, 2, 1]), [k * inputDim, width]) as tf.Tensor2D;
+      const table = tf.reshape(transposeInner(w.W1! as tf.Tensor3D), [k * inputDim, width]) as tf.Tensor2D;
       const h1 = tf.reshape(sparseLookup(table, batch.inputs[0] as tf.Tensor2D, batch.inputs[1] as tf.Tensor2D), [k, batch.size, width]) as tf.Tensor3D;
       return layerStacked(w, tf.relu(layerStacked(w, tf.relu(h1), 'W2')), 'W3');
     };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchedMatMul, sparseLookup } from '@grokking-tickets/backend';
+import { batchedMatMul, sparseLookup, transposeInner } from '@grokking-tickets/backend';
 import { commonSize, concatInt32, expectPairs, offsetColumns, oneHotMatrix, sparseRows, stackedOneHot } from './batch.js';
 import { positiveInt } from './registry.js';
 import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
@@ -79,7 +79,7 @@ export const transformerDefinition: ModelDefinition = {
         const embT = tf.transpose(w.W_E as tf.Tensor2D); // vocab × dModel
         // Per-head token projections as [heads, vocab, dHead].
         const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(tf.matMul(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
-        const kT = tf.transpose(perHead(w.W_K!), [0, 2, 1]) as tf.Tensor3D; // heads × dHead × vocab
+        const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D); // heads × dHead × vocab
         const scores = batchedMatMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
         const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D; // [b·vocab + key, h]
         const oT = tf.transpose(tf.reshape(w.W_O!, [dModel, heads, dHead]), [1, 2, 0]) as tf.Tensor3D; // heads × dHead × dModel
@@ -116,12 +116,12 @@ export const transformerDefinition: ModelDefinition = {
         const k = batch.stack;
         const n = batch.size;
         const [rowB, oneB, pairAB, signAB, pairS, signS] = batch.inputs as tf.Tensor2D[];
-        const embT = tf.transpose(w.W_E!, [0, 2, 1]) as tf.Tensor3D; // K × vocab × dModel
-        const projTs = (wt: tf.Tensor) => tf.transpose(tf.reshape(wt, [k, hd, dModel]), [0, 2, 1]) as tf.Tensor3D;
+        const embT = transposeInner(w.W_E! as tf.Tensor3D); // K × vocab × dModel
+        const projTs = (wt: tf.Tensor) => transposeInner(tf.reshape(wt, [k, hd, dModel]) as tf.Tensor3D);
         // [K·heads, vocab, dHead]
         const perHead = (wt: tf.Tensor) =>
           tf.reshape(tf.transpose(tf.reshape(batchedMatMul(embT, projTs(wt)), [k, vocab, heads, dHead]), [0, 2, 1, 3]), [k * heads, vocab, dHead]) as tf.Tensor3D;
-        const kT = tf.transpose(perHead(w.W_K!), [0, 2, 1]) as tf.Tensor3D;
+        const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D);
         const scores = tf.reshape(batchedMatMul(perHead(w.W_Q!), kT), [k, heads, vocab, vocab]);
         const sTable = tf.reshape(tf.transpose(scores, [0, 2, 3, 1]), [k * vocab * vocab, heads]) as tf.Tensor2D;
         const oT = tf.reshape(tf.transpose(tf.reshape(w.W_O!, [k, dModel, heads, dHead]), [0, 2, 3, 1]), [k * heads, dHead, dModel]) as tf.Tensor3D;
@@ -133,8 +133,8 @@ export const transformerDefinition: ModelDefinition = {
         const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [k, vocab, dModel]) : tf.sum(voHeads, 1));
         const r = tf.add(sparseLookup(tf.reshape(base, [k * vocab, dModel]) as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [k * n, dModel]) : tf.sum(delta, 1));
         const r3 = tf.reshape(r, [k, n, dModel]) as tf.Tensor3D;
-        const pre = tf.relu(batchedMatMul(r3, tf.transpose(w.W_in!, [0, 2, 1]) as tf.Tensor3D));
-        const out = tf.add(r3, batchedMatMul(pre, tf.transpose(w.W_out!, [0, 2, 1]) as tf.Tensor3D)) as tf.Tensor3D;
+        const pre = tf.relu(batchedMatMul(r3, transposeInner(w.W_in! as tf.Tensor3D)));
+        const out = tf.add(r3, batchedMatMul(pre, transposeInner(w.W_out! as tf.Tensor3D))) as tf.Tensor3D;
         return batchedMatMul(out, w.W_U as tf.Tensor3D);
       },
       // As the reference: both positions, full causal attention with −1e10 fill, MLP at both.

@@ -7,6 +7,7 @@ export const SPARSE_LOOKUP_ADJOINT = 'GrokSparseLookupAdjoint';
 export const ADAMW_UPDATE = 'GrokAdamWUpdate';
 export const BATCHED_MATMUL = 'GrokBatchedMatMul';
 export const ADAMW_UPDATE_STACKED = 'GrokAdamWUpdateStacked';
+export const TRANSPOSE_INNER = 'GrokTransposeInner';
 
 /** The exports of fastKernels.wat (byte offsets into the tfjs-wasm heap, element counts). */
 interface FastExports {
@@ -18,6 +19,7 @@ interface FastExports {
   ): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number, batch: number): void;
   copy(dst: number, src: number, bytes: number): void;
+  transpose_inner(x: number, y: number, r: number, c: number, batch: number): void;
 }
 
 /** What tfjs-wasm's backend object exposes that the kernels use (not part of its typed API). */
@@ -312,8 +314,36 @@ export function adamwComposed(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Te
   });
 }
 
-/** Swaps the last two axes of a [batch, rows, cols] tensor. */
-const transposeInner = (x: tf.Tensor3D): tf.Tensor3D => tf.transpose(x, [0, 2, 1]);
+/**
+ * Swaps the last two axes of a [batch, rows, cols] tensor (y[s, j, i] = x[s, i, j]): on WASM one
+ * copy kernel (tfjs-wasm's generic 3-D transpose is ~10x slower for these shapes), elsewhere
+ * `tf.transpose`. Differentiable (its gradient is the same transpose).
+ */
+export function transposeInner(x: tf.Tensor3D): tf.Tensor3D {
+  if (x.rank !== 3) throw new Error(`transposeInner: expected a [batch, rows, cols] tensor, got shape [${x.shape}]`);
+  if (fastKernelsActive() && x.dtype === 'float32') return tf.engine().runKernel(TRANSPOSE_INNER, { x }, {}) as tf.Tensor3D;
+  return tf.transpose(x, [0, 2, 1]);
+}
+
+const transposeInnerKernel: tf.KernelConfig = {
+  kernelName: TRANSPOSE_INNER,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend }) => {
+    const b = backend as unknown as WasmBackendLike;
+    const k = kernelsFor(b)!;
+    const { x } = inputs as { x: tf.TensorInfo };
+    const [batch, r, c] = x.shape as [number, number, number];
+    const out = b.makeOutput([batch, c, r], 'float32');
+    if (batch * r * c > 0) k.transpose_inner(offset(b, x), offset(b, out), r, c, batch);
+    return out;
+  },
+};
+
+const transposeInnerGrad: tf.GradConfig = {
+  kernelName: TRANSPOSE_INNER,
+  inputsToSave: [],
+  gradFunc: (dy) => ({ x: () => transposeInner(dy as tf.Tensor3D) }),
+};
 
 /**
  * Batched matrix product of same-sized batches, C_s = A_s · B_s for a [batch, m, k] and b
@@ -380,10 +410,10 @@ export function adamwUpdateStacked(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: 
  * registries are global to tfjs-core). Called when this package loads and by `initBackend`.
  */
 export function registerFastKernels(): void {
-  for (const k of [sparseLookupKernel, sparseLookupAdjointKernel, adamwKernel, batchedMatMulKernel, adamwStackedKernel]) {
+  for (const k of [sparseLookupKernel, sparseLookupAdjointKernel, adamwKernel, batchedMatMulKernel, adamwStackedKernel, transposeInnerKernel]) {
     if (tf.getKernel(k.kernelName, 'wasm') == null) tf.registerKernel(k);
   }
-  for (const g of [sparseLookupGrad, sparseLookupAdjointGrad, batchedMatMulGrad]) {
+  for (const g of [sparseLookupGrad, sparseLookupAdjointGrad, batchedMatMulGrad, transposeInnerGrad]) {
     if (tf.getGradient(g.kernelName) !== g) {
       if (tf.getGradient(g.kernelName) != null) tf.unregisterGradient(g.kernelName);
       tf.registerGradient(g);

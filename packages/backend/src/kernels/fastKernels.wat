@@ -305,4 +305,57 @@
   ;; Copies n bytes (a frozen run's state in a stacked AdamW step).
   (func (export "copy") (param $dst i32) (param $src i32) (param $n i32)
     (memory.copy (local.get $dst) (local.get $src) (local.get $n)))
+
+  ;; Batched transpose of the last two axes: y_s = x_sᵀ for s < batch, x_s r×c, y_s c×r (a copy).
+  ;; Four rows of x at a time, so that y is written four contiguous values (one vector) at a time.
+  (func (export "transpose_inner") (param $x i32) (param $y i32) (param $r i32) (param $c i32) (param $batch i32)
+    (local $s i32) (local $i i32) (local $j i32) (local $rowBytes i32) (local $colBytes i32) (local $src i32) (local $dst i32) (local $v v128)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $colBytes (i32.shl (local.get $r) (i32.const 2)))
+    (block $sDone
+      (loop $sLoop
+        (br_if $sDone (i32.ge_u (local.get $s) (local.get $batch)))
+        (local.set $i (i32.const 0))
+        ;; blocks of four rows i..i+3: y[j, i..i+3] = x[i..i+3, j]
+        (block $iDone
+          (loop $iLoop
+            (br_if $iDone (i32.gt_u (i32.add (local.get $i) (i32.const 4)) (local.get $r)))
+            (local.set $src (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+            (local.set $dst (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+            (local.set $j (i32.const 0))
+            (block $jDone
+              (loop $jLoop
+                (br_if $jDone (i32.ge_u (local.get $j) (local.get $c)))
+                (local.set $v (f32x4.splat (f32.load (local.get $src))))
+                (local.set $v (f32x4.replace_lane 1 (local.get $v) (f32.load (i32.add (local.get $src) (local.get $rowBytes)))))
+                (local.set $v (f32x4.replace_lane 2 (local.get $v) (f32.load (i32.add (local.get $src) (i32.shl (local.get $rowBytes) (i32.const 1))))))
+                (local.set $v (f32x4.replace_lane 3 (local.get $v) (f32.load (i32.add (local.get $src) (i32.mul (local.get $rowBytes) (i32.const 3))))))
+                (v128.store (local.get $dst) (local.get $v))
+                (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                (local.set $dst (i32.add (local.get $dst) (local.get $colBytes)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop)))
+            (local.set $i (i32.add (local.get $i) (i32.const 4)))
+            (br $iLoop)))
+        ;; the last r mod 4 rows one value at a time
+        (block $tDone
+          (loop $tLoop
+            (br_if $tDone (i32.ge_u (local.get $i) (local.get $r)))
+            (local.set $src (i32.add (local.get $x) (i32.mul (local.get $i) (local.get $rowBytes))))
+            (local.set $dst (i32.add (local.get $y) (i32.shl (local.get $i) (i32.const 2))))
+            (local.set $j (i32.const 0))
+            (block $jDone2
+              (loop $jLoop2
+                (br_if $jDone2 (i32.ge_u (local.get $j) (local.get $c)))
+                (f32.store (local.get $dst) (f32.load (local.get $src)))
+                (local.set $src (i32.add (local.get $src) (i32.const 4)))
+                (local.set $dst (i32.add (local.get $dst) (local.get $colBytes)))
+                (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                (br $jLoop2)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $tLoop)))
+        (local.set $x (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $y (i32.add (local.get $y) (i32.mul (local.get $r) (local.get $rowBytes))))
+        (local.set $s (i32.add (local.get $s) (i32.const 1)))
+        (br $sLoop))))
 )
