@@ -16,5 +16,5 @@ export type { BackendChoice, BackendName } from './backend.js';
 export { gradientFixes, registerGradientFixes } from './gradients/register.js';
 export { crossEntropy, crossEntropyFirstOrder, crossEntropyFirstOrderStacked, crossEntropyStacked, logSumExp, meanSquaredError, meanSquaredErrorStacked } from './losses.js';
 export { hessianVectorProduct } from './hvp.js';
-export { adamwUpdate, adamwUpdateStacked, batchedMatMul, fastKernelsActive, registerFastKernels, sparseLookup, transposeInner } from './kernels/fastKernels.js';
+export { adamwUpdate, adamwUpdateStacked, batchedMatMul, matMul2d, fastKernelsActive, registerFastKernels, sparseLookup, transposeInner } from './kernels/fastKernels.js';
 export type { AdamWConstants } from './kernels/fastKernels.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchedMatMul, sparseLookup, transposeInner } from '@grokking-tickets/backend';
+import { batchedMatMul, matMul2d, sparseLookup, transposeInner } from '@grokking-tickets/backend';
 import { commonSize, concatInt32, oneHotMatrix, stackedOneHot } from './batch.js';
 import { positiveInt, positiveNumber } from './registry.js';
 import type { Batch, GrokModel, ImageBatch, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
@@ -23,7 +23,7 @@ export const mnistMlpDefinition: ModelDefinition = {
       { name: 'W2', shape: [width, width], initStd: s / Math.sqrt(width), prunable: true },
       { name: 'W3', shape: [classes, width], initStd: s / Math.sqrt(width), prunable: true },
     ];
-    const layer = (w: NamedTensors, x: tf.Tensor2D, name: string): tf.Tensor2D => tf.matMul(x, tf.transpose(w[name] as tf.Tensor2D));
+    const layer = (w: NamedTensors, x: tf.Tensor2D, name: string): tf.Tensor2D => matMul2d(x, tf.transpose(w[name] as tf.Tensor2D));
     const head = (w: NamedTensors, h1: tf.Tensor2D) => layer(w, tf.relu(layer(w, tf.relu(h1), 'W2')), 'W3');
     // Pixels are x/255 with no normalisation, so ~80% of inputs are exact zeros: the first layer is
     // a sparse lookup of W1ᵀ rows by the non-zero pixels (≈5x fewer FLOPs forward and for W1's

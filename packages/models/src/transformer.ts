@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { batchedMatMul, sparseLookup, transposeInner } from '@grokking-tickets/backend';
+import { batchedMatMul, matMul2d, sparseLookup, transposeInner } from '@grokking-tickets/backend';
 import { commonSize, concatInt32, expectPairs, offsetColumns, oneHotMatrix, sparseRows, stackedOneHot } from './batch.js';
 import { positiveInt } from './registry.js';
 import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
@@ -36,8 +36,8 @@ export const transformerDefinition: ModelDefinition = {
     // (heads, dHead, dModel) → (dModel, heads·dHead): one product projects every head at once.
     const projT = (w: tf.Tensor) => tf.transpose(tf.reshape(w, [hd, dModel])) as tf.Tensor2D;
     const mlpBlock = (w: NamedTensors, r: tf.Tensor2D): tf.Tensor2D => {
-      const pre: tf.Tensor2D = tf.relu(tf.matMul(r, tf.transpose(w.W_in as tf.Tensor2D)));
-      return tf.add(r, tf.matMul(pre, tf.transpose(w.W_out as tf.Tensor2D)));
+      const pre: tf.Tensor2D = tf.relu(matMul2d(r, tf.transpose(w.W_in as tf.Tensor2D)));
+      return tf.add(r, matMul2d(pre, tf.transpose(w.W_out as tf.Tensor2D)));
     };
 
     return {
@@ -78,7 +78,7 @@ export const transformerDefinition: ModelDefinition = {
         const [, , rowB, oneB, pairAB, signAB, pairS, signS] = batch.inputs as tf.Tensor2D[];
         const embT = tf.transpose(w.W_E as tf.Tensor2D); // vocab × dModel
         // Per-head token projections as [heads, vocab, dHead].
-        const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(tf.matMul(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
+        const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(matMul2d(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
         const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D); // heads × dHead × vocab
         const scores = batchedMatMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
         const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D; // [b·vocab + key, h]
@@ -90,7 +90,7 @@ export const transformerDefinition: ModelDefinition = {
         const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [n, heads, dModel]));
         const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [vocab, dModel]) : tf.sum(voHeads, 0)); // E[tok] + Σ_h VO_h[tok]
         const r: tf.Tensor2D = tf.add(sparseLookup(base as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [n, dModel]) : tf.sum(delta, 1));
-        return tf.matMul(mlpBlock(w, r), w.W_U as tf.Tensor2D);
+        return matMul2d(mlpBlock(w, r), w.W_U as tf.Tensor2D);
       },
       prepareStacked(batches: Batch[]): StackedBatch {
         const pairs = batches.map((b) => expectPairs(b, vocab, 'transformer'));

@@ -28,6 +28,6 @@ export { summarize, type RunSummary } from './summary.js';
 export { NonFiniteError, RunSession, runTraining, type RunMode, type RunOptions, type RunResult, type RunTrainerView, type TrainEvent } from './run.js';
 export { allPairs, analyzeState, tokenMatrices, type AnalysisFields } from './analysis.js';
 export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
-export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';
+export { BENCH_CASES, benchmarkStack, benchmarkStep, type StackBenchmark, type StepBenchmark } from './bench.js';
 export { StackedTrainer, canStack, type StackMember, type StackedTrainerInit } from './stackedTrainer.js';
 export { runStack, stackKey, type StackOptions, type StackOutcome } from './stack.js';

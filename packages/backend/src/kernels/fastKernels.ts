@@ -17,7 +17,7 @@ interface FastExports {
     p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, n: number,
     b1: number, c1: number, b2: number, c2: number, bc2: number, eps: number, decay: number, step: number,
   ): void;
-  matmul(a: number, b: number, c: number, m: number, k: number, n: number, batch: number): void;
+  matmul(a: number, b: number, c: number, m: number, k: number, n: number, batch: number, transA: number): void;
   copy(dst: number, src: number, bytes: number): void;
   transpose_inner(x: number, y: number, r: number, c: number, batch: number): void;
 }
@@ -130,14 +130,16 @@ const sparseLookupAdjointKernel: tf.KernelConfig = {
 const batchedMatMulKernel: tf.KernelConfig = {
   kernelName: BATCHED_MATMUL,
   backendName: 'wasm',
-  kernelFunc: ({ inputs, backend }) => {
+  kernelFunc: ({ inputs, backend, attrs }) => {
     const b = backend as unknown as WasmBackendLike;
     const k = kernelsFor(b)!;
     const { a, b: bt } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const [batch, m, inner] = a.shape as [number, number, number];
+    const transposeA = Boolean((attrs as { transposeA?: boolean }).transposeA);
+    const [batch, r, c] = a.shape as [number, number, number];
+    const [m, inner] = transposeA ? [c, r] : [r, c];
     const n = bt.shape[2]!;
     const out = b.makeOutput([batch, m, n], 'float32');
-    if (batch * m * n > 0) k.matmul(offset(b, a), offset(b, bt), offset(b, out), m, inner, n, batch);
+    if (batch * m * n > 0) k.matmul(offset(b, a), offset(b, bt), offset(b, out), m, inner, n, batch, transposeA ? 1 : 0);
     return out;
   },
 };
@@ -346,32 +348,53 @@ const transposeInnerGrad: tf.GradConfig = {
 };
 
 /**
- * Batched matrix product of same-sized batches, C_s = A_s · B_s for a [batch, m, k] and b
- * [batch, k, n]: c[s, i, j] = Σ_p a[s, i, p] · b[s, p, j], the terms added in the order of p. On
+ * Batched matrix product of same-sized batches, C_s = op(A_s) · B_s for a [batch, m, k] (or, with
+ * `transposeA`, a [batch, k, m] read as its transpose) and b [batch, k, n]:
+ * c[s, i, j] = Σ_p op(a)[s, i, p] · b[s, p, j], the terms added one by one in the order of p. On
  * WASM one SIMD kernel does every batch, each with exactly the float32 operations of `tf.matMul` of
- * that batch alone (XNNPACK's order), so a batch's product does not depend on the batch size or its
- * position — the basis of stacked training's bit-identity. (tfjs-wasm's own `matMul` with a batch
- * axis larger than 1 takes a slow loop that sums in another order.) Elsewhere `tf.matMul`.
- * Differentiable to any order: dA = G·Bᵀ, dB = Aᵀ·G (explicit transposes, as the corrected
- * `BatchMatMul` gradient does for a single product).
+ * that batch alone (XNNPACK's order: a test checks it bit for bit), so a batch's product does not
+ * depend on the batch size or its position — the basis of stacked training's bit-identity.
+ * (tfjs-wasm's own `matMul` with a batch axis larger than 1 takes a slow loop that sums in another
+ * order.) `transposeA` reads A transposed in place, with the same terms in the same order as an
+ * explicit transpose followed by the product. Elsewhere `tf.matMul`. Differentiable to any order:
+ * dA = G·Bᵀ, dB = Aᵀ·G.
  */
-export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
-  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
-    throw new Error(`batchedMatMul: shapes [${a.shape}] and [${b.shape}] are not [batch, m, k] and [batch, k, n]`);
+export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D, options: { transposeA?: boolean } = {}): tf.Tensor3D {
+  const transposeA = options.transposeA ?? false;
+  const inner = transposeA ? a.shape[1] : a.shape[2];
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || inner !== b.shape[1]) {
+    throw new Error(`batchedMatMul: shapes [${a.shape}]${transposeA ? ' (transposed)' : ''} and [${b.shape}] are not [batch, m, k] and [batch, k, n]`);
   }
   if (fastKernelsActive() && a.dtype === 'float32' && b.dtype === 'float32') {
-    return tf.engine().runKernel(BATCHED_MATMUL, { a, b }, {}) as tf.Tensor3D;
+    return tf.engine().runKernel(BATCHED_MATMUL, { a, b }, { transposeA }) as tf.Tensor3D;
   }
-  return tf.matMul(a, b);
+  return tf.matMul(a, b, transposeA, false);
+}
+
+/**
+ * A 2-D product `a · b` with the float32 operations of `tf.matMul` (bit-identical to it on WASM),
+ * run by the {@link batchedMatMul} kernel on WASM (faster than tfjs-wasm's for the models' shapes)
+ * and by `tf.matMul` elsewhere. `transposeA` reads `a` transposed in place.
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D, options: { transposeA?: boolean } = {}): tf.Tensor2D {
+  if (!fastKernelsActive()) return tf.matMul(a, b, options.transposeA ?? false, false);
+  const [r, c] = a.shape;
+  const [k, n] = b.shape;
+  const m = options.transposeA ? c : r;
+  return tf.reshape(batchedMatMul(tf.reshape(a, [1, r, c]), tf.reshape(b, [1, k, n]), options), [m, n]);
 }
 
 const batchedMatMulGrad: tf.GradConfig = {
   kernelName: BATCHED_MATMUL,
   inputsToSave: ['a', 'b'],
-  gradFunc: (dy, saved) => {
+  gradFunc: (dy, saved, attrs) => {
     const [a, b] = saved as [tf.Tensor3D, tf.Tensor3D];
     const g = dy as tf.Tensor3D;
-    return { a: () => batchedMatMul(g, transposeInner(b)), b: () => batchedMatMul(transposeInner(a), g) };
+    if ((attrs as { transposeA?: boolean }).transposeA) {
+      // C = Aᵀ·B with A stored [k, m]: dA = B·Gᵀ, dB = A·G.
+      return { a: () => batchedMatMul(b, transposeInner(g)), b: () => batchedMatMul(a, g) };
+    }
+    return { a: () => batchedMatMul(g, transposeInner(b)), b: () => batchedMatMul(a, g, { transposeA: true }) };
   },
 };
 
