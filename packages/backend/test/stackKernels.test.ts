@@ -150,3 +150,28 @@ describe('stacked kernels and tidy', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describeEachBackend('tf.clone (Identity)', (backend) => {
+  it(`gives an equal tensor that outlives its source${backend === 'wasm' ? ' (sharing its buffer on wasm)' : ''}`, () => {
+    const x = tf.tensor2d([1, -2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    const z = tf.reshape(y, [4]);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, -2, 3, 4]);
+    y.dispose();
+    expect(Array.from(z.dataSync())).toEqual([1, -2, 3, 4]);
+    z.dispose();
+    // A gradient that saves its inputs (clones) is unchanged.
+    const w = tf.variable(tf.tensor2d([0.5, -1, 2, 0.25], [2, 2]));
+    const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.matMul(w, w))) as tf.Scalar, [w]);
+    const g = grads[w.name]!.dataSync();
+    // d/dW Σ (W W)²: with P = W W, dW = 2 (P Wᵀ + Wᵀ P)
+    const W = [0.5, -1, 2, 0.25];
+    const P = [0.5 * 0.5 + -1 * 2, 0.5 * -1 + -1 * 0.25, 2 * 0.5 + 0.25 * 2, 2 * -1 + 0.25 * 0.25];
+    const mm = (a: number[], b: number[]) => [a[0]! * b[0]! + a[1]! * b[2]!, a[0]! * b[1]! + a[1]! * b[3]!, a[2]! * b[0]! + a[3]! * b[2]!, a[2]! * b[1]! + a[3]! * b[3]!];
+    const T = (a: number[]) => [a[0]!, a[2]!, a[1]!, a[3]!];
+    const want = mm(P, T(W)).map((v, i) => 2 * (v + mm(T(W), P)[i]!));
+    Array.from(g).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));
+    w.dispose();
+  });
+});
