@@ -135,9 +135,9 @@ async function executeStack(job: StackJob, options: { signal?: AbortSignal; onEv
  * Groups single jobs into stack jobs of at most `stack` runs that can train together (same model,
  * task and backend: an arm's retraining config is read from its experiment's ticket.json), for any
  * executor. Jobs that cannot be stacked (different settings, a model without a stacked forward pass)
- * stay single. With `workers`, a group is split into at least that many stacks when it has enough
- * jobs, so that every worker of the pool gets a stack; stacks of a group are as equal in size as
- * possible, and jobs with similar step counts go together (a run that finishes early is frozen in
+ * stay single. With `workers`, a group is split into a multiple of that many stacks (when it has
+ * enough jobs), so that the stacks fill whole rounds of the pool; stacks of a group are as equal in
+ * size as possible, and jobs with similar step counts go together (a run that finishes early is frozen in
  * its stack until the stack ends). `stack` ≤ 1 returns the jobs unchanged.
  */
 export async function groupIntoStacks(jobs: readonly RunJob[], stack: number, options: { workers?: number } = {}): Promise<RunJob[]> {
@@ -179,7 +179,10 @@ export async function groupIntoStacks(jobs: readonly RunJob[], stack: number, op
   }
   for (const group of keyed.values()) {
     group.sort((a, b) => a.steps - b.steps);
-    const count = Math.min(group.length, Math.max(Math.ceil(group.length / stack), options.workers ?? 1));
+    // Whole rounds over the workers: 12 runs, K 4, 2 workers make 4 stacks of 3 (two rounds of two
+    // stacks), not 3 stacks of 4 (the third alone in a second round).
+    const workers = Math.max(1, options.workers ?? 1);
+    const count = Math.min(group.length, Math.ceil(Math.ceil(group.length / stack) / workers) * workers);
     const base = Math.floor(group.length / count);
     let at = 0;
     for (let s = 0; s < count; s++) {

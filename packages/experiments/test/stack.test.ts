@@ -55,6 +55,11 @@ describe('groupIntoStacks', () => {
     expect((await groupIntoStacks(jobs, 16)).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([7]);
     expect((await groupIntoStacks(jobs, 16, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([4, 3]);
     expect(await groupIntoStacks(jobs, 1)).toEqual(jobs);
+    // 7 runs, K = 2, 2 workers: 4 stacks (two full rounds of the pool).
+    expect((await groupIntoStacks(jobs, 2, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([2, 2, 2, 1]);
+    // 12 runs, K = 4, 2 workers: 4 stacks of 3, not 3 stacks of 4.
+    const twelve = Array.from({ length: 12 }, (_, i) => train(root, i));
+    expect((await groupIntoStacks(twelve, 4, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([3, 3, 3, 3]);
   });
 });
 
