@@ -281,6 +281,26 @@ describe('runStack', () => {
     }
   });
 
+  it('runs resumed from different steps continue in one stack, each as if never interrupted', async () => {
+    const root = tmp();
+    const dirs = [0, 1].map((i) => path.join(root, `run-${i}`));
+    // Run 0 stops after step 20, run 1 after step 40 (each alone), then both resume in one stack.
+    for (const [i, stopAt] of [20, 40].entries()) {
+      const controller = new AbortController();
+      const r = await runTraining({ config: configs[i]!, dir: dirs[i]!, signal: controller.signal, onEvent: (e) => e.type === 'eval' && e.row.step === stopAt && controller.abort() });
+      expect(r.status).toBe('interrupted');
+    }
+    const steps = dirs.map((d) => readRows(d).length);
+    expect(steps[0]).toBeLessThan(steps[1]!);
+    const outcomes = await runStack(dirs.map((dir) => ({ dir, mode: 'resume' as const })));
+    expect(outcomes.map((o) => o.result?.status)).toEqual(['finished', 'finished']);
+    for (const [i, d] of dirs.entries()) {
+      const fresh = path.join(root, `fresh-${i}`);
+      await runTraining({ config: configs[i]!, dir: fresh });
+      expect(readRows(d)).toEqual(readRows(fresh));
+    }
+  });
+
   it('a diverging run stops alone with the solo error; the others finish as alone', async () => {
     const root = tmp();
     const model = createModel('mlp', { vocab: 11, dEmb: 32, dModel: 16 });
