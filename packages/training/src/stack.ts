@@ -1,4 +1,4 @@
-import { ConfigError } from './config.js';
+import { ConfigError, resolveTrainConfig } from './config.js';
 import { RunSession, type RunOptions, type RunResult } from './session.js';
 import { canStack, StackedTrainer } from './stackedTrainer.js';
 import { trainSession } from './run.js';
@@ -49,6 +49,17 @@ export function stackKey(config: { model: Record<string, unknown>; task: Record<
  */
 export async function runStack(runs: RunOptions[], stackOptions: StackOptions = {}): Promise<StackOutcome[]> {
   const outcomes: StackOutcome[] = runs.map((o) => ({ dir: o.dir }));
+  // Refuse incompatible new runs before any folder is touched (resumed runs are checked once open).
+  const given = new Set<string>();
+  for (const o of runs) {
+    if (o.mode === 'resume' || o.config === undefined) continue;
+    try {
+      given.add(stackKey(resolveTrainConfig(o.config)));
+    } catch {
+      // a bad config fails its own run when opened
+    }
+  }
+  if (given.size > 1) throw new ConfigError(`runStack: these runs cannot share a stack (their model, task or backend differ): ${runs.map((o) => o.dir).join(', ')}`);
   const sessions: Array<RunSession | null> = [];
   try {
     for (const [i, options] of runs.entries()) {

@@ -324,6 +324,9 @@ describe('runStack', () => {
   it('refuses runs that cannot share a stack, and a bad folder fails only its run', async () => {
     const root = tmp();
     await expect(runStack([{ config: SMALL, dir: path.join(root, 'a') }, { config: { ...SMALL, model: { kind: 'mlp', dEmb: 8, dModel: 4 } }, dir: path.join(root, 'b') }])).rejects.toThrow(ConfigError);
+    // refused before any folder was touched
+    expect(fs.existsSync(path.join(root, 'a'))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'b'))).toBe(false);
     const outcomes = await runStack([
       { config: { ...SMALL, steps: 10 }, dir: path.join(root, 'c') },
       { dir: path.join(root, 'missing'), mode: 'resume' },
