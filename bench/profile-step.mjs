@@ -3,11 +3,13 @@
 // (matrix products, the optimiser's element-wise update, the loss, transposes, the rest), then
 // compares the kernels' sum with the wall time of unprofiled steps; the difference is dispatch,
 // autodiff tape and JS overhead. Usage: node bench/profile-step.mjs [mlp|transformer|mnist-mlp]
-// [--backend wasm] [--steps 50] [--top 12]. Build first (npm run build).
+// [--backend wasm] [--steps 50] [--top 12] [--stack K]. With --stack K, a StackedTrainer of K runs
+// (seeds 0..K−1) is profiled instead, and times are also given per model-step. Build first
+// (npm run build).
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@grokking-tickets/backend';
 import { createModel, initialWeights } from '@grokking-tickets/models';
-import { PAPER_ADAMW, Trainer, getTask, resolveTaskConfig } from '@grokking-tickets/training';
+import { PAPER_ADAMW, StackedTrainer, Trainer, getTask, resolveTaskConfig } from '@grokking-tickets/training';
 
 const args = process.argv.slice(2);
 const value = (name, dflt) => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
@@ -17,14 +19,25 @@ const backend = await initBackend(value('--backend', 'auto'));
 const task = resolveTaskConfig({ name: kind === 'mnist-mlp' ? 'mnist' : 'modular' });
 const data = getTask(task.name).load(task, 0);
 const model = createModel(kind);
-const trainer = new Trainer({ model, weights: initialWeights(model, 0), optimizer: PAPER_ADAMW, train: data.train, test: data.test });
-for (let i = 0; i < 20; i++) trainer.step();
+const stack = Number(value('--stack', '0'));
+const trainer =
+  stack > 0
+    ? new StackedTrainer({
+        model,
+        members: Array.from({ length: stack }, (_, seed) => {
+          const d = getTask(task.name).load(task, seed);
+          return { weights: initialWeights(model, seed), optimizer: PAPER_ADAMW, train: d.train, test: d.test };
+        }),
+      })
+    : new Trainer({ model, weights: initialWeights(model, 0), optimizer: PAPER_ADAMW, train: data.train, test: data.test });
+for (let i = 0; i < (stack > 0 ? 5 : 20); i++) trainer.step();
 
 // Optimiser kernels are the element-wise ones on parameter-shaped inputs.
-const paramShapes = new Set(model.params.map((p) => JSON.stringify(p.shape)));
+const paramShapes = new Set(model.params.map((p) => JSON.stringify(stack > 0 ? [stack, ...p.shape] : p.shape)));
 const group = (k) => {
-  if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul') return 'matrix products';
-  if (k.name === 'Transpose') return 'transposes';
+  if (k.name === 'BatchMatMul' || k.name === '_FusedMatMul' || k.name === 'GrokBatchedMatMul') return 'matrix products';
+  if (k.name.startsWith('GrokAdamW')) return 'element-wise on parameter shapes (AdamW, masks)';
+  if (k.name === 'Transpose' || k.name === 'GrokTransposeInner') return 'transposes';
   if (k.name.startsWith('GrokSparseLookup')) return 'sparse lookups and their adjoints (fused)';
   if (['Softmax', 'Max', 'Exp', 'Log', 'Sum'].includes(k.name)) return 'loss (softmax, max, sums)';
   if (k.inputShapes.length > 0 && k.inputShapes.every((s) => s.length === 0 || paramShapes.has(JSON.stringify(s)))) return 'element-wise on parameter shapes (AdamW, masks)';
@@ -47,12 +60,13 @@ for (let i = 0; i < steps; i++) {
   }
 }
 const t0 = performance.now();
-for (let i = 0; i < 200; i++) trainer.step();
-trainer.getWeights();
-const wall = (performance.now() - t0) / 200;
+const timed = Math.max(10, Math.round(200 / Math.max(1, stack)));
+for (let i = 0; i < timed; i++) trainer.step();
+stack > 0 ? trainer.getWeights(0) : trainer.getWeights();
+const wall = (performance.now() - t0) / timed;
 const kernelSum = Object.values(groups).reduce((a, b) => a + b, 0);
 const f = (x) => x.toFixed(3).padStart(7);
-console.log(`${kind} on ${backend.name}: ${f(wall)} ms per unprofiled step, ${(count / steps).toFixed(0)} kernels per step`);
+console.log(`${kind}${stack > 0 ? ` stack of ${stack}` : ''} on ${backend.name}: ${f(wall)} ms per unprofiled step${stack > 0 ? ` (${f(wall / stack)} ms per model-step)` : ''}, ${(count / steps).toFixed(0)} kernels per step`);
 for (const [g, ms] of Object.entries(groups).sort((a, b) => b[1] - a[1])) console.log(`${f(ms)} ms  ${g}`);
 console.log(`${f(Math.max(0, wall - kernelSum))} ms  dispatch, tape and JS overhead (wall − kernel sum)`);
 console.log('\ntop kernels (ms per step, name, input shapes):');

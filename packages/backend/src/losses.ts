@@ -137,3 +137,78 @@ export function meanSquaredError(outputs: tf.Tensor, targets: tf.Tensor): tf.Sca
   }
   return tf.tidy(() => tf.mean(tf.squaredDifference(outputs, tf.cast(targets, 'float32'))) as tf.Scalar);
 }
+
+function assertStacked(logits: tf.Tensor, targets: tf.Tensor, fn: string): void {
+  if (logits.rank !== 3 || !tf.util.arraysEqual(logits.shape, targets.shape)) {
+    throw new Error(`${fn}: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must both be [runs, rows, classes]`);
+  }
+}
+
+/**
+ * {@link crossEntropy} of K runs at once: logits and targets [K, rows, classes], one mean loss per
+ * run ([K]). The same float32 operations per run as `crossEntropy` of that run alone (so the same
+ * values bit for bit on a backend whose reductions sum in the same order). For evaluation: its
+ * values only are used (no second-order guarantee is made for it).
+ */
+export function crossEntropyStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): tf.Tensor1D {
+  assertStacked(logits, targets, 'crossEntropyStacked');
+  return tf.tidy(() => {
+    const [k, rows, classes] = logits.shape;
+    // Row-wise work on [K·rows, classes] (tfjs-wasm's reductions are slow on the last axis of 3-D).
+    const x = tf.reshape(logits, [k * rows, classes]);
+    const t = tf.cast(tf.reshape(targets, [k * rows, classes]), 'float32');
+    const m = tf.max(x, 1, true);
+    const shifted = tf.sub(x, m);
+    const lseShifted = tf.log(tf.sum(tf.exp(shifted), 1));
+    const targetTerm = tf.sum(tf.mul(t, shifted), 1);
+    const massCorrection = tf.mul(tf.reshape(m, [k * rows]), tf.sub(tf.scalar(1), tf.sum(t, 1)));
+    return tf.mean(tf.reshape(tf.add(tf.sub(lseShifted, targetTerm), massCorrection), [k, rows]), 1) as tf.Tensor1D;
+  });
+}
+
+/**
+ * {@link crossEntropyFirstOrder} of K runs at once: logits and targets [K, rows, classes] (one-hot
+ * rows), one mean loss per run ([K]), with the same hand-written first-order gradient. Run r's loss
+ * and gradient are those of `crossEntropyFirstOrder` on run r alone (same operations per run), and
+ * the gradient of a sum of the K losses with respect to run r's logits is run r's gradient alone.
+ */
+export function crossEntropyFirstOrderStacked(logits: tf.Tensor3D, targets: tf.Tensor3D): tf.Tensor1D {
+  assertStacked(logits, targets, 'crossEntropyFirstOrderStacked');
+  const [k, rows, classes] = logits.shape;
+  // Row-wise work on [K·rows, classes] (tfjs-wasm's reductions are slow on the last axis of 3-D).
+  const t = tf.reshape(targets, [k * rows, classes]);
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const x = tf.reshape(args[0] as tf.Tensor3D, [k * rows, classes]);
+    const save = args[1] as tf.GradSaveFunc;
+    const p = tf.softmax(x);
+    const others = tf.mul(p, tf.sub(1, t));
+    const missing = tf.sum(others, 1);
+    const m = tf.max(x, 1);
+    const xLabel = tf.sum(tf.mul(x, t), 1);
+    const q = tf.minimum(missing, 0.5);
+    const confident = tf.where(tf.less(q, 0.01), tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))), tf.neg(tf.log(tf.sub(1, q))));
+    const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 1)));
+    const perRow = tf.reshape(tf.where(tf.greaterEqual(xLabel, m), confident, general), [k, rows]);
+    save([others, missing]);
+    return {
+      value: tf.div(tf.sum(perRow, 1), rows) as tf.Tensor1D,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [o, miss] = saved as [tf.Tensor2D, tf.Tensor1D];
+        const g = tf.reshape(tf.sub(o, tf.mul(t, tf.reshape(miss, [k * rows, 1]))), [k, rows, classes]);
+        return tf.mul(tf.reshape(dy as tf.Tensor, [k, 1, 1]), tf.div(g, rows));
+      },
+    };
+  }) as (x: tf.Tensor3D) => tf.Tensor1D;
+  return f(logits);
+}
+
+/** {@link meanSquaredError} of K runs at once: outputs and targets [K, ...], one mean per run ([K]). */
+export function meanSquaredErrorStacked(outputs: tf.Tensor, targets: tf.Tensor): tf.Tensor1D {
+  if (!tf.util.arraysEqual(outputs.shape, targets.shape) || outputs.rank < 2) {
+    throw new Error(`meanSquaredErrorStacked: outputs [${outputs.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape [runs, ...]`);
+  }
+  return tf.tidy(() => {
+    const k = outputs.shape[0]!;
+    return tf.mean(tf.reshape(tf.squaredDifference(outputs, tf.cast(targets, 'float32')), [k, -1]), 1) as tf.Tensor1D;
+  });
+}

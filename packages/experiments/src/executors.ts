@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { runTraining, type RunMode, type RunSummary, type TrainConfig, type TrainEvent } from '@grokking-tickets/training';
+import { runStack, runTraining, type RunMode, type RunOptions, type RunSummary, type TrainConfig, type TrainEvent } from '@grokking-tickets/training';
 
 /**
  * One unit of work an executor runs: a plain training run, or one arm of a ticket experiment whose
@@ -12,7 +12,23 @@ import { runTraining, type RunMode, type RunSummary, type TrainConfig, type Trai
  */
 export type RunJob =
   | { kind: 'train'; id: string; label: string; dir: string; config: TrainConfig; provenance?: Record<string, unknown> }
-  | { kind: 'arm'; id: string; label: string; experimentDir: string; arm: string; prunerSpec?: string; cwd?: string };
+  | { kind: 'arm'; id: string; label: string; experimentDir: string; arm: string; prunerSpec?: string; cwd?: string }
+  | StackJob;
+
+/** A single run: a plain training run or one arm of a ticket experiment. */
+export type SingleJob = Exclude<RunJob, StackJob>;
+
+/**
+ * Several single jobs of one model kind and task trained as one stacked computation (see
+ * `runStack` in @grokking-tickets/training): one job for an executor, one worker, one outcome whose
+ * `members` hold each run's own outcome. Made by {@link groupIntoStacks}.
+ */
+export interface StackJob {
+  kind: 'stack';
+  id: string;
+  label: string;
+  jobs: SingleJob[];
+}
 
 /** How a job ended. `failed` carries the one-line error; the other jobs go on. */
 export interface JobOutcome {
@@ -21,12 +37,15 @@ export interface JobOutcome {
   dir: string;
   summary?: RunSummary;
   error?: { message: string; code?: string };
+  /** For a stack job: each member's outcome, in the order of `jobs` (the stack's own status is the worst of them). */
+  members?: JobOutcome[];
 }
 
 /** What an executor reports while it runs. */
 export interface ExecutorRunOptions {
   /** Abort: running jobs save their state and end as `interrupted`; queued ones are not started. */
   signal?: AbortSignal;
+  /** Training events; for a stack job, `job` is the member run the event belongs to. */
   onEvent?: (job: RunJob, event: TrainEvent) => void;
   /** Called as each job ends (before `run` resolves). */
   onOutcome?: (job: RunJob, outcome: JobOutcome) => void;
@@ -43,6 +62,7 @@ export interface Executor {
 
 /** Where a job writes: its run folder, or its arm's folder. */
 export function jobDir(job: RunJob): string {
+  if (job.kind === 'stack') return jobDir(job.jobs[0]!);
   return job.kind === 'train' ? job.dir : `${job.experimentDir}/arms/${job.arm}`;
 }
 
@@ -55,8 +75,9 @@ function failure(job: RunJob, e: unknown): JobOutcome {
  * Runs one job in this thread and never throws: a failure becomes a `failed` outcome with its
  * one-line message. A finished run is skipped (`already-finished`), an interrupted one resumed.
  */
-export async function executeJob(job: RunJob, options: { signal?: AbortSignal; onEvent?: (event: TrainEvent) => void } = {}): Promise<JobOutcome> {
+export async function executeJob(job: RunJob, options: { signal?: AbortSignal; onEvent?: (event: TrainEvent, member?: number) => void } = {}): Promise<JobOutcome> {
   try {
+    if (job.kind === 'stack') return await executeStack(job, options);
     if (job.kind === 'train') {
       const { RunStore } = await import('@grokking-tickets/run-store');
       const mode: RunMode = new RunStore(job.dir).exists() ? 'resume' : 'new';
@@ -69,6 +90,127 @@ export async function executeJob(job: RunJob, options: { signal?: AbortSignal; o
   } catch (e) {
     return failure(job, e);
   }
+}
+
+/** The worst status first: a stack's own status is the first of these that a member has. */
+const STATUS_ORDER: JobOutcome['status'][] = ['failed', 'interrupted', 'finished', 'already-finished', 'reused'];
+
+/**
+ * Runs a stack job in this thread: plans each member (a train job's folder mode, an arm's initial
+ * weights and masks; a reused dense arm needs no training), then trains the rest with `runStack`.
+ * A member that fails (bad folder, divergence) fails alone; the others go on.
+ */
+async function executeStack(job: StackJob, options: { signal?: AbortSignal; onEvent?: (event: TrainEvent, member?: number) => void }): Promise<JobOutcome> {
+  const members: JobOutcome[] = new Array(job.jobs.length);
+  const runs: Array<{ index: number; options: RunOptions }> = [];
+  const { RunStore } = await import('@grokking-tickets/run-store');
+  for (const [index, m] of job.jobs.entries()) {
+    const onEvent = (event: TrainEvent) => options.onEvent?.(event, index);
+    try {
+      if (m.kind === 'train') {
+        const mode: RunMode = new RunStore(m.dir).exists() ? 'resume' : 'new';
+        runs.push({ index, options: { config: m.config, dir: m.dir, mode, provenance: m.provenance, command: `grokking-tickets (${m.label})`, onEvent } });
+      } else {
+        const { planArm } = await import('./ticket.js');
+        const plan = await planArm({ experimentDir: m.experimentDir, arm: m.arm, prunerSpec: m.prunerSpec, cwd: m.cwd, onEvent });
+        if ('outcome' in plan) members[index] = { ...plan.outcome, id: m.id };
+        else runs.push({ index, options: plan.run });
+      }
+    } catch (e) {
+      members[index] = failure(m, e);
+    }
+  }
+  const outcomes = await runStack(runs.map((r) => r.options), { signal: options.signal });
+  outcomes.forEach((o, i) => {
+    const index = runs[i]!.index;
+    const m = job.jobs[index]!;
+    members[index] = o.error ? failure(m, o.error) : { id: m.id, status: o.result!.status, dir: o.dir, summary: o.result!.summary };
+  });
+  const status = STATUS_ORDER.find((st) => members.some((o) => o.status === st)) ?? 'finished';
+  const firstError = members.find((o) => o.error)?.error;
+  return { id: job.id, status, dir: jobDir(job), members, ...(firstError ? { error: firstError } : {}) };
+}
+
+/**
+ * Groups single jobs into stack jobs of at most `stack` runs that can train together (same model,
+ * task and backend: an arm's retraining config is read from its experiment's ticket.json), for any
+ * executor. Jobs that cannot be stacked (different settings, a model without a stacked forward pass)
+ * stay single. With `workers`, a group is split into a multiple of that many stacks (when it has
+ * enough jobs), so that the stacks fill whole rounds of the pool; stacks of a group are as equal in
+ * size as possible, and jobs with similar step counts go together (a run that finishes early is frozen in
+ * its stack until the stack ends). `stack` ≤ 1 returns the jobs unchanged.
+ */
+export async function groupIntoStacks(jobs: readonly RunJob[], stack: number, options: { workers?: number } = {}): Promise<RunJob[]> {
+  if (!(stack > 1)) return [...jobs];
+  const { canStack, stackKey } = await import('@grokking-tickets/training');
+  const { createModel } = await import('@grokking-tickets/models');
+  const keyed = new Map<string, Array<{ job: SingleJob; steps: number }>>();
+  const out: RunJob[] = [];
+  for (const job of jobs) {
+    if (job.kind === 'stack') {
+      out.push(job);
+      continue;
+    }
+    let config: TrainConfig | null = null;
+    try {
+      if (job.kind === 'train') config = job.config;
+      else {
+        const { readTicketRecord } = await import('./ticket.js');
+        const { retrainConfig } = await import('./ticketConfig.js');
+        config = retrainConfig(readTicketRecord(job.experimentDir).config);
+      }
+    } catch {
+      config = null; // the job will report its own error when it runs
+    }
+    const { kind, ...modelOptions } = (config?.model ?? { kind: '' }) as Record<string, unknown>;
+    let stackable = false;
+    try {
+      stackable = config !== null && canStack(createModel(String(kind), modelOptions));
+    } catch {
+      stackable = false;
+    }
+    if (!stackable) {
+      out.push(job);
+      continue;
+    }
+    const key = stackKey(config!);
+    if (!keyed.has(key)) keyed.set(key, []);
+    keyed.get(key)!.push({ job, steps: config!.steps });
+  }
+  for (const group of keyed.values()) {
+    group.sort((a, b) => a.steps - b.steps);
+    // Whole rounds over the workers: 12 runs, K 4, 2 workers make 4 stacks of 3 (two rounds of two
+    // stacks), not 3 stacks of 4 (the third alone in a second round).
+    const workers = Math.max(1, options.workers ?? 1);
+    const count = Math.min(group.length, Math.ceil(Math.ceil(group.length / stack) / workers) * workers);
+    const base = Math.floor(group.length / count);
+    let at = 0;
+    for (let s = 0; s < count; s++) {
+      const size = base + (s < group.length % count ? 1 : 0);
+      const members = group.slice(at, at + size).map((g) => g.job);
+      at += size;
+      if (members.length === 1) out.push(members[0]!);
+      else out.push({ kind: 'stack', id: members.map((m) => m.id).join('+'), label: members.map((m) => m.label).join('+'), jobs: members });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs single jobs with an executor, stacked by {@link groupIntoStacks} (`stack` runs at most per
+ * stack, spread over `workers`), and returns one outcome per given job, in the given order, as
+ * `executor.run(jobs)` would.
+ */
+export async function runStacked(executor: Executor, jobs: readonly RunJob[], stack: number, options: ExecutorRunOptions & { workers?: number } = {}): Promise<JobOutcome[]> {
+  const grouped = await groupIntoStacks(jobs, stack, { workers: options.workers });
+  const outcomes = await executor.run(grouped, options);
+  const byId = new Map<string, JobOutcome>();
+  grouped.forEach((job, i) => {
+    const o = outcomes[i]!;
+    if (job.kind !== 'stack') byId.set(job.id, o);
+    else job.jobs.forEach((m, j) => byId.set(m.id, o.members?.[j] ?? { id: m.id, status: o.status, dir: jobDir(m), ...(o.error ? { error: o.error } : {}) }));
+  });
+  return jobs.map((job) => byId.get(job.id) ?? { id: job.id, status: 'failed', dir: jobDir(job), error: { message: `no outcome for ${job.label}` } });
 }
 
 /** A pool that runs at most `concurrency` jobs at once with `start(job)`, in order, stopping new starts on abort. */
@@ -97,7 +239,7 @@ async function pool(jobs: readonly RunJob[], concurrency: number, options: Execu
 export function createInProcessExecutor(): Executor {
   return {
     name: 'in-process',
-    run: (jobs, options = {}) => pool(jobs, 1, options, (job) => executeJob(job, { signal: options.signal, onEvent: (e) => options.onEvent?.(job, e) })),
+    run: (jobs, options = {}) => pool(jobs, 1, options, (job) => executeJob(job, { signal: options.signal, onEvent: (e, member) => options.onEvent?.(memberOf(job, member), e) })),
   };
 }
 
@@ -107,7 +249,12 @@ function entry(name: string): URL {
   return fs.existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}.js`, import.meta.url);
 }
 
-type FromRunner = { type: 'event'; event: TrainEvent } | { type: 'done'; outcome: JobOutcome };
+type FromRunner = { type: 'event'; event: TrainEvent; member?: number } | { type: 'done'; outcome: JobOutcome };
+
+/** The job an event belongs to: a stack's member, or the job itself. */
+function memberOf(job: RunJob, member: number | undefined): RunJob {
+  return job.kind === 'stack' && member !== undefined ? (job.jobs[member] ?? job) : job;
+}
 
 /**
  * Runs up to `concurrency` jobs at once, each in its own worker thread (its own tfjs engine and
@@ -132,7 +279,7 @@ export function createWorkerThreadExecutor(opts: { concurrency: number }): Execu
           const abort = () => worker.postMessage({ type: 'abort' });
           options.signal?.addEventListener('abort', abort, { once: true });
           worker.on('message', (msg: FromRunner) => {
-            if (msg.type === 'event') options.onEvent?.(job, msg.event);
+            if (msg.type === 'event') options.onEvent?.(memberOf(job, msg.member), msg.event);
             else outcome = msg.outcome;
           });
           worker.on('error', (e) => (outcome ??= failure(job, e)));
@@ -163,7 +310,7 @@ export function createChildProcessExecutor(opts: { concurrency: number; execArgv
           const abort = () => child.kill('SIGINT');
           options.signal?.addEventListener('abort', abort, { once: true });
           child.on('message', (msg: FromRunner) => {
-            if (msg.type === 'event') options.onEvent?.(job, msg.event);
+            if (msg.type === 'event') options.onEvent?.(memberOf(job, msg.member), msg.event);
             else outcome = msg.outcome;
           });
           child.on('error', (e) => (outcome ??= failure(job, e)));

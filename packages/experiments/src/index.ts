@@ -10,15 +10,21 @@ export {
   createInProcessExecutor,
   createWorkerThreadExecutor,
   executeJob,
+  groupIntoStacks,
   jobDir,
+  runStacked,
   type Executor,
   type ExecutorRunOptions,
   type JobOutcome,
   type RunJob,
+  type SingleJob,
+  type StackJob,
 } from './executors.js';
 export { maskedNorms, sameNormScales } from '@grokking-tickets/grokking-metrics';
 export {
+  DEFAULT_STACK,
   denseDirOf,
+  planArm,
   readTicketRecord,
   resolveExperimentPruner,
   runArm,

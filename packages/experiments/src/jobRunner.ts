@@ -7,8 +7,8 @@ import type { TrainEvent } from '@grokking-tickets/training';
 
 const controller = new AbortController();
 
-async function run(job: RunJob, send: (msg: { type: 'event'; event: TrainEvent } | { type: 'done'; outcome: JobOutcome }) => void): Promise<void> {
-  const outcome = await executeJob(job, { signal: controller.signal, onEvent: (event) => send({ type: 'event', event }) });
+async function run(job: RunJob, send: (msg: { type: 'event'; event: TrainEvent; member?: number } | { type: 'done'; outcome: JobOutcome }) => void): Promise<void> {
+  const outcome = await executeJob(job, { signal: controller.signal, onEvent: (event, member) => send({ type: 'event', event, ...(member !== undefined ? { member } : {}) }) });
   send({ type: 'done', outcome });
 }
 

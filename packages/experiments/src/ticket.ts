@@ -4,12 +4,21 @@ import { initBackend } from '@grokking-tickets/backend';
 import { denseMasks, initialWeights } from '@grokking-tickets/models';
 import { buildMask, getPruner, listPruners, loadPruner, type MaskOptions, type MaskResult, type Pruner } from '@grokking-tickets/pruners';
 import { LOCK_FILE, RunFolderError, RunStore, saveCheckpoint, type StoredTensor } from '@grokking-tickets/run-store';
-import { ConfigError, checkResources, configHash, getTask, mergeInput, runTraining, type RunMode, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
+import { ConfigError, checkResources, configHash, getTask, mergeInput, runTraining, type RunMode, type RunOptions, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
 import { getArm, type ArmContext, type ArmPlan } from './arms.js';
 import { maskOverlap, maskStats, sameNormScales, type KeptCount, type TensorOverlap } from '@grokking-tickets/grokking-metrics';
 import { ExperimentError, modelOf, openDenseRun, type DenseSource } from './dense.js';
-import { createInProcessExecutor, createWorkerThreadExecutor, type Executor, type JobOutcome, type RunJob } from './executors.js';
+import { createInProcessExecutor, createWorkerThreadExecutor, runStacked, type Executor, type JobOutcome, type RunJob } from './executors.js';
 import { denseTrainingConfig, resolveTicketConfig, retrainConfig, ticketIdentity, type NormDefinition, type TicketConfig, type TicketConfigInput } from './ticketConfig.js';
+
+/**
+ * Default number of runs per stack for experiments (`ticket --stack`). From `npm run bench`'s
+ * throughput table (README, Performance): the paper's MLP gives 698 model-steps/s with two
+ * processes at K = 1 and 803–824 at K = 4–16 (555 → 761–776 per CPU-second), flat beyond K = 4,
+ * while resident memory per run falls from ~126 MB (K = 1) to ~22 MB (K = 8); 8 keeps a stack's
+ * memory (~180 MB) and its wasted slots (runs that finished early) small.
+ */
+export const DEFAULT_STACK = 8;
 
 /** What `ticket.json` holds: the resolved config (its identity hash checks it on every read). */
 export interface TicketRecord {
@@ -36,6 +45,12 @@ export interface TicketOptions {
   jobs?: number;
   /** Or run the arms with this executor (overrides `jobs`). */
   executor?: Executor;
+  /**
+   * Train up to this many arms as one stacked computation (runs of one model and task; results
+   * bit-identical to training them one by one on WASM). 1 turns stacking off. Default
+   * {@link DEFAULT_STACK}.
+   */
+  stack?: number;
   signal?: AbortSignal;
   onEvent?: (event: TicketEvent) => void;
   /** Folder that relative pruner paths are resolved from (default: process.cwd()). */
@@ -214,6 +229,18 @@ export interface ArmJobOptions {
  * refuses an arm folder whose stored initial weights or masks differ from the plan.
  */
 export async function runArm(options: ArmJobOptions): Promise<JobOutcome> {
+  const plan = await planArm(options);
+  if ('outcome' in plan) return plan.outcome;
+  const result = await runTraining(plan.run);
+  return { id: plan.outcomeId, status: result.status, dir: plan.run.dir, summary: result.summary };
+}
+
+/**
+ * Plans one arm without training it: the `runTraining` options of its run (initial weights, masks,
+ * provenance, folder mode), or the outcome when nothing is to be trained (a dense arm that is the
+ * dense run itself). Used by {@link runArm} and by stacked execution.
+ */
+export async function planArm(options: ArmJobOptions): Promise<{ outcome: JobOutcome } | { run: RunOptions & { dir: string }; outcomeId: string }> {
   const { config } = readTicketRecord(options.experimentDir);
   const id = `${options.experimentDir}#${options.arm}`;
   const denseDir = denseDirOf(options.experimentDir, config);
@@ -222,40 +249,42 @@ export async function runArm(options: ArmJobOptions): Promise<JobOutcome> {
   const retrain = retrainConfig(config);
   if (options.arm === 'dense' && configHash(retrain) === dense.configHash) {
     // Retrained with the dense run's own settings, the dense arm is the dense run itself.
-    return { id, status: 'reused', dir: denseDir, summary: dense.summary };
+    return { outcome: { id, status: 'reused', dir: denseDir, summary: dense.summary } };
   }
   await initBackend(dense.config.backend);
   const pruner = await resolveExperimentPruner(config.pruner, options.prunerSpec, options.cwd ?? process.cwd());
   const plan: ArmPlan = await getArm(options.arm).plan(armContext(config, dense, pruner));
   const dir = path.join(options.experimentDir, 'arms', options.arm);
   const store = new RunStore(dir);
-  const result = await runTraining({
-    config: retrain,
-    dir,
-    mode: store.exists() ? 'resume' : 'new',
-    initialWeights: plan.initialWeights,
-    masks: plan.masks,
-    verifyInit: true,
-    provenance: {
-      experiment: 'grokking-ticket',
-      experimentId: ticketIdentity(config),
-      arm: options.arm,
-      denseDir,
-      denseConfigHash: dense.configHash,
-      fromStep: config.fromStep,
-      rewindStep: config.rewindStep,
-      pruningRate: config.pruningRate,
-      pruner: config.pruner,
-      kept: plan.kept,
-      total: plan.total,
-      ...(plan.alpha !== undefined ? { alpha: plan.alpha } : {}),
-      ...plan.provenance,
+  return {
+    outcomeId: id,
+    run: {
+      config: retrain,
+      dir,
+      mode: store.exists() ? 'resume' : 'new',
+      initialWeights: plan.initialWeights,
+      masks: plan.masks,
+      verifyInit: true,
+      provenance: {
+        experiment: 'grokking-ticket',
+        experimentId: ticketIdentity(config),
+        arm: options.arm,
+        denseDir,
+        denseConfigHash: dense.configHash,
+        fromStep: config.fromStep,
+        rewindStep: config.rewindStep,
+        pruningRate: config.pruningRate,
+        pruner: config.pruner,
+        kept: plan.kept,
+        total: plan.total,
+        ...(plan.alpha !== undefined ? { alpha: plan.alpha } : {}),
+        ...plan.provenance,
+      },
+      command: `grokking-tickets ticket (arm ${options.arm})`,
+      signal: options.signal,
+      onEvent: options.onEvent,
     },
-    command: `grokking-tickets ticket (arm ${options.arm})`,
-    signal: options.signal,
-    onEvent: options.onEvent,
-  });
-  return { id, status: result.status, dir, summary: result.summary };
+  };
 }
 
 /** Checks and sets up everything before a ticket experiment trains anything; returns the resolved state. */
@@ -413,7 +442,12 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
       cwd: options.cwd ?? process.cwd(),
     }));
     const executor = options.executor ?? ((options.jobs ?? 1) > 1 ? createWorkerThreadExecutor({ concurrency: options.jobs! }) : createInProcessExecutor());
-    const outcomes = await executor.run(jobs, { signal: options.signal, onEvent: (job, event) => emit({ type: 'train', arm: job.label, event }) });
+    // Arms share model and task: stacked, they train as one computation per worker.
+    const outcomes = await runStacked(executor, jobs, options.stack ?? DEFAULT_STACK, {
+      workers: options.jobs ?? 1,
+      signal: options.signal,
+      onEvent: (job, event) => emit({ type: 'train', arm: job.label, event }),
+    });
     if (outcomes.some((o) => o.status === 'interrupted')) return { status: 'interrupted' };
     const failed = outcomes.filter((o) => o.status === 'failed');
     if (failed.length > 0) {

@@ -23,10 +23,11 @@ export type {
   ParamSpec,
   PreparedBatch,
   ReferenceLayout,
+  StackedBatch,
 } from './types.js';
 export { ModelError, createModel, getModelDefinition, listModels, registerModel } from './registry.js';
 export { mlpDefinition, transformerDefinition, mnistMlpDefinition };
-export { disposeBatch, oneHotMatrix } from './batch.js';
+export { disposeBatch, disposeStackedBatch, oneHotMatrix } from './batch.js';
 export { SeededRandom, gaussianArray } from './random.js';
 export {
   applyMasks,

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { sparseLookup } from '@grokking-tickets/backend';
-import { expectPairs, oneHotMatrix, sparseRows } from './batch.js';
+import { batchedMatMul, matMul2d, sparseLookup, transposeInner } from '@grokking-tickets/backend';
+import { commonSize, concatInt32, expectPairs, offsetColumns, oneHotMatrix, sparseRows, stackedOneHot } from './batch.js';
 import { positiveInt } from './registry.js';
-import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch } from './types.js';
+import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
 
 /**
  * The reference's 1-layer `Transformer` (spec §3.2): no positional embedding, no LayerNorm, no
@@ -52,8 +52,8 @@ export const transformerDefinition: ModelDefinition = {
     // (heads, dHead, dModel) → (dModel, heads·dHead): one product projects every head at once.
     const projT = (w: tf.Tensor) => tf.transpose(tf.reshape(w, [hd, dModel])) as tf.Tensor2D;
     const mlpBlock = (w: NamedTensors, r: tf.Tensor2D): tf.Tensor2D => {
-      const pre: tf.Tensor2D = tf.relu(tf.matMul(r, tf.transpose(w.W_in as tf.Tensor2D)));
-      return tf.add(r, tf.matMul(pre, tf.transpose(w.W_out as tf.Tensor2D)));
+      const pre: tf.Tensor2D = tf.relu(matMul2d(r, tf.transpose(w.W_in as tf.Tensor2D)));
+      return tf.add(r, matMul2d(pre, tf.transpose(w.W_out as tf.Tensor2D)));
     };
 
     return {
@@ -94,19 +94,64 @@ export const transformerDefinition: ModelDefinition = {
         const [, , rowB, oneB, pairAB, signAB, pairS, signS] = batch.inputs as tf.Tensor2D[];
         const embT = tf.transpose(w.W_E as tf.Tensor2D); // vocab × dModel
         // Per-head token projections as [heads, vocab, dHead].
-        const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(tf.matMul(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
-        const kT = tf.transpose(perHead(w.W_K!), [0, 2, 1]) as tf.Tensor3D; // heads × dHead × vocab
-        const scores = tf.matMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
+        const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(matMul2d(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
+        const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D); // heads × dHead × vocab
+        const scores = batchedMatMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
         const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D; // [b·vocab + key, h]
         const oT = tf.transpose(tf.reshape(w.W_O!, [dModel, heads, dHead]), [1, 2, 0]) as tf.Tensor3D; // heads × dHead × dModel
-        const voHeads = tf.matMul(perHead(w.W_V!), oT); // heads × vocab × dModel
+        const voHeads = batchedMatMul(perHead(w.W_V!), oT); // heads × vocab × dModel
         const voTable = tf.reshape(tf.transpose(voHeads, [1, 0, 2]), [vocab, heads * dModel]) as tf.Tensor2D; // [tok, h·dModel + i]
         const gap = sparseLookup(sTable, pairS!, signS!); // S_h[b,a] − S_h[b,b], n × heads
         const alpha = tf.reshape(tf.sigmoid(tf.mul(gap, scale)), [n, heads, 1]); // softmax weight of position 0
         const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [n, heads, dModel]));
         const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [vocab, dModel]) : tf.sum(voHeads, 0)); // E[tok] + Σ_h VO_h[tok]
         const r: tf.Tensor2D = tf.add(sparseLookup(base as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [n, dModel]) : tf.sum(delta, 1));
-        return tf.matMul(mlpBlock(w, r), w.W_U as tf.Tensor2D);
+        return matMul2d(mlpBlock(w, r), w.W_U as tf.Tensor2D);
+      },
+      prepareStacked(batches: Batch[]): StackedBatch {
+        const pairs = batches.map((b) => expectPairs(b, vocab, 'transformer'));
+        const size = commonSize(pairs.map((p) => p.labels.length), 'transformer');
+        const cols = (f: (p: (typeof pairs)[number]) => Int32Array, rows: number) => offsetColumns(pairs.map(f), rows);
+        const v2 = vocab * vocab;
+        return {
+          stack: pairs.length,
+          size,
+          // as `prepare`'s fast path, run r's rows offset into the K stacked tables
+          inputs: [
+            ...sparseRows([cols((p) => p.b, vocab)], [1]),
+            ...sparseRows([cols((p) => p.a, vocab), cols((p) => p.b, vocab)], [1, -1]),
+            ...sparseRows([cols((p) => p.b.map((b, i) => b * vocab + p.a[i]!), v2), cols((p) => p.b.map((b) => b * vocab + b), v2)], [1, -1]),
+          ],
+          targets: stackedOneHot(pairs.map((p) => p.labels), vocab),
+          labels: concatInt32(pairs.map((p) => p.labels)),
+        };
+      },
+      // `forward` with a leading run axis K: the same operations per run; products batched over
+      // runs (and heads), the K tables of each kind stacked into one table read by one lookup.
+      forwardStacked(w, batch) {
+        const k = batch.stack;
+        const n = batch.size;
+        const [rowB, oneB, pairAB, signAB, pairS, signS] = batch.inputs as tf.Tensor2D[];
+        const embT = transposeInner(w.W_E! as tf.Tensor3D); // K × vocab × dModel
+        const projTs = (wt: tf.Tensor) => transposeInner(tf.reshape(wt, [k, hd, dModel]) as tf.Tensor3D);
+        // [K·heads, vocab, dHead]
+        const perHead = (wt: tf.Tensor) =>
+          tf.reshape(tf.transpose(tf.reshape(batchedMatMul(embT, projTs(wt)), [k, vocab, heads, dHead]), [0, 2, 1, 3]), [k * heads, vocab, dHead]) as tf.Tensor3D;
+        const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D);
+        const scores = tf.reshape(batchedMatMul(perHead(w.W_Q!), kT), [k, heads, vocab, vocab]);
+        const sTable = tf.reshape(tf.transpose(scores, [0, 2, 3, 1]), [k * vocab * vocab, heads]) as tf.Tensor2D;
+        const oT = tf.reshape(tf.transpose(tf.reshape(w.W_O!, [k, dModel, heads, dHead]), [0, 2, 3, 1]), [k * heads, dHead, dModel]) as tf.Tensor3D;
+        const voHeads = tf.reshape(batchedMatMul(perHead(w.W_V!), oT), [k, heads, vocab, dModel]);
+        const voTable = tf.reshape(tf.transpose(voHeads, [0, 2, 1, 3]), [k * vocab, heads * dModel]) as tf.Tensor2D;
+        const gap = sparseLookup(sTable, pairS!, signS!);
+        const alpha = tf.reshape(tf.sigmoid(tf.mul(gap, scale)), [k * n, heads, 1]);
+        const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [k * n, heads, dModel]));
+        const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [k, vocab, dModel]) : tf.sum(voHeads, 1));
+        const r = tf.add(sparseLookup(tf.reshape(base, [k * vocab, dModel]) as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [k * n, dModel]) : tf.sum(delta, 1));
+        const r3 = tf.reshape(r, [k, n, dModel]) as tf.Tensor3D;
+        const pre = tf.relu(batchedMatMul(r3, transposeInner(w.W_in! as tf.Tensor3D)));
+        const out = tf.add(r3, batchedMatMul(pre, transposeInner(w.W_out! as tf.Tensor3D))) as tf.Tensor3D;
+        return batchedMatMul(out, w.W_U as tf.Tensor3D);
       },
       // As the reference: both positions, full causal attention with −1e10 fill, MLP at both.
       forwardReference(w, batch) {

@@ -48,6 +48,23 @@ export interface PreparedBatch {
   labels: Int32Array;
 }
 
+/**
+ * K batches of equal size (one per run of a stack) turned into tensors for `forwardStacked`:
+ * inputs are model-specific (the fast path's sparse rows, offset so that run r reads rows of its own
+ * table), targets are K one-hot matrices, labels the K label arrays one after another.
+ */
+export interface StackedBatch {
+  /** Number of runs K. */
+  stack: number;
+  /** Examples per run. */
+  size: number;
+  inputs: tf.Tensor[];
+  /** [K, size, classes]. */
+  targets: tf.Tensor3D;
+  /** K·size labels, run by run. */
+  labels: Int32Array;
+}
+
 /** How a model's outputs are scored. */
 export type LossKind = 'cross-entropy' | 'mse';
 
@@ -71,6 +88,17 @@ export interface GrokModel {
   forward(weights: NamedTensors, batch: PreparedBatch): tf.Tensor2D;
   /** The plain formulation mirroring the reference code step by step (tests and audits). */
   forwardReference(weights: NamedTensors, batch: PreparedBatch): tf.Tensor2D;
+  /**
+   * Stacked training (optional): K batches of equal size as one {@link StackedBatch} (the caller
+   * frees it with `disposeStackedBatch`). Models without it are trained one run at a time.
+   */
+  prepareStacked?(batches: Batch[]): StackedBatch;
+  /**
+   * Logits [K, size, classes] of K runs at once, for weights with a leading run axis ([K, ...shape],
+   * masks applied). Each run's logits, and their gradients, are bit-identical to `forward` of that
+   * run alone on the same backend (the same float32 operations in the same order).
+   */
+  forwardStacked?(weights: NamedTensors, batch: StackedBatch): tf.Tensor3D;
 }
 
 /**

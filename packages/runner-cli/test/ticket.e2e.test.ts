@@ -57,4 +57,18 @@ describe('grokking-tickets ticket', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(fs.existsSync(path.join(r.cwd, 'runs')), 'nothing written').toBe(false);
   });
+  it('--stack 1 (arms one by one) and --stack 3 give the same arms; --stack must be a positive integer', () => {
+    const root = tmp();
+    const args = (stack: string, out: string) => ['ticket', ...SMALL, '--arms', 'ticket,random,same-l2', '--stack', stack, '--out', path.join(root, out)];
+    expect(run(args('1', 'plain')).code).toBe(0);
+    expect(run(args('3', 'stacked')).code).toBe(0);
+    for (const arm of ['ticket', 'random', 'same-l2']) {
+      const rows = (out: string) => fs.readFileSync(path.join(root, out, 'arms', arm, 'metrics.jsonl'), 'utf8');
+      expect(rows('stacked')).toBe(rows('plain'));
+      expect(rows('stacked').trim().split('\n')).toHaveLength(16);
+    }
+    const bad = run(['ticket', ...SMALL, '--stack', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--stack/);
+  });
 });

@@ -29,4 +29,6 @@ export { NonFiniteError, RunSession, runTraining, type RunMode, type RunOptions,
 export { allPairs, analyzeState, tokenMatrices, type AnalysisFields } from './analysis.js';
 export { analyzeRun, type AnalysisRow, type AnalyzeRunOptions, type AnalyzeRunResult, type RunMaskStats } from './analyzeRun.js';
 export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
-export { BENCH_CASES, benchmarkStep, type StepBenchmark } from './bench.js';
+export { BENCH_CASES, benchmarkStack, benchmarkStep, type StackBenchmark, type StepBenchmark } from './bench.js';
+export { StackedTrainer, canStack, type StackMember, type StackedTrainerInit } from './stackedTrainer.js';
+export { runStack, stackKey, type StackOptions, type StackOutcome } from './stack.js';

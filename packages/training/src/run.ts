@@ -26,6 +26,15 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  */
 export async function runTraining(options: RunOptions): Promise<RunResult> {
   const session = await RunSession.open(options);
+  try {
+    return await trainSession(session, options);
+  } finally {
+    session.close();
+  }
+}
+
+/** The solo training loop on an open session (the caller closes it): `runTraining` without the open. */
+export async function trainSession(session: RunSession, options: RunOptions): Promise<RunResult> {
   let trainer: Trainer | undefined;
   try {
     if (session.finished) return session.alreadyFinished();
@@ -58,6 +67,5 @@ export async function runTraining(options: RunOptions): Promise<RunResult> {
     return await session.finish(t, elapsedMs);
   } finally {
     trainer?.dispose();
-    session.close();
   }
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { listArms, resolveTicketConfig, runTicket, ticketIdentity, type TicketConfigInput, type TicketEvent, type TicketSummary } from '@grokking-tickets/experiments';
+import { DEFAULT_STACK, listArms, resolveTicketConfig, runTicket, ticketIdentity, type TicketConfigInput, type TicketEvent, type TicketSummary } from '@grokking-tickets/experiments';
 import { getPruner, listPruners, loadPruner } from '@grokking-tickets/pruners';
 import { mergeInput } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
@@ -105,6 +105,7 @@ interface TicketFlags extends RunFlags {
   force?: boolean;
   jobs?: number;
   report?: boolean;
+  stack?: number;
   [key: string]: unknown;
 }
 
@@ -137,13 +138,16 @@ async function ticket(opts: TicketFlags, cmd: Command): Promise<number> {
     dir = opts.out ?? path.join('runs', `ticket-${ticketIdentity(resolved)}`);
   }
   const jobs = opts.jobs ?? 1;
-  const reporter = ticketReporter(Boolean(opts.quiet), jobs > 1, 'ticket');
+  const stack = opts.stack ?? DEFAULT_STACK;
+  // Stacked arms train together, so their progress interleaves as parallel arms' does.
+  const reporter = ticketReporter(Boolean(opts.quiet), jobs > 1 || stack > 1, 'ticket');
   const result = await withSignals((signal) =>
     runTicket({
       config: opts.resume && denseGiven.length + ticketGiven.length === 0 && opts.config === undefined ? undefined : config,
       dir,
       mode: opts.resume ? 'resume' : opts.force ? 'force' : 'new',
       jobs,
+      stack,
       signal,
       onEvent: reporter.onEvent,
     }),
@@ -178,6 +182,9 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
     .addOption(new Option('--config <file>', 'JSON ticket config ({"dense": {...}, "pruningRate": 0.6, ...}); flags override it').argParser(stringFlag('--config')))
     .addOption(new Option('--out <dir>', 'experiment folder (default: runs/ticket-<experiment hash>)').argParser(stringFlag('--out')))
     .addOption(new Option('--jobs <n>', 'arms to train at once, in worker threads (default: 1)').argParser(intFlag('--jobs', 1)))
+    .addOption(
+      new Option('--stack <k>', `train up to k arms as one stacked computation per worker (same results as one by one; 1 = off) (default: ${DEFAULT_STACK})`).argParser(intFlag('--stack', 1)),
+    )
     .option('--resume', 'continue the experiment in --out (settings given again must match; more --arms may be added)')
     .option('--force', 'replace the experiment in --out (never a --dense run it reads)')
     .option('--report', 'write <out>/report.html at the end (every arm\'s curves, norms, Fourier structure, masks) and print its path')
@@ -185,6 +192,7 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
     .option('--json', 'print the summary as JSON on stdout');
   examples(cmd, [
     'grokking-tickets ticket --arms ticket,dense,same-l1,same-l2,random --jobs 2 --out runs/ticket-s0 --report',
+    'grokking-tickets ticket --arms ticket,dense,same-l1,same-l2,random --stack 1 --out runs/ticket-s0-unstacked',
     'grokking-tickets ticket --dense runs/dense-s0 --from-step 2000 --arms ticket --out runs/mem-s0',
     'grokking-tickets ticket --dense runs/dense-s0 --weight-decay 0 --pruning-rate 0.8 --arms ticket,dense',
     'grokking-tickets ticket --dense runs/dense-s0 --pruner @grokking-tickets/pruner-magnitude-increase',
