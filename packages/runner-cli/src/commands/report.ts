@@ -1,6 +1,9 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { createReport, formatOf, writeReport, type Report, type ReportFormat } from '@grokking-tickets/report';
+import type { Report, ReportFormat } from '@grokking-tickets/report';
+
+// Loaded when a report is written: Vega and Vega-Lite cost every other command ~0.2 s of start-up.
+const reportLib = () => import('@grokking-tickets/report');
 import { RunStore } from '@grokking-tickets/run-store';
 import { EXIT } from '../errors.js';
 import { stringFlag } from '../flags.js';
@@ -36,6 +39,7 @@ function summaryOf(report: Report, files: string[], format: ReportFormat, starte
  */
 export async function reportInto(dir: string, command: string): Promise<WrittenReport> {
   const started = performance.now();
+  const { createReport, writeReport } = await reportLib();
   const report = await createReport([dir]);
   const lock = new RunStore(dir).lock(command);
   try {
@@ -62,6 +66,7 @@ interface ReportFlags {
 
 async function report(folders: string[], opts: ReportFlags): Promise<number> {
   const started = performance.now();
+  const { createReport, formatOf, writeReport } = await reportLib();
   const format = opts.format ?? (opts.out ? formatOf(opts.out) : 'html');
   const out = opts.out ?? (format === 'md' ? 'report.md' : 'report.html');
   const built = await createReport(folders, { title: opts.title, baseline: opts.baseline });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { checkRedis, createQueueExecutor, loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
+import { loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
 import { ConfigError } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
@@ -65,8 +65,13 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
     return EXIT.ok;
   }
   if (opts.queue && opts.jobs !== undefined) throw new UsageError('--jobs does not apply with --queue: each worker sets its own --concurrency');
-  if (opts.queue) await checkRedis(opts.queue); // a clear error before anything is written
-  const executor: QueueExecutor | undefined = opts.queue ? createQueueExecutor({ url: opts.queue, queue: opts.queueName, root: runsDir }) : undefined;
+  let executor: QueueExecutor | undefined;
+  if (opts.queue) {
+    // Loaded only for --queue: BullMQ and ioredis are not needed by a local sweep.
+    const { checkRedis, createQueueExecutor } = await import('@grokking-tickets/experiments/queue');
+    await checkRedis(opts.queue); // a clear error before anything is written
+    executor = createQueueExecutor({ url: opts.queue, queue: opts.queueName, root: runsDir });
+  }
   const style = progressStyle(Boolean(opts.quiet || opts.json));
   const display = sweepProgress(style, runInfos(plan));
   let result;
