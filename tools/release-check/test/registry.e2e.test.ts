@@ -5,7 +5,8 @@
  * project, and the runnable examples of its README (every ```js block) are run there. The installed
  * size of each package is written to install-sizes.json beside this test's results.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -48,6 +49,12 @@ const npm = (args: string[], cwd: string, timeout = 300_000) =>
 function duBytes(dir: string): number {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 }
+
+const npmAsync = (args: string[], cwd: string) =>
+  promisify(execFile)('npm', [...args, '--userconfig', npmrc, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 600_000 });
+
+/** The empty project each package is installed into, alone. */
+const projectOf = (name: string) => path.join(work, 'projects', name.replace('/', '__'));
 
 let registry: ChildProcess | null = null;
 let url = '';
@@ -120,7 +127,24 @@ beforeAll(async () => {
     const file = `${(p.json.name as string).replace('@', '').replace('/', '-')}-${p.json.version}.tgz`;
     npm(['publish', path.join(work, 'tarballs', file)], work);
   }
+  // Install every package alone into its own empty project, three at a time (network-bound).
+  const queue = [...PACKAGES];
+  const lane = async () => {
+    for (let p = queue.shift(); p; p = queue.shift()) {
+      const project = projectOf(p.json.name);
+      fs.mkdirSync(project, { recursive: true });
+      fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'empty-project', version: '1.0.0', private: true, type: 'module' }));
+      try {
+        await npmAsync(['install', p.json.name], project);
+      } catch (e) {
+        installErrors.set(p.json.name, String((e as { stderr?: string }).stderr ?? e));
+      }
+    }
+  };
+  await Promise.all([lane(), lane(), lane()]);
 }, 900_000);
+
+const installErrors = new Map<string, string>();
 
 afterAll(() => {
   registry?.kill('SIGTERM');
@@ -131,10 +155,8 @@ const sizes: Record<string, { bytes: number; packages: number }> = {};
 describe('every package installs alone from a registry and runs its README examples', () => {
   it.each(PACKAGES.map((p) => [p.json.name as string, p]))('%s', (name, p, ctx) => {
     if (unavailable) ctx.skip(`release check skipped: ${unavailable}`);
-    const project = path.join(work, 'projects', name.replace('/', '__'));
-    fs.mkdirSync(project, { recursive: true });
-    fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'empty-project', version: '1.0.0', private: true, type: 'module' }));
-    npm(['install', name], project);
+    const project = projectOf(name);
+    expect(installErrors.get(name), `npm install ${name}`).toBeUndefined();
     const installed = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', ...name.split('/'), 'package.json'), 'utf8'));
     expect(installed.version).toBe(p.json.version);
     // What the package ships: its build, README and LICENSE; no source maps without sources.
