@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RunFolderError, RunStore, writeFileAtomic } from '@grokking-tickets/run-store';
-import type { RunSummary, TrainEvent } from '@grokking-tickets/training';
+import { createModel } from '@grokking-tickets/models';
+import { canStack, stackKey, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
 import { createChildProcessExecutor, type Executor, type JobOutcome, type RunJob } from './executors.js';
+import { retrainConfig } from './ticketConfig.js';
 import { buildSweepRows, statusOf, sweepRowsToCsv, sweepRowsToJsonl, type RunState, type SweepRow } from './sweepResults.js';
 import type { PlannedRun, SweepPlan } from './sweepSpec.js';
 import { readTicketRecord, type TicketRecord } from './ticket.js';
@@ -26,6 +28,13 @@ export interface SweepOptions {
   executor?: Executor;
   /** Jobs handed to the executor at once (default: the number of cores; Infinity for a queue). */
   jobs?: number;
+  /**
+   * Train up to this many compatible runs (same model, task and backend) as one stacked computation
+   * (default 1: each run alone). Runs that are ready together are stacked, split so that the stacks
+   * fill the free slots of the pool; each run still gets its own folder, bit-identical on WASM.
+   * Not for a queue executor, whose job ids are run ids.
+   */
+  stack?: number;
   /** Plug-in pruners the user named in this invocation, passed to the arm jobs that use them. */
   allowPruners?: readonly string[];
   /** Folder that relative plug-in paths resolve from (default: process.cwd()). */
@@ -190,6 +199,28 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       emit({ type: 'done', run, outcome });
       writeResults();
     };
+    /** The stack key of a run (runs with the same key can train as one stacked computation), or null. */
+    const stackKeys = new Map<string, string | null>();
+    const stackKeyOf = (run: PlannedRun): string | null => {
+      if (!stackKeys.has(run.id)) {
+        let key: string | null = null;
+        try {
+          const exp = run.role === 'arm' && !run.config ? plan.experiments.find((e) => e.identity === run.experiment) : undefined;
+          const config = run.config ?? (exp ? retrainConfig(exp.config) : null);
+          if (config) {
+            const { kind, ...opts } = config.model;
+            if (canStack(createModel(kind, opts))) key = stackKey(config);
+          }
+        } catch {
+          key = null;
+        }
+        stackKeys.set(run.id, key);
+      }
+      return stackKeys.get(run.id)!;
+    };
+    /** Ready runs (dependency met, trained by themselves) with this stack key, without taking them. */
+    const readyWith = (key: string): PlannedRun[] =>
+      waiting.filter((r) => !r.sameAs && (!r.dependsOn || states.get(r.dependsOn)?.status === 'finished') && stackKeyOf(r) === key);
     /** The next run whose dependency is met; failed dependencies fail their dependants at once. */
     const next = (): PlannedRun | null => {
       for (let i = 0; i < waiting.length; i++) {
@@ -209,40 +240,62 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       }
       return null;
     };
-    const start = (run: PlannedRun) => {
+    /** Starts one run, or several compatible ones as one stacked job. */
+    const start = (group: PlannedRun[]) => {
       const p = (async () => {
-        let outcome: JobOutcome;
-        const job = jobOf(run);
+        const byJob = new Map<string, PlannedRun>();
+        let outcomes: JobOutcome[];
         try {
-          if (job.kind === 'arm' && run.experiment && !experimentsReady.has(run.experiment)) {
-            ensureExperiment(plan, run.experiment, runsDir);
-            experimentsReady.add(run.experiment);
-          }
-          emit({ type: 'start', run, job });
-          log(run, `start ${run.label} (${run.id})`);
+          const jobs = group.map((run) => {
+            const job = jobOf(run);
+            if (job.kind === 'arm' && run.experiment && !experimentsReady.has(run.experiment)) {
+              ensureExperiment(plan, run.experiment, runsDir);
+              experimentsReady.add(run.experiment);
+            }
+            byJob.set(job.id, run);
+            emit({ type: 'start', run, job });
+            log(run, `start ${run.label} (${run.id})${group.length > 1 ? ` stacked with ${group.length - 1} other run${group.length > 2 ? 's' : ''}` : ''}`);
+            return job;
+          });
+          const job: RunJob = jobs.length === 1 ? jobs[0]! : { kind: 'stack', id: jobs.map((j) => j.id).join('+'), label: jobs.map((j) => j.label).join('+'), jobs: jobs as Exclude<RunJob, { kind: 'stack' }>[] };
           const [o] = await executor.run([job], {
             signal,
-            onEvent: (_job, event) => {
+            onEvent: (member, event) => {
+              const run = byJob.get(member.id) ?? group[0]!;
               const line = logLine(event);
               if (line) log(run, line);
               emit({ type: 'train', run, event });
             },
           });
-          outcome = o!;
+          outcomes = jobs.length === 1 ? [o!] : jobs.map((j, i) => o!.members?.[i] ?? { id: j.id, status: o!.status, dir: plannedRunDir(group[i]!, runsDir), ...(o!.error ? { error: o!.error } : {}) });
         } catch (e) {
-          outcome = { id: run.id, status: 'failed', dir: plannedRunDir(run, runsDir), error: { message: String((e as Error).message ?? e).split('\n')[0]! } };
+          const error = { message: String((e as Error).message ?? e).split('\n')[0]! };
+          outcomes = group.map((run) => ({ id: run.id, status: 'failed' as const, dir: plannedRunDir(run, runsDir), error }));
         }
-        finish(run, outcome);
+        group.forEach((run, i) => finish(run, outcomes[i]!));
       })();
       running.add(p);
       void p.finally(() => running.delete(p));
     };
     // Dispatch loop: start what is ready up to the limit, then wait for any job to end.
+    const stack = Math.max(1, Math.floor(options.stack ?? 1));
     while (!signal?.aborted) {
       while (running.size < limit && !signal?.aborted) {
         const run = next();
         if (!run) break;
-        start(run);
+        const key = stack > 1 ? stackKeyOf(run) : null;
+        const group = [run];
+        if (key) {
+          // Fill the free slots evenly: 9 ready runs and 2 free slots make stacks of 5 and 4.
+          const ready = readyWith(key);
+          const free = Math.max(1, limit - running.size);
+          const size = Math.min(stack, Math.ceil((ready.length + 1) / free));
+          for (const other of ready.slice(0, size - 1)) {
+            waiting.splice(waiting.indexOf(other), 1);
+            group.push(other);
+          }
+        }
+        start(group);
       }
       if (running.size === 0) break;
       await Promise.race(running);

@@ -148,6 +148,25 @@ describe('runSweep', () => {
     expect({ ...shared(b.rows), dir: '', points: [] }).toEqual({ ...shared(a.rows), dir: '', points: [] });
   }, 300_000);
 
+  it('stacked: the runs that are ready together train as one stacked job, with results equal to unstacked', async () => {
+    const sweep = () => planSweep(validateSweep(ticketSweep({ seed: [0, 1], pruningRate: [0.3, 0.6, 0.9] }, { arms: ['ticket', 'same-l2'] })));
+    const alone = tmp();
+    const a = await runSweep({ plan: sweep(), sweepDir: path.join(alone, 's'), runsDir: path.join(alone, 'runs'), executor: createInProcessExecutor(), jobs: 2, stack: 1 });
+    const stacked = tmp();
+    const events: SweepEvent[] = [];
+    const b = await runSweep({ plan: sweep(), sweepDir: path.join(stacked, 's'), runsDir: path.join(stacked, 'runs'), executor: createInProcessExecutor(), jobs: 2, stack: 4, onEvent: collect(events) });
+    expect(a.status).toBe('finished');
+    expect(b.status).toBe('finished');
+    // 2 dense runs, then 12 arms: each seed's 6 arms become ready together and are stacked to fill
+    // the free slots (at most 4 per stack); every arm trains in a stack, no dense run does.
+    const logs = fs.readdirSync(path.join(stacked, 's', 'logs')).map((f) => fs.readFileSync(path.join(stacked, 's', 'logs', f), 'utf8'));
+    expect(logs.filter((l) => /stacked with [1-3] other runs?\n/.test(l))).toHaveLength(12);
+    expect(logs.filter((l) => /start seed \d, pruningRate [\d.]+, arm/.test(l) && !/stacked with/.test(l))).toHaveLength(0);
+    const strip = (rows: SweepRow[]) => stripTimes(rows).map((r) => ({ ...r, dir: '' }));
+    expect(strip(b.rows)).toEqual(strip(a.rows));
+    expect(events.filter((e) => e.type === 'done')).toHaveLength(14);
+  }, 300_000);
+
   it('the dense arm without weight decay is one plain run for every rate, and the reference of the speed-ups', async () => {
     const events: SweepEvent[] = [];
     const dir = tmp();

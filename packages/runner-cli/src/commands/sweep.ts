@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
+import { DEFAULT_STACK, loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
 import { ConfigError } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
@@ -42,6 +42,7 @@ interface SweepFlags extends RunFlags {
   pruner?: string[];
   report?: boolean;
   dryRun?: boolean;
+  stack?: number;
 }
 
 async function sweep(file: string, opts: SweepFlags): Promise<number> {
@@ -65,6 +66,7 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
     return EXIT.ok;
   }
   if (opts.queue && opts.jobs !== undefined) throw new UsageError('--jobs does not apply with --queue: each worker sets its own --concurrency');
+  if (opts.queue && opts.stack !== undefined) throw new UsageError('--stack does not apply with --queue: queued jobs are single runs (their ids are the runs\' ids)');
   let executor: QueueExecutor | undefined;
   if (opts.queue) {
     // Loaded only for --queue: BullMQ and ioredis are not needed by a local sweep.
@@ -83,6 +85,7 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
         runsDir,
         executor,
         jobs: executor ? Number.POSITIVE_INFINITY : (opts.jobs ?? os.availableParallelism()),
+        stack: executor ? 1 : (opts.stack ?? DEFAULT_STACK),
         allowPruners: opts.pruner ?? [],
         source: file,
         signal,
@@ -123,6 +126,7 @@ export function registerSweep(program: Command, exit: (code: number) => void): v
     .addOption(new Option('--out <dir>', 'sweep folder (default: sweeps/<sweep name>)').argParser(stringFlag('--out')))
     .addOption(new Option('--runs <dir>', 'folder of the run folders, shared with train, ticket and other sweeps (default: runs)').argParser(stringFlag('--runs')))
     .addOption(new Option('--jobs <n>', 'runs trained at once, each in a child process (default: the number of cores)').argParser(intFlag('--jobs', 1)))
+    .addOption(new Option('--stack <k>', `train up to k compatible runs that are ready together as one stacked computation, in one process (1: each alone; default: ${DEFAULT_STACK})`).argParser(intFlag('--stack', 1)))
     .addOption(new Option('--queue <url>', 'put the runs on a BullMQ queue in Redis instead (workers: grokking-tickets worker); --runs must be the folder the workers share').argParser(queueUrlFlag))
     .addOption(new Option('--queue-name <name>', 'BullMQ queue name (default: grokking-tickets)').argParser(stringFlag('--queue-name')))
     .addOption(new Option('--pruner <spec>', 'a plug-in pruner (package name or module path) the sweep file may name; repeat for several').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), stringFlag('--pruner')(v)]))
