@@ -20,7 +20,6 @@ export {
   type SingleJob,
   type StackJob,
 } from './executors.js';
-export { maskedNorms, sameNormScales } from '@grokking-tickets/grokking-metrics';
 export {
   DEFAULT_STACK,
   denseDirOf,

@@ -3,9 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '@grokking-tickets/backend';
 import { RunStore, loadCheckpoint } from '@grokking-tickets/run-store';
-import { ConfigError, runTraining } from '@grokking-tickets/training';
+import { createModel } from '@grokking-tickets/models';
+import { buildMask, getPruner } from '@grokking-tickets/pruners';
+import { ConfigError, getTask, resolveTrainConfig, runTraining } from '@grokking-tickets/training';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { maskedNorms, resolveTicketConfig, runTicket, sameNormScales, type TicketConfigInput } from '../src/index.js';
+import { resolveTicketConfig, runTicket, type TicketConfigInput } from '../src/index.js';
 
 const DENSE = {
   task: { name: 'modular', op: 'add', p: 11, trainFraction: 0.5 },
@@ -22,23 +24,6 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-ticket-'));
 
 beforeAll(async () => {
   await initBackend('wasm');
-});
-
-describe('same-norm scales (spec §6.2)', () => {
-  const w = { A: Float32Array.from([3, -4, 0, 1]), B: Float32Array.from([2, 2]) };
-  const m = { A: Float32Array.from([1, 0, 1, 1]), B: Float32Array.from([0, 1]) };
-  it('masked norms by hand, global and per-tensor-sum', () => {
-    // L1: |3|+|0|+|1| + |2| = 6; L2 global: sqrt(9+0+1+4) = sqrt(14); per-tensor sum: sqrt(10) + 2
-    expect(maskedNorms(w, m, ['A', 'B'], 'global')).toEqual({ l1: 6, l2: Math.sqrt(14) });
-    expect(maskedNorms(w, m, ['A', 'B'], 'perTensorSum').l2).toBeCloseTo(Math.sqrt(10) + 2, 12);
-    expect(maskedNorms(w, null, ['A', 'B'], 'global')).toEqual({ l1: 12, l2: Math.sqrt(34) });
-  });
-  it('α1 = ‖θ0⊙m‖₁/‖θ0‖₁, α2 = ‖θ0⊙m‖₂/‖θ0‖₂', () => {
-    const s = sameNormScales(w, m, ['A', 'B'], 'global');
-    expect(s.alphaL1).toBeCloseTo(6 / 12, 12);
-    expect(s.alphaL2).toBeCloseTo(Math.sqrt(14 / 34), 12);
-    expect(sameNormScales(w, m, ['A', 'B'], 'perTensorSum').alphaL2).toBeCloseTo((Math.sqrt(10) + 2) / (Math.sqrt(26) + Math.sqrt(8)), 12);
-  });
 });
 
 describe('ticket config', () => {
@@ -107,6 +92,16 @@ describe('runTicket', () => {
     expect(s.arms.find((a) => a.arm === 'same-l2')!.initialL2).toBeCloseTo(ticket.initialL2, 3);
     expect(s.arms.find((a) => a.arm === 'dense')!.keptWeights).toBe(N);
     for (const arm of ['random', 'snip', 'grasp', 'synflow']) expect(s.arms.find((a) => a.arm === arm)!.keptWeights).toBeLessThanOrEqual(N - Math.floor(0.6 * N));
+    // pruning at initialisation scores θ0 itself: the snip arm's mask is SNIP on θ0, not on θ_final
+    const model = createModel('mlp', { vocab: 11, dEmb: 24, dModel: 12 });
+    const data = getTask('modular').load(resolveTrainConfig(DENSE).task, 2);
+    const arrays = (t: typeof theta0) => Object.fromEntries(['W_E', 'W_in', 'W_out', 'W_U'].map((k) => [k, t[k]!.data as Float32Array]));
+    const snipOn = async (w: typeof theta0) => (await buildMask(getPruner('snip'), { model, weights: arrays(w), batch: data.train, seed: 2 }, { pruningRate: 0.6 })).masks;
+    const snipInit = (await loadCheckpoint(path.join(dir, 'arms', 'snip', 'checkpoints', 'init.safetensors'))).tensors;
+    const onTheta0 = await snipOn(theta0);
+    const onFinal = await snipOn(final);
+    for (const k of ['W_E', 'W_in', 'W_out', 'W_U']) expect(Array.from(snipInit[`mask/${k}`]!.data as Float32Array), k).toEqual(Array.from(onTheta0[k]!));
+    expect(['W_E', 'W_in', 'W_out', 'W_U'].some((k) => onFinal[k]!.some((v, i) => v !== onTheta0[k]![i])), 'the test can tell θ0 from θ_final').toBe(true);
     // retraining with the dense settings reuses the dense run as the dense arm
     const reuse = await runTicket({ dir: tmp(), config: { denseDir: path.join(dir, 'dense-source'), arms: ['dense'] } });
     expect(reuse.summary!.arms[0]!.status).toBe('reused');

@@ -159,6 +159,11 @@ describe('runTraining', () => {
     expect(first.status).toBe('interrupted');
     expect(first.step).toBe(75);
     expect(fs.existsSync(path.join(part, 'summary.json'))).toBe(false);
+    // the state was saved at the abort step itself (not at the last resumeEvery boundary, 50), and the
+    // metrics hold every row up to it
+    const saved = await loadCheckpoint(path.join(part, 'state/resume.safetensors'));
+    expect(saved.meta).toMatchObject({ step: 75, adamStep: 75 });
+    expect(readRows(part).map((r) => r.step)).toEqual([0, 20, 40, 60]);
     const second = await runTraining({ dir: part, mode: 'resume' });
     expect(second.status).toBe('finished');
     expect(readRows(part)).toEqual(readRows(full));
