@@ -35,7 +35,10 @@ const api = JSON.parse(fs.readFileSync(out, 'utf8'));
 const hasExample = (node) => [node.comment, ...(node.signatures ?? []).map((s) => s.comment)].some((c) => c?.blockTags?.some((t) => t.tag === '@example'));
 const problems = [];
 for (const [pkg, names] of Object.entries(MAIN_ENTRY_POINTS)) {
-  const mod = api.children?.find((c) => c.name === pkg);
+  const pkgNode = api.children?.find((c) => c.name === pkg);
+  // A package with subpath exports (typedocOptions.entryPoints) is a module of modules; its main
+  // entry point is the one named "index".
+  const mod = pkgNode?.children?.some((c) => c.kind === 2) ? pkgNode.children.find((c) => c.name === 'index') : pkgNode;
   if (!mod) {
     problems.push(`${pkg}: not in the API reference`);
     continue;
