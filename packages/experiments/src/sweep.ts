@@ -73,16 +73,20 @@ function finishedOnDisk(run: PlannedRun, dir: string): JobOutcome | null {
 function ensureExperiment(plan: SweepPlan, identity: string, runsDir: string): void {
   const exp = plan.experiments.find((e) => e.identity === identity)!;
   const dir = path.resolve(runsDir, exp.folder);
-  const denseRun = path.relative(dir, path.resolve(runsDir, plan.runs.find((r) => r.id === exp.denseRun)!.folder));
+  const folderOf = (id: string) => path.relative(dir, path.resolve(runsDir, plan.runs.find((r) => r.id === id)!.folder));
+  const denseRun = folderOf(exp.denseRun);
+  // The mask-free dense arm is a shared plain run outside the experiment folder; recording it lets a
+  // report of the experiment folder alone find it (it is the dense run itself when the settings agree).
+  const denseArm = exp.denseArm !== undefined ? folderOf(exp.denseArm) : undefined;
   const store = new RunStore(dir);
   const lock = store.lock('grokking-tickets sweep (experiment record)');
   try {
     if (fs.existsSync(store.file('ticket.json'))) {
       const existing = readTicketRecord(dir);
       if (existing.identity !== identity) throw new RunFolderError(`${dir} holds experiment ${existing.identity}, not ${identity}`);
-      if (existing.denseRun === denseRun) return;
+      if (existing.denseRun === denseRun && existing.denseArm === denseArm) return;
     }
-    store.writeJson('ticket.json', { config: { ...exp.config, denseDir: null }, identity, denseRun } satisfies TicketRecord);
+    store.writeJson('ticket.json', { config: { ...exp.config, denseDir: null }, identity, denseRun, ...(denseArm !== undefined ? { denseArm } : {}) } satisfies TicketRecord);
   } finally {
     lock.release();
   }

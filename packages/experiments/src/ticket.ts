@@ -30,6 +30,11 @@ export interface TicketRecord {
    * pair can be moved or mounted elsewhere together; overrides `config.denseDir` when present.
    */
   denseRun?: string;
+  /**
+   * Sweeps: the mask-free dense arm's run folder relative to the experiment folder (a plain run
+   * shared by every rate of the sweep; the dense run itself when retrained with its settings).
+   */
+  denseArm?: string;
 }
 
 /** Progress of a ticket experiment: which phase, and training events tagged with the arm. */
@@ -162,8 +167,16 @@ export function readTicketRecord(dir: string): TicketRecord {
   if (record.denseRun !== undefined && (typeof record.denseRun !== 'string' || record.denseRun === '' || path.isAbsolute(record.denseRun))) {
     throw new RunFolderError(`${store.file('ticket.json')}: denseRun must be a folder relative to the experiment`);
   }
+  if (record.denseArm !== undefined && (typeof record.denseArm !== 'string' || record.denseArm === '' || path.isAbsolute(record.denseArm))) {
+    throw new RunFolderError(`${store.file('ticket.json')}: denseArm must be a folder relative to the experiment`);
+  }
   const denseDir = record.denseRun !== undefined ? path.join(dir, record.denseRun) : record.config.denseDir;
-  return { config: { ...config, denseDir }, identity: record.identity, ...(record.denseRun !== undefined ? { denseRun: record.denseRun } : {}) };
+  return {
+    config: { ...config, denseDir },
+    identity: record.identity,
+    ...(record.denseRun !== undefined ? { denseRun: record.denseRun } : {}),
+    ...(record.denseArm !== undefined ? { denseArm: record.denseArm } : {}),
+  };
 }
 
 /** The dense run folder of an experiment: the reused one, or `<dir>/dense-source`. */

@@ -178,6 +178,13 @@ describe('runSweep', () => {
     expect(denseArm).toMatchObject({ points: [0, 1], pruningRate: null, weightDecay: 1, retrainWeightDecay: 0, keptFraction: 1 });
     expect(JSON.parse(fs.readFileSync(path.join(dir, 's', denseArm.dir, 'config.json'), 'utf8')).config.optimizer.weightDecay).toBe(0);
     for (const t of res.rows.filter((r) => r.arm === 'ticket')) expect(t.denseStepsToTest95).toBe(denseArm.stepsToTest95);
+    // each experiment records where its shared dense arm is, relative to itself, for reports of the folder alone
+    for (const t of res.rows.filter((r) => r.arm === 'ticket')) {
+      const expDir = path.resolve(dir, 's', t.dir.split('/arms/')[0]!);
+      const record = readTicketRecord(expDir);
+      expect(path.isAbsolute(record.denseArm!)).toBe(false);
+      expect(path.resolve(expDir, record.denseArm!)).toBe(path.resolve(dir, 's', denseArm.dir));
+    }
   }, 300_000);
 
   it('a failed run is recorded and the others go on', async () => {

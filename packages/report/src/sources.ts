@@ -107,7 +107,7 @@ registerSourceKind({
 
 /**
  * A ticket experiment folder (`ticket.json`, `arms/<arm>/`, `dense-source/` or the reused dense run
- * named in `ticket.json`): every arm in the experiment's order, and the dense source run when it is
+ * named in `ticket.json`, and a sweep's shared dense arm when it records one): every arm in the experiment's order, and the dense source run when it is
  * not itself the dense arm. Speed-ups are measured against the `dense` arm (else the dense source).
  */
 registerSourceKind({
@@ -118,17 +118,24 @@ registerSourceKind({
     const group = path.basename(path.resolve(dir));
     const file = path.join(dir, 'ticket.json');
     let config: Record<string, unknown>;
+    // Sweeps record the shared dense run and mask-free dense arm as folders relative to the experiment.
+    const relativeFolder = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.join(dir, value) : null);
+    let recordedDense: string | null = null;
+    let recordedDenseArm: string | null = null;
     try {
-      const record = readJson(file) as { config?: unknown };
+      const record = readJson(file) as { config?: unknown; denseRun?: unknown; denseArm?: unknown };
       if (!record || typeof record !== 'object' || !record.config || typeof record.config !== 'object') throw new ReportInputError(`${file}: not a ticket record (no config)`);
       config = record.config as Record<string, unknown>;
+      recordedDense = relativeFolder(record.denseRun);
+      recordedDenseArm = relativeFolder(record.denseArm);
       if (!Array.isArray(config.arms) || !config.arms.every((a) => typeof a === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(a))) throw new ReportInputError(`${file}: config.arms is not a list of arm names`);
     } catch (e) {
       return { group: null, runs: [], skipped: [skip(ctx.display(dir), e)] };
     }
     const arms = config.arms as string[];
     let denseDir = path.join(dir, 'dense-source');
-    if (!exists(denseDir) && typeof config.denseDir === 'string') denseDir = path.resolve(ctx.cwd, config.denseDir);
+    if (!exists(denseDir) && recordedDense) denseDir = recordedDense;
+    else if (!exists(denseDir) && typeof config.denseDir === 'string') denseDir = path.resolve(ctx.cwd, config.denseDir);
     const runs: ReportRun[] = [];
     const skipped: SkippedInput[] = [];
     const tryLoad = async (runDir: string, label: RunLabel) => {
@@ -142,7 +149,10 @@ registerSourceKind({
     for (const arm of arms) {
       const armDir = path.join(dir, 'arms', arm);
       if (exists(armDir)) await tryLoad(armDir, { name: arm, arm });
-      else if (arm === 'dense') {
+      else if (arm === 'dense' && recordedDenseArm && path.resolve(recordedDenseArm) !== path.resolve(denseDir)) {
+        // A sweep's shared mask-free dense arm (its retraining settings differ from the dense run's).
+        await tryLoad(recordedDenseArm, { name: 'dense', arm: 'dense' });
+      } else if (arm === 'dense') {
         // Retrained with the dense run's own settings, the dense arm is the dense run itself.
         denseIsArm = true;
         await tryLoad(denseDir, { name: 'dense', arm: 'dense' });

@@ -125,6 +125,23 @@ export async function makeExperiment(dir: string): Promise<string> {
   return dir;
 }
 
+/**
+ * A ticket experiment folder as `grokking-tickets sweep` leaves it: `ticket.json` naming the shared
+ * dense run (`denseRun`) and the shared mask-free dense arm retrained without weight decay
+ * (`denseArm`), both folders beside the experiment, and `arms/ticket`. Dense arm: never 95 %; the
+ * dense run: step 300; the ticket: step 100.
+ */
+export async function makeSweepExperiment(runsDir: string): Promise<string> {
+  const dir = path.join(runsDir, 'ticket-abc');
+  fs.mkdirSync(dir, { recursive: true });
+  const config = { denseDir: null, fromStep: 'final', pruner: 'magnitude', pruningRate: 0.6, rewindStep: 'init', arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } };
+  writeFileAtomic(path.join(dir, 'ticket.json'), JSON.stringify({ config, identity: 'abc', denseRun: '../add67-mlp-s0-dense', denseArm: '../add67-mlp-s0-wd0' }));
+  await makeRun(path.join(runsDir, 'add67-mlp-s0-dense'), { testAcc: [0, 0.1, 0.5, 0.96, 1] });
+  await makeRun(path.join(runsDir, 'add67-mlp-s0-wd0'), { testAcc: [0, 0.1, 0.2, 0.3, 0.4] });
+  await makeRun(path.join(dir, 'arms', 'ticket'), { testAcc: [0, 0.97, 1, 1, 1], masks: prefixMasks(20) });
+  return dir;
+}
+
 /** A row of a fixture sweep: the fields that matter for a test; the rest get the values `grokking-tickets sweep` writes for them. */
 export interface FixtureSweepRow {
   runId: string;

@@ -18,7 +18,7 @@ import {
   tokenMatrices,
   writeReport,
 } from '../src/index.js';
-import { D_MODEL, TOTAL, makeExperiment, makeRun, periodicWeights, prefixMasks, tmp } from './fixtures.js';
+import { D_MODEL, TOTAL, makeExperiment, makeRun, makeSweepExperiment, periodicWeights, prefixMasks, tmp } from './fixtures.js';
 
 /** Vega's SVG puts each mark set in a `<g class="mark-… role-mark …">`; count the drawn items inside. */
 const markItems = (svg: string) => (svg.match(/<g class="mark-[a-z]+ role-mark[^"]*"[^>]*>(.*?)<\/g>/gs) ?? []).reduce((n, g) => n + (g.match(/<(path|line|rect|circle)\b/g) ?? []).length, 0);
@@ -85,6 +85,23 @@ describe('pure pieces', () => {
 });
 
 describe('loading', () => {
+  it('a ticket experiment made by a sweep: the shared dense run and dense arm named in ticket.json', async () => {
+    const runs = path.join(tmp(), 'runs');
+    const dir = await makeSweepExperiment(runs);
+    const data = await loadReportData(['runs/ticket-abc'], { cwd: path.dirname(runs) });
+    expect(data.skipped).toEqual([]);
+    expect(data.runs.map((r) => [r.name, r.dir])).toEqual([
+      ['ticket', 'runs/ticket-abc/arms/ticket'],
+      ['dense', 'runs/add67-mlp-s0-wd0'],
+      ['dense-source', 'runs/add67-mlp-s0-dense'],
+    ]);
+    expect(data.groups[0]).toMatchObject({ name: path.basename(dir), baseline: 'dense' });
+    // without the dense arm's record, the dense run is the dense arm (retrained with its own settings)
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'ticket.json'), 'utf8'));
+    fs.writeFileSync(path.join(dir, 'ticket.json'), JSON.stringify({ ...record, denseArm: undefined }));
+    expect((await loadReportData([dir])).runs.map((r) => r.name)).toEqual(['ticket', 'dense']);
+  });
+
   it('a ticket experiment: every arm, the reused dense run as the dense arm, speed-ups against it', async () => {
     const dir = await makeExperiment(path.join(tmp(), 'exp'));
     const data = await loadReportData([dir]);
