@@ -6,6 +6,7 @@ import { ConfigError, configHash } from '@grokking-tickets/training';
 import { describe, expect, it } from 'vitest';
 import {
   SWEEP_CSV_COLUMNS,
+  buildSweepRows,
   createInProcessExecutor,
   expandGrid,
   loadSweepFile,
@@ -170,7 +171,8 @@ describe('runSweep', () => {
   it('the dense arm without weight decay is one plain run for every rate, and the reference of the speed-ups', async () => {
     const events: SweepEvent[] = [];
     const dir = tmp();
-    const res = await runSweep({ plan: planSweep(validateSweep(ticketSweep({ pruningRate: [0.3, 0.6] }, { arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } }))), sweepDir: path.join(dir, 's'), runsDir: path.join(dir, 'runs'), executor: createInProcessExecutor(), jobs: 1, onEvent: collect(events) });
+    const plan = planSweep(validateSweep(ticketSweep({ pruningRate: [0.3, 0.6] }, { arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } })));
+    const res = await runSweep({ plan, sweepDir: path.join(dir, 's'), runsDir: path.join(dir, 'runs'), executor: createInProcessExecutor(), jobs: 1, onEvent: collect(events) });
     expect(res.status).toBe('finished');
     const starts = events.filter((e) => e.type === 'start').map((e) => (e as { run: { role: string; arm?: string } }).run);
     expect(starts.map((r) => r.arm ?? r.role).sort()).toEqual(['dense', 'dense-source', 'ticket', 'ticket']);
@@ -178,6 +180,15 @@ describe('runSweep', () => {
     expect(denseArm).toMatchObject({ points: [0, 1], pruningRate: null, weightDecay: 1, retrainWeightDecay: 0, keptFraction: 1 });
     expect(JSON.parse(fs.readFileSync(path.join(dir, 's', denseArm.dir, 'config.json'), 'utf8')).config.optimizer.weightDecay).toBe(0);
     for (const t of res.rows.filter((r) => r.arm === 'ticket')) expect(t.denseStepsToTest95).toBe(denseArm.stepsToTest95);
+    // steps to 50 % and 90 % test accuracy come from the metrics: give the dense arm a test curve
+    // rising by 0.01 a step (so 50 % at step 60 and 90 % at step 100 with evaluations every 20)
+    const metricsFile = path.join(dir, 's', denseArm.dir, 'metrics.jsonl');
+    const lines = fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; test_acc: number });
+    fs.writeFileSync(metricsFile, lines.map((x) => JSON.stringify({ ...x, test_acc: x.step / 100 })).join('\n') + '\n');
+    const states = new Map(res.rows.map((r) => [r.runId, { status: r.status, dir: path.resolve(dir, 's', r.dir) }]));
+    const rebuilt = buildSweepRows(plan, states, path.join(dir, 's')).find((r) => r.arm === 'dense')!;
+    expect([rebuilt.stepsToTest50, rebuilt.stepsToTest90]).toEqual([60, 100]);
+    expect(res.rows.filter((r) => r.arm === 'ticket').map((r) => r.stepsToTest90)).toEqual([null, null]);
     // each experiment records where its shared dense arm is, relative to itself, for reports of the folder alone
     for (const t of res.rows.filter((r) => r.arm === 'ticket')) {
       const expDir = path.resolve(dir, 's', t.dir.split('/arms/')[0]!);

@@ -224,6 +224,8 @@ export function makeSweep(dir: string, sweep: { name: string; kind?: 'ticket' | 
       retrainWeightDecay: r.role === 'arm' ? (r.retrainWeightDecay ?? 0) : null,
       stepsToTrain95: done ? 20 : null,
       stepsToTrain99: done ? 40 : null,
+      stepsToTest50: t,
+      stepsToTest90: t,
       stepsToTest95: t,
       stepsToTest99: t,
       stepsToTest100: null,
