@@ -61,6 +61,8 @@ export interface SweepRow {
   speedupVsDense: number | null;
   finalTrainAcc: number | null;
   finalTestAcc: number | null;
+  /** The highest test accuracy of any evaluation (a run that rose and stalled, or fell back). */
+  bestTestAcc: number | null;
   finalTrainLoss: number | null;
   finalTestLoss: number | null;
   /** Global L1 / L2 norms of the effective weights at the first and the last evaluation. */
@@ -87,7 +89,7 @@ export const SWEEP_CSV_COLUMNS = [
   'runId', 'role', 'arm', 'status', 'error', 'points', 'variant', 'task', 'op', 'p', 'trainFraction', 'model', 'seed', 'steps', 'weightDecay', 'lr',
   'pruner', 'pruningRate', 'fromStep', 'rewindStep', 'retrainWeightDecay',
   'stepsToTrain95', 'stepsToTrain99', 'stepsToTest50', 'stepsToTest90', 'stepsToTest95', 'stepsToTest99', 'stepsToTest100', 'denseStepsToTest95', 'speedupVsDense',
-  'finalTrainAcc', 'finalTestAcc', 'finalTrainLoss', 'finalTestLoss', 'initialL1', 'initialL2', 'finalL1', 'finalL2',
+  'finalTrainAcc', 'finalTestAcc', 'bestTestAcc', 'finalTrainLoss', 'finalTestLoss', 'initialL1', 'initialL2', 'finalL1', 'finalL2',
   'keptWeights', 'totalWeights', 'keptFraction', 'alpha', 'evalEvery', 'wallTimeSec', 'msPerStep', 'backend', 'dir',
 ] as const satisfies ReadonlyArray<keyof SweepRow>;
 
@@ -108,6 +110,7 @@ interface Measured {
   summary: RunSummary;
   stepsToTest50: number | null;
   stepsToTest90: number | null;
+  bestTestAcc: number | null;
   initialL1: number | null;
   initialL2: number | null;
   kept: number | null;
@@ -124,7 +127,7 @@ function measure(dir: string): Measured {
   const record = store.readRecord();
   const all = ((record.parameters ?? []) as Array<{ shape: number[] }>).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const prov = (record.provenance ?? {}) as { kept?: number; total?: number; alpha?: number };
-  return { summary, stepsToTest50: stepsToGeneralize(rows, 0.5), stepsToTest90: stepsToGeneralize(rows, 0.9), initialL1: first?.l1_global ?? null, initialL2: first?.l2_global ?? null, kept: prov.kept ?? all, total: prov.total ?? all, alpha: prov.alpha ?? null };
+  return { summary, stepsToTest50: stepsToGeneralize(rows, 0.5), stepsToTest90: stepsToGeneralize(rows, 0.9), bestTestAcc: rows.length ? rows.reduce((m, r) => Math.max(m, r.test_acc), -Infinity) : null, initialL1: first?.l1_global ?? null, initialL2: first?.l2_global ?? null, kept: prov.kept ?? all, total: prov.total ?? all, alpha: prov.alpha ?? null };
 }
 
 /**
@@ -194,6 +197,7 @@ export function buildSweepRows(plan: SweepPlan, states: ReadonlyMap<string, RunS
       speedupVsDense: t !== null && denseT !== null && t > 0 ? denseT / t : null,
       finalTrainAcc: m?.summary.final.train_acc ?? null,
       finalTestAcc: m?.summary.final.test_acc ?? null,
+      bestTestAcc: m?.bestTestAcc ?? null,
       finalTrainLoss: m?.summary.final.train_loss ?? null,
       finalTestLoss: m?.summary.final.test_loss ?? null,
       initialL1: m?.initialL1 ?? null,

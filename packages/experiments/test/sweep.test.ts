@@ -181,13 +181,13 @@ describe('runSweep', () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, 's', denseArm.dir, 'config.json'), 'utf8')).config.optimizer.weightDecay).toBe(0);
     for (const t of res.rows.filter((r) => r.arm === 'ticket')) expect(t.denseStepsToTest95).toBe(denseArm.stepsToTest95);
     // steps to 50 % and 90 % test accuracy come from the metrics: give the dense arm a test curve
-    // rising by 0.01 a step (so 50 % at step 60 and 90 % at step 100 with evaluations every 20)
+    // rising by 0.01 a step to at most 97 % (so 50 % at step 60 and 90 % at step 100 with evaluations every 20)
     const metricsFile = path.join(dir, 's', denseArm.dir, 'metrics.jsonl');
     const lines = fs.readFileSync(metricsFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; test_acc: number });
-    fs.writeFileSync(metricsFile, lines.map((x) => JSON.stringify({ ...x, test_acc: x.step / 100 })).join('\n') + '\n');
+    fs.writeFileSync(metricsFile, lines.map((x) => JSON.stringify({ ...x, test_acc: Math.min(0.97, x.step / 100) })).join('\n') + '\n');
     const states = new Map(res.rows.map((r) => [r.runId, { status: r.status, dir: path.resolve(dir, 's', r.dir) }]));
     const rebuilt = buildSweepRows(plan, states, path.join(dir, 's')).find((r) => r.arm === 'dense')!;
-    expect([rebuilt.stepsToTest50, rebuilt.stepsToTest90]).toEqual([60, 100]);
+    expect([rebuilt.stepsToTest50, rebuilt.stepsToTest90, rebuilt.bestTestAcc]).toEqual([60, 100, 0.97]);
     expect(res.rows.filter((r) => r.arm === 'ticket').map((r) => r.stepsToTest90)).toEqual([null, null]);
     // each experiment records where its shared dense arm is, relative to itself, for reports of the folder alone
     for (const t of res.rows.filter((r) => r.arm === 'ticket')) {
