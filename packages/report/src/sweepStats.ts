@@ -293,7 +293,10 @@ export interface SweepGroup {
 export function sweepGroups(sweep: ReportSweep): SweepGroup[] {
   const axes = variedAxes(sweep).filter((a) => a !== 'arm');
   const groups = new Map<string, { arm: string; axes: Record<string, AxisValue | null>; rows: SweepResultRow[] }>();
+  // A dense source run that is itself the dense arm (the same folder) is counted once, as the arm.
+  const armDirs = new Set(sweep.rows.filter((r) => r.role === 'arm').map((r) => r.dir));
   for (const row of sweep.rows) {
+    if (row.role === 'dense-source' && armDirs.has(row.dir)) continue;
     const own = ownAxisValues(sweep, row);
     const values = Object.fromEntries(axes.map((a) => [a, own[a] ?? null]));
     const arm = armLabel(row);

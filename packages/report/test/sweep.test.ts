@@ -321,11 +321,10 @@ describe('the summary table', () => {
     expect(html).toContain(`sweep-results.jsonl:21: ticket (e21-ticket) seed 2, pruning rate 0.5 failed: a tensor was NaN at step 120</li>`);
   });
 
-  it('variant × checkpoint groups; a run shared across checkpoints is one group', async () => {
+  it('variant × checkpoint groups; a dense source run that is itself the dense arm is counted once, as the arm', async () => {
     const s = await sweepOf(makePhasesSweep(path.join(tmp(), 'phases')));
+    expect(s.rows.filter((r) => r.role === 'dense-source')).toHaveLength(2);
     expect(sweepGroups(s).map((g) => [g.arm, g.axes.variant, g.axes.fromStep, g.finished, g.stepsMedian])).toEqual([
-      ['dense source', 'mlp', null, 1, 500],
-      ['dense source', E, null, 1, Infinity],
       ['ticket', 'mlp', 100, 1, 300],
       ['ticket', 'mlp', 'final', 1, 100],
       ['ticket', E, 100, 1, 250],
