@@ -127,7 +127,17 @@ function measure(dir: string): Measured {
   const record = store.readRecord();
   const all = ((record.parameters ?? []) as Array<{ shape: number[] }>).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const prov = (record.provenance ?? {}) as { kept?: number; total?: number; alpha?: number };
-  return { summary, stepsToTest50: stepsToGeneralize(rows, 0.5), stepsToTest90: stepsToGeneralize(rows, 0.9), bestTestAcc: rows.length ? rows.reduce((m, r) => Math.max(m, r.test_acc), -Infinity) : null, initialL1: first?.l1_global ?? null, initialL2: first?.l2_global ?? null, kept: prov.kept ?? all, total: prov.total ?? all, alpha: prov.alpha ?? null };
+  return {
+    summary,
+    stepsToTest50: stepsToGeneralize(rows, 0.5),
+    stepsToTest90: stepsToGeneralize(rows, 0.9),
+    bestTestAcc: rows.length ? rows.reduce((m, r) => Math.max(m, r.test_acc), -Infinity) : null,
+    initialL1: first?.l1_global ?? null,
+    initialL2: first?.l2_global ?? null,
+    kept: prov.kept ?? all,
+    total: prov.total ?? all,
+    alpha: prov.alpha ?? null,
+  };
 }
 
 /**

@@ -164,11 +164,11 @@ export function readTicketRecord(dir: string): TicketRecord {
   if (ticketIdentity(config) !== record.identity || ticketIdentity(record.config) !== record.identity) {
     throw new RunFolderError(`${store.file('ticket.json')} does not match its identity hash ${record.identity}: the file was edited or made by other code`);
   }
-  if (record.denseRun !== undefined && (typeof record.denseRun !== 'string' || record.denseRun === '' || path.isAbsolute(record.denseRun))) {
-    throw new RunFolderError(`${store.file('ticket.json')}: denseRun must be a folder relative to the experiment`);
-  }
-  if (record.denseArm !== undefined && (typeof record.denseArm !== 'string' || record.denseArm === '' || path.isAbsolute(record.denseArm))) {
-    throw new RunFolderError(`${store.file('ticket.json')}: denseArm must be a folder relative to the experiment`);
+  for (const field of ['denseRun', 'denseArm'] as const) {
+    const value = record[field];
+    if (value !== undefined && (typeof value !== 'string' || value === '' || path.isAbsolute(value))) {
+      throw new RunFolderError(`${store.file('ticket.json')}: ${field} must be a folder relative to the experiment`);
+    }
   }
   const denseDir = record.denseRun !== undefined ? path.join(dir, record.denseRun) : record.config.denseDir;
   return {

@@ -107,8 +107,8 @@ registerSourceKind({
 
 /**
  * A ticket experiment folder (`ticket.json`, `arms/<arm>/`, `dense-source/` or the reused dense run
- * named in `ticket.json`, and a sweep's shared dense arm when it records one): every arm in the experiment's order, and the dense source run when it is
- * not itself the dense arm. Speed-ups are measured against the `dense` arm (else the dense source).
+ * named in `ticket.json`, and a sweep's shared dense arm when it records one): every arm in the
+ * experiment's order, and the dense source run when it is not itself the dense arm. Speed-ups are measured against the `dense` arm (else the dense source).
  */
 registerSourceKind({
   name: 'ticket-experiment',

@@ -221,6 +221,12 @@ export interface StepsByCondition {
   unfinished: number;
 }
 
+/** The rows without a dense source run that is itself the dense arm (the same folder): counted once, as the arm. */
+function withoutDenseSourceTwins(rows: readonly SweepResultRow[]): SweepResultRow[] {
+  const armDirs = new Set(rows.filter((r) => r.role === 'arm').map((r) => r.dir));
+  return rows.filter((r) => r.role !== 'dense-source' || !armDirs.has(r.dir));
+}
+
 /**
  * Steps to 95 % test accuracy of every finished run per arm (and pruner and variant when the sweep
  * varies them), per value of the other varied axes (pruning rate, the checkpoint the ticket is
@@ -232,8 +238,7 @@ export function stepsToGeneralise(sweep: ReportSweep): StepsByCondition {
   const varied = variedAxes(sweep);
   const seriesAxes = varied.filter((a) => a === 'pruner' || a === 'variant');
   const xAxes = varied.filter((a) => a !== 'arm' && a !== 'pruner' && a !== 'variant');
-  const armDirs = new Set(sweep.rows.filter((r) => r.role === 'arm').map((r) => r.dir));
-  const rows = sweep.rows.filter((r) => r.role !== 'dense-source' || !armDirs.has(r.dir));
+  const rows = withoutDenseSourceTwins(sweep.rows);
   const xOf = (p: SweepPointValues) => xAxes.map((a) => String(p.axes[a])).join(' · ');
   const items = placed(sweep, rows, xOf).map(({ row, x }) => ({ row, x: String(x), series: seriesName(sweep, row, seriesAxes) }));
   const series = unique(items.map((i) => i.series));
@@ -293,10 +298,7 @@ export interface SweepGroup {
 export function sweepGroups(sweep: ReportSweep): SweepGroup[] {
   const axes = variedAxes(sweep).filter((a) => a !== 'arm');
   const groups = new Map<string, { arm: string; axes: Record<string, AxisValue | null>; rows: SweepResultRow[] }>();
-  // A dense source run that is itself the dense arm (the same folder) is counted once, as the arm.
-  const armDirs = new Set(sweep.rows.filter((r) => r.role === 'arm').map((r) => r.dir));
-  for (const row of sweep.rows) {
-    if (row.role === 'dense-source' && armDirs.has(row.dir)) continue;
+  for (const row of withoutDenseSourceTwins(sweep.rows)) {
     const own = ownAxisValues(sweep, row);
     const values = Object.fromEntries(axes.map((a) => [a, own[a] ?? null]));
     const arm = armLabel(row);
