@@ -196,6 +196,13 @@ describe('runSweep', () => {
       expect(path.isAbsolute(record.denseArm!)).toBe(false);
       expect(path.resolve(expDir, record.denseArm!)).toBe(path.resolve(dir, 's', denseArm.dir));
     }
+    // a recorded folder that is not relative to the experiment is refused, naming the field
+    const expDir = path.resolve(dir, 's', res.rows.find((r) => r.arm === 'ticket')!.dir.split('/arms/')[0]!);
+    const raw = JSON.parse(fs.readFileSync(path.join(expDir, 'ticket.json'), 'utf8'));
+    for (const field of ['denseRun', 'denseArm']) {
+      fs.writeFileSync(path.join(expDir, 'ticket.json'), JSON.stringify({ ...raw, [field]: path.join(dir, 'elsewhere') }));
+      expect(() => readTicketRecord(expDir)).toThrow(new RegExp(`ticket\\.json: ${field} must be a folder relative to the experiment$`));
+    }
   }, 300_000);
 
   it('a failed run is recorded and the others go on', async () => {
