@@ -17,7 +17,10 @@ const store = new RunStore(dir);
 const record = store.readRecord();
 const config = resolveTrainConfig(record.config);
 const backend = await initBackend(config.backend);
-const model = createModel(config.model.kind, Object.fromEntries(Object.entries(config.model).filter(([k]) => k !== 'kind')));
+const model = createModel(
+  config.model.kind,
+  Object.fromEntries(Object.entries(config.model).filter(([k]) => k !== 'kind')),
+);
 const shapes = Object.fromEntries(model.params.map((p) => [p.name, p.shape]));
 const { weights } = await store.loadWeights('final', { configHash: record.configHash, shapes });
 const data = getTask('modular').load(config.task, config.seed);
@@ -35,7 +38,10 @@ const median = (fn, n) => {
   return times.sort((a, b) => a - b)[n >> 1];
 };
 // What RunSession.analyze does: logits on all p² pairs, then analyzeState on the weights.
-const analyzeMs = median(() => analyzeState(model, trainer.getWeights(), undefined, { logits: trainer.logits(pairs), train: data.train }), 21);
+const analyzeMs = median(
+  () => analyzeState(model, trainer.getWeights(), undefined, { logits: trainer.logits(pairs), train: data.train }),
+  21,
+);
 const evaluateMs = median(() => trainer.evaluate(), 21);
 const stepMs = median(() => trainer.step(), 101);
 // Whole 1000-step blocks (evaluation every 100 steps, as a run does), alternately with and without
@@ -48,7 +54,8 @@ const block = (withAnalysis) => {
     if (i % 100 === 0) trainer.evaluate();
     trainer.step();
   }
-  if (withAnalysis) analyzeState(model, trainer.getWeights(), undefined, { logits: trainer.logits(pairs), train: data.train });
+  if (withAnalysis)
+    analyzeState(model, trainer.getWeights(), undefined, { logits: trainer.logits(pairs), train: data.train });
   return performance.now() - s;
 };
 const withA = [];
@@ -65,18 +72,28 @@ for (let b = 0; b < blocks; b++) {
 }
 const med = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const steps = 30000;
-const run = { steps: steps * stepMs, evaluations: (steps / 100 + 1) * evaluateMs, analyses: (steps / 1000 + 1) * analyzeMs };
-console.log(JSON.stringify({
-  backend: backend.name,
-  analyzeMs: +analyzeMs.toFixed(2),
-  evaluateMs: +evaluateMs.toFixed(2),
-  stepMs: +stepMs.toFixed(2),
-  modelledRunSec: +((run.steps + run.evaluations) / 1000).toFixed(1),
-  analysisSec: +(run.analyses / 1000).toFixed(2),
-  analysisShareOfRun: +(run.analyses / (run.steps + run.evaluations)).toFixed(4),
-  blocksOf1000Steps: blocks,
-  blockMsWithAnalysis: +med(withA).toFixed(0),
-  blockMsWithout: +med(without).toFixed(0),
-  blockOverhead: +(med(withA) / med(without) - 1).toFixed(4),
-}, null, 2));
+const run = {
+  steps: steps * stepMs,
+  evaluations: (steps / 100 + 1) * evaluateMs,
+  analyses: (steps / 1000 + 1) * analyzeMs,
+};
+console.log(
+  JSON.stringify(
+    {
+      backend: backend.name,
+      analyzeMs: +analyzeMs.toFixed(2),
+      evaluateMs: +evaluateMs.toFixed(2),
+      stepMs: +stepMs.toFixed(2),
+      modelledRunSec: +((run.steps + run.evaluations) / 1000).toFixed(1),
+      analysisSec: +(run.analyses / 1000).toFixed(2),
+      analysisShareOfRun: +(run.analyses / (run.steps + run.evaluations)).toFixed(4),
+      blocksOf1000Steps: blocks,
+      blockMsWithAnalysis: +med(withA).toFixed(0),
+      blockMsWithout: +med(without).toFixed(0),
+      blockOverhead: +(med(withA) / med(without) - 1).toFixed(4),
+    },
+    null,
+    2,
+  ),
+);
 trainer.dispose();

@@ -24,15 +24,29 @@ const failed = (outcomes) => outcomes.filter((o) => o.status === 'failed').map((
 
 const t0 = performance.now();
 // 1. The dense runs.
-const denseJobs = seeds.map((seed) => ({ kind: 'train', id: `dense-${seed}`, label: `dense ${seed}`, dir: path.join(root, `dense-${seed}`), config: resolveTrainConfig({ steps, seed, backend: 'wasm' }) }));
+const denseJobs = seeds.map((seed) => ({
+  kind: 'train',
+  id: `dense-${seed}`,
+  label: `dense ${seed}`,
+  dir: path.join(root, `dense-${seed}`),
+  config: resolveTrainConfig({ steps, seed, backend: 'wasm' }),
+}));
 const dense = await runStacked(executor, denseJobs, stack, { workers: jobs });
 if (failed(dense).length) throw new Error(failed(dense).join('; '));
 const t1 = performance.now();
 // 2. Each experiment's folder (ticket.json, mask) without training: a collecting executor.
 const armJobs = [];
-const collect = { name: 'collect', run: async (js) => (armJobs.push(...js), js.map((j) => ({ id: j.id, status: 'interrupted', dir: '' }))) };
+const collect = {
+  name: 'collect',
+  run: async (js) => (armJobs.push(...js), js.map((j) => ({ id: j.id, status: 'interrupted', dir: '' }))),
+};
 for (const seed of seeds) {
-  await runTicket({ dir: path.join(root, `ticket-${seed}`), config: { denseDir: path.join(root, `dense-${seed}`), arms }, executor: collect, stack: 1 });
+  await runTicket({
+    dir: path.join(root, `ticket-${seed}`),
+    config: { denseDir: path.join(root, `dense-${seed}`), arms },
+    executor: collect,
+    stack: 1,
+  });
 }
 const unique = armJobs.map((j) => ({ ...j, id: `${j.experimentDir}#${j.arm}` }));
 const t2 = performance.now();
@@ -42,20 +56,23 @@ if (failed(armOutcomes).length) throw new Error(failed(armOutcomes).join('; '));
 const t3 = performance.now();
 // 4. The summaries (every arm is finished: nothing trains).
 const summaries = [];
-for (const seed of seeds) summaries.push((await runTicket({ dir: path.join(root, `ticket-${seed}`), mode: 'resume', stack: 1 })).summary);
+for (const seed of seeds)
+  summaries.push((await runTicket({ dir: path.join(root, `ticket-${seed}`), mode: 'resume', stack: 1 })).summary);
 const t4 = performance.now();
 const sec = (a, b) => Math.round((b - a) / 100) / 10;
-console.log(JSON.stringify({
-  stack,
-  jobs,
-  steps,
-  seeds,
-  trainedRuns: denseJobs.length + armOutcomes.filter((o) => o.status === 'finished').length,
-  denseSec: sec(t0, t1),
-  setupSec: sec(t1, t2),
-  armsSec: sec(t2, t3),
-  summarySec: sec(t3, t4),
-  totalSec: sec(t0, t4),
-  stepsToTest95: summaries.map((s) => Object.fromEntries(s.arms.map((a) => [a.arm, a.stepsToTest95]))),
-}));
+console.log(
+  JSON.stringify({
+    stack,
+    jobs,
+    steps,
+    seeds,
+    trainedRuns: denseJobs.length + armOutcomes.filter((o) => o.status === 'finished').length,
+    denseSec: sec(t0, t1),
+    setupSec: sec(t1, t2),
+    armsSec: sec(t2, t3),
+    summarySec: sec(t3, t4),
+    totalSec: sec(t0, t4),
+    stepsToTest95: summaries.map((s) => Object.fromEntries(s.arms.map((a) => [a.arm, a.stepsToTest95]))),
+  }),
+);
 if (!args.includes('--keep')) fs.rmSync(root, { recursive: true, force: true });

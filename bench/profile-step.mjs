@@ -29,7 +29,13 @@ const trainer =
           return { weights: initialWeights(model, seed), optimizer: PAPER_ADAMW, train: d.train, test: d.test };
         }),
       })
-    : new Trainer({ model, weights: initialWeights(model, 0), optimizer: PAPER_ADAMW, train: data.train, test: data.test });
+    : new Trainer({
+        model,
+        weights: initialWeights(model, 0),
+        optimizer: PAPER_ADAMW,
+        train: data.train,
+        test: data.test,
+      });
 for (let i = 0; i < (stack > 0 ? 5 : 20); i++) trainer.step();
 
 // Optimiser kernels are the element-wise ones on parameter-shaped inputs.
@@ -40,7 +46,8 @@ const group = (k) => {
   if (k.name === 'Transpose' || k.name === 'GrokTransposeInner') return 'transposes';
   if (k.name.startsWith('GrokSparseLookup')) return 'sparse lookups and their adjoints (fused)';
   if (['Softmax', 'Max', 'Exp', 'Log', 'Sum'].includes(k.name)) return 'loss (softmax, max, sums)';
-  if (k.inputShapes.length > 0 && k.inputShapes.every((s) => s.length === 0 || paramShapes.has(JSON.stringify(s)))) return 'element-wise on parameter shapes (AdamW, masks)';
+  if (k.inputShapes.length > 0 && k.inputShapes.every((s) => s.length === 0 || paramShapes.has(JSON.stringify(s))))
+    return 'element-wise on parameter shapes (AdamW, masks)';
   return 'other element-wise, reshapes, casts';
 };
 const groups = {};
@@ -66,9 +73,14 @@ stack > 0 ? trainer.getWeights(0) : trainer.getWeights();
 const wall = (performance.now() - t0) / timed;
 const kernelSum = Object.values(groups).reduce((a, b) => a + b, 0);
 const f = (x) => x.toFixed(3).padStart(7);
-console.log(`${kind}${stack > 0 ? ` stack of ${stack}` : ''} on ${backend.name}: ${f(wall)} ms per unprofiled step${stack > 0 ? ` (${f(wall / stack)} ms per model-step)` : ''}, ${(count / steps).toFixed(0)} kernels per step`);
+console.log(
+  `${kind}${stack > 0 ? ` stack of ${stack}` : ''} on ${backend.name}: ${f(wall)} ms per unprofiled step${stack > 0 ? ` (${f(wall / stack)} ms per model-step)` : ''}, ${(count / steps).toFixed(0)} kernels per step`,
+);
 for (const [g, ms] of Object.entries(groups).sort((a, b) => b[1] - a[1])) console.log(`${f(ms)} ms  ${g}`);
 console.log(`${f(Math.max(0, wall - kernelSum))} ms  dispatch, tape and JS overhead (wall − kernel sum)`);
 console.log('\ntop kernels (ms per step, name, input shapes):');
-for (const [k, ms] of Object.entries(kernels).sort((a, b) => b[1] - a[1]).slice(0, Number(value("--top", "12")))) console.log(`${f(ms)}  ${k}`);
+for (const [k, ms] of Object.entries(kernels)
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, Number(value('--top', '12'))))
+  console.log(`${f(ms)}  ${k}`);
 trainer.dispose();

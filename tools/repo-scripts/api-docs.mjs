@@ -26,13 +26,19 @@ export const MAIN_ENTRY_POINTS = {
 const out = path.join(root, 'docs', 'api', 'api.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 try {
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--json', out], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'typedoc', 'bin', 'typedoc'), '--json', out], {
+    cwd: root,
+    stdio: 'inherit',
+  });
 } catch {
   process.stderr.write('api-docs: TypeDoc failed (see above)\n');
   process.exit(1);
 }
 const api = JSON.parse(fs.readFileSync(out, 'utf8'));
-const hasExample = (node) => [node.comment, ...(node.signatures ?? []).map((s) => s.comment)].some((c) => c?.blockTags?.some((t) => t.tag === '@example'));
+const hasExample = (node) =>
+  [node.comment, ...(node.signatures ?? []).map((s) => s.comment)].some((c) =>
+    c?.blockTags?.some((t) => t.tag === '@example'),
+  );
 const problems = [];
 for (const [pkg, names] of Object.entries(MAIN_ENTRY_POINTS)) {
   const pkgNode = api.children?.find((c) => c.name === pkg);
@@ -51,4 +57,6 @@ for (const [pkg, names] of Object.entries(MAIN_ENTRY_POINTS)) {
 }
 for (const p of problems) process.stderr.write(`api-docs: ${p}\n`);
 if (problems.length) process.exit(1);
-process.stdout.write(`api-docs: docs/api written; ${Object.values(MAIN_ENTRY_POINTS).flat().length} main entry points have an @example\n`);
+process.stdout.write(
+  `api-docs: docs/api written; ${Object.values(MAIN_ENTRY_POINTS).flat().length} main entry points have an @example\n`,
+);

@@ -8,7 +8,8 @@ import { builtinModules } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const IMPORT_RE = /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"]([^'"]+)['"]/gm;
+const IMPORT_RE =
+  /(?:^|[\s;])(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|(?:^|[\s;(])import\s*\(\s*['"]([^'"]+)['"]\s*\)|(?:^|[\s;])import\s*['"]([^'"]+)['"]/gm;
 
 /** Package name of a bare import specifier (`@scope/name/sub` → `@scope/name`). */
 export function packageOf(spec) {
@@ -55,23 +56,42 @@ export function checkWorkspace(workspaceRoot = root) {
     const manifest = path.join(dir, 'package.json');
     if (!fs.existsSync(manifest)) continue;
     const pkg = JSON.parse(fs.readFileSync(manifest, 'utf8'));
-    const runtime = new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]);
-    const testOnly = new Set([...runtime, ...Object.keys(pkg.devDependencies ?? {}), ...Object.keys(rootPkg.devDependencies ?? {}), pkg.name]);
+    const runtime = new Set([
+      ...Object.keys(pkg.dependencies ?? {}),
+      ...Object.keys(pkg.optionalDependencies ?? {}),
+      ...Object.keys(pkg.peerDependencies ?? {}),
+    ]);
+    const testOnly = new Set([
+      ...runtime,
+      ...Object.keys(pkg.devDependencies ?? {}),
+      ...Object.keys(rootPkg.devDependencies ?? {}),
+      pkg.name,
+    ]);
     for (const file of walk(dir)) {
       const rel = path.relative(workspaceRoot, file);
       const isSrc = rel.split(path.sep).includes('src') && !/\.test\.[mc]?[jt]s$/.test(file);
       const allowed = isSrc ? runtime : testOnly;
       for (const dep of importsOf(fs.readFileSync(file, 'utf8'))) {
-        if (dep === pkg.name && isSrc) problems.push(`${rel}: imports its own package name "${dep}"; use a relative import`);
-        else if (!allowed.has(dep)) problems.push(`${rel}: imports "${dep}" but ${pkg.name} does not declare it${isSrc ? ' in dependencies' : ''}`);
+        if (dep === pkg.name && isSrc)
+          problems.push(`${rel}: imports its own package name "${dep}"; use a relative import`);
+        else if (!allowed.has(dep))
+          problems.push(
+            `${rel}: imports "${dep}" but ${pkg.name} does not declare it${isSrc ? ' in dependencies' : ''}`,
+          );
       }
     }
     // Internal edges must pin the sibling's exact current version (npm has no workspace: protocol).
     for (const [dep, range] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies })) {
       if (!dep.startsWith('@grokking-tickets/')) continue;
-      const sibling = fs.readdirSync(pkgDir).map((d) => path.join(pkgDir, d, 'package.json')).filter(fs.existsSync).map((f) => JSON.parse(fs.readFileSync(f, 'utf8'))).find((p) => p.name === dep);
+      const sibling = fs
+        .readdirSync(pkgDir)
+        .map((d) => path.join(pkgDir, d, 'package.json'))
+        .filter(fs.existsSync)
+        .map((f) => JSON.parse(fs.readFileSync(f, 'utf8')))
+        .find((p) => p.name === dep);
       if (!sibling) problems.push(`packages/${name}/package.json: depends on ${dep}, which is not a workspace package`);
-      else if (range !== sibling.version) problems.push(`packages/${name}/package.json: ${dep} must be pinned to ${sibling.version}, found ${range}`);
+      else if (range !== sibling.version)
+        problems.push(`packages/${name}/package.json: ${dep} must be pinned to ${sibling.version}, found ${range}`);
     }
   }
   return problems;

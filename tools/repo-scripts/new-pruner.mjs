@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const USAGE = 'usage: npm run new-pruner -- <name> [--no-install] [--root <dir>]   (name: lowercase letters, digits and dashes)';
+const USAGE =
+  'usage: npm run new-pruner -- <name> [--no-install] [--root <dir>]   (name: lowercase letters, digits and dashes)';
 
 /** Fails with one line and exit code 1. */
 function fail(message) {
@@ -43,14 +44,21 @@ export function prunerPackageFiles(name, versions) {
     files: ['dist', 'README.md'],
     keywords: ['grokking-tickets-pruner', 'grokking-tickets', 'pruning', 'lottery-ticket'],
     engines: { node: '>=20' },
-    scripts: { build: 'tsc -p tsconfig.json', test: 'vitest run --reporter=default --reporter=json --outputFile=test-results.json' },
+    scripts: {
+      build: 'tsc -p tsconfig.json',
+      test: 'vitest run --reporter=default --reporter=json --outputFile=test-results.json',
+    },
     // The pruner's public type (ScoringContext) is made of @grokking-tickets/models types.
     dependencies: { '@grokking-tickets/models': versions.models, '@grokking-tickets/pruners': versions.pruners },
     // The test initialises the tfjs backend before running the conformance kit.
     devDependencies: { '@grokking-tickets/backend': versions.backend },
     publishConfig: { access: 'public' },
   };
-  const tsconfig = { extends: '../../tsconfig.base.json', compilerOptions: { rootDir: 'src', outDir: 'dist' }, include: ['src'] };
+  const tsconfig = {
+    extends: '../../tsconfig.base.json',
+    compilerOptions: { rootDir: 'src', outDir: 'dist' },
+    include: ['src'],
+  };
   return {
     'package.json': JSON.stringify(pkg, null, 2) + '\n',
     'tsconfig.json': JSON.stringify(tsconfig, null, 2) + '\n',
@@ -178,9 +186,11 @@ function parseArgs(args) {
 function main(argv) {
   const args = parseArgs(argv.slice(2));
   const root = args.root ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-  if (args.names.length !== 1) fail(args.names.length === 0 ? USAGE : `one name expected, got ${args.names.length}; ${USAGE}`);
+  if (args.names.length !== 1)
+    fail(args.names.length === 0 ? USAGE : `one name expected, got ${args.names.length}; ${USAGE}`);
   const name = args.names[0];
-  if (!isValidPrunerName(name)) fail(`"${name}" is not a valid pruner name (lowercase letters, digits and single dashes, starting with a letter)`);
+  if (!isValidPrunerName(name))
+    fail(`"${name}" is not a valid pruner name (lowercase letters, digits and single dashes, starting with a letter)`);
   const rel = path.posix.join('packages', `pruner-${name}`);
   const dir = path.join(root, rel);
   if (fs.existsSync(dir)) fail(`${rel} already exists`);
@@ -189,7 +199,8 @@ function main(argv) {
   if (fs.existsSync(changeset)) fail(`${changesetRel} already exists`);
   const versionOf = (pkg) => {
     const file = path.join(root, 'packages', pkg, 'package.json');
-    if (!fs.existsSync(file)) fail(`packages/${pkg}/package.json is missing; run this inside the grokking-tickets workspace (or pass --root)`);
+    if (!fs.existsSync(file))
+      fail(`packages/${pkg}/package.json is missing; run this inside the grokking-tickets workspace (or pass --root)`);
     const version = JSON.parse(fs.readFileSync(file, 'utf8')).version;
     if (typeof version !== 'string') fail(`packages/${pkg}/package.json has no version`);
     return version;
@@ -202,20 +213,33 @@ function main(argv) {
     fs.writeFileSync(path.join(dir, file), content);
   }
   fs.mkdirSync(path.dirname(changeset), { recursive: true });
-  fs.writeFileSync(changeset, `---\n"@grokking-tickets/pruner-${name}": minor\n---\n\nNew pruner package @grokking-tickets/pruner-${name} (scaffolded with the placeholder criterion |W|).\n`);
+  fs.writeFileSync(
+    changeset,
+    `---\n"@grokking-tickets/pruner-${name}": minor\n---\n\nNew pruner package @grokking-tickets/pruner-${name} (scaffolded with the placeholder criterion |W|).\n`,
+  );
 
   console.log(`new-pruner: created @grokking-tickets/pruner-${name}:`);
   for (const file of Object.keys(files)) console.log(`  ${rel}/${file}`);
   console.log(`  ${changesetRel}`);
-  console.log(`  (depends on @grokking-tickets/pruners ${versions.pruners} and @grokking-tickets/models ${versions.models}; dev: @grokking-tickets/backend ${versions.backend})`);
+  console.log(
+    `  (depends on @grokking-tickets/pruners ${versions.pruners} and @grokking-tickets/models ${versions.models}; dev: @grokking-tickets/backend ${versions.backend})`,
+  );
   if (args.install) {
-    console.log('new-pruner: npm install --no-audit --no-fund (links the workspace package, updates package-lock.json)');
-    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+    console.log(
+      'new-pruner: npm install --no-audit --no-fund (links the workspace package, updates package-lock.json)',
+    );
+    const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
+      cwd: root,
+      stdio: 'inherit',
+      shell: process.platform === 'win32',
+    });
     if (r.status !== 0) fail('npm install failed; run `npm install` at the root yourself to link the new package');
   } else {
     console.log('new-pruner: skipped npm install (--no-install); run `npm install` at the root to link the package');
   }
-  console.log(`new-pruner: next: write your criterion in ${rel}/src/index.ts, then \`npx nx run @grokking-tickets/pruner-${name}:test\``);
+  console.log(
+    `new-pruner: next: write your criterion in ${rel}/src/index.ts, then \`npx nx run @grokking-tickets/pruner-${name}:test\``,
+  );
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) main(process.argv);

@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-
 /** Sums the reports of every package folder under packages/ and tools/. */
 export function summarize(workspaceRoot = root) {
   const total = { passed: 0, failed: 0, skipped: 0, missing: [] };
@@ -29,7 +28,7 @@ export function summarize(workspaceRoot = root) {
       const r = JSON.parse(fs.readFileSync(file, 'utf8'));
       total.passed += r.numPassedTests ?? 0;
       // A suite that fails to load has no failed tests of its own; count it once.
-      total.failed += (r.numFailedTests ?? 0) + (r.numFailedTests ? 0 : r.numFailedTestSuites ?? 0);
+      total.failed += (r.numFailedTests ?? 0) + (r.numFailedTests ? 0 : (r.numFailedTestSuites ?? 0));
       total.skipped += (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
     }
   }

@@ -36,11 +36,15 @@ const rand = (shape) => tf.randomNormal(shape, 0, 1, 'float32', 1);
   const dy = rand([1000, 200]);
   const flag = await time(() => tf.matMul(a, dy, true, false));
   const explicit = await time(() => tf.tidy(() => tf.matMul(tf.transpose(a), dy)));
-  console.log(`Aᵀ·G  [784x1000]·[1000x200]: matMul(transposeA) ${flag.toFixed(2)} ms, transpose+matMul ${explicit.toFixed(2)} ms (${(flag / explicit).toFixed(1)}x)`);
+  console.log(
+    `Aᵀ·G  [784x1000]·[1000x200]: matMul(transposeA) ${flag.toFixed(2)} ms, transpose+matMul ${explicit.toFixed(2)} ms (${(flag / explicit).toFixed(1)}x)`,
+  );
   const w = rand([784, 200]);
   const flagB = await time(() => tf.matMul(dy, w, false, true));
   const explicitB = await time(() => tf.tidy(() => tf.matMul(dy, tf.transpose(w))));
-  console.log(`G·Bᵀ  [1000x200]·[200x784]: matMul(transposeB) ${flagB.toFixed(2)} ms, transpose+matMul ${explicitB.toFixed(2)} ms (${(flagB / explicitB).toFixed(1)}x)`);
+  console.log(
+    `G·Bᵀ  [1000x200]·[200x784]: matMul(transposeB) ${flagB.toFixed(2)} ms, transpose+matMul ${explicitB.toFixed(2)} ms (${(flagB / explicitB).toFixed(1)}x)`,
+  );
   tf.dispose([a, dy, w]);
 }
 
@@ -59,6 +63,8 @@ for (const m of models) {
   const stock = await time(step);
   registerGradientFixes();
   const fixed = await time(step);
-  console.log(`${m.name}: gradient stock ${stock.toFixed(2)} ms, corrected ${fixed.toFixed(2)} ms (${(stock / fixed).toFixed(1)}x)`);
+  console.log(
+    `${m.name}: gradient stock ${stock.toFixed(2)} ms, corrected ${fixed.toFixed(2)} ms (${(stock / fixed).toFixed(1)}x)`,
+  );
   tf.dispose([x, t, w1, w2]);
 }

@@ -34,7 +34,8 @@ const BACKEND_NAMES: readonly string[] = AUTO_ORDER;
 const TFJS_NODE: string = '@tensorflow/tfjs-node';
 
 /** How to get the native backend with npm 11, whose install-script policy blocks tfjs-node's download by default. */
-export const TFJS_NODE_HINT = 'npm install @tensorflow/tfjs-node@4.22.0 && npm install-scripts approve @tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node';
+export const TFJS_NODE_HINT =
+  'npm install @tensorflow/tfjs-node@4.22.0 && npm install-scripts approve @tensorflow/tfjs-node && npm rebuild @tensorflow/tfjs-node';
 
 /** First line of an error's message, trimmed, for one-line notes and errors. */
 function firstLine(err: unknown): string {
@@ -50,7 +51,10 @@ async function ensureRegistered(name: BackendName): Promise<string | null> {
     await import(TFJS_NODE);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|could not resolve/i.test(firstLine(err));
+    const missing =
+      code === 'ERR_MODULE_NOT_FOUND' ||
+      code === 'MODULE_NOT_FOUND' ||
+      /cannot find (package|module)|could not resolve/i.test(firstLine(err));
     if (missing && firstLine(err).includes(TFJS_NODE) && !/\.node\b|binding/i.test(firstLine(err))) {
       return `@tensorflow/tfjs-node could not be loaded (not installed; it is optional: ${TFJS_NODE_HINT})`;
     }
@@ -134,7 +138,8 @@ async function select(requested: BackendName | 'auto'): Promise<BackendChoice> {
  * choice; concurrent calls are serialised.
  * @example
  * const { name, notes } = await initBackend();   // 'auto': tfjs-node, else wasm, else cpu
- * console.log(name, notes);                       // e.g. wasm [ "tensorflow: @tensorflow/tfjs-node could not be loaded (not installed; ...)" ]
+ * console.log(name, notes); // e.g. wasm [ "tensorflow: @tensorflow/tfjs-node could not be loaded (not installed; ...)"
+ * ]
  * await initBackend('cpu');                       // or force one
  */
 export async function initBackend(requested: BackendName | 'auto' = 'auto'): Promise<BackendChoice> {

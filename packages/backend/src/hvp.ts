@@ -33,7 +33,9 @@ export function hessianVectorProduct(
   params.forEach((p, i) => {
     const vi = v[i];
     if (vi === undefined || !tf.util.arraysEqual(p.shape, vi.shape)) {
-      throw new Error(`hessianVectorProduct: v[${i}] has shape [${vi?.shape.join(', ')}], param has [${p.shape.join(', ')}]`);
+      throw new Error(
+        `hessianVectorProduct: v[${i}] has shape [${vi?.shape.join(', ')}], param has [${p.shape.join(', ')}]`,
+      );
     }
   });
   if (params.length === 0) return [];

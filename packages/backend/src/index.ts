@@ -14,7 +14,24 @@ export { tf };
 export { BackendError, TFJS_NODE_HINT, initBackend } from './backend.js';
 export type { BackendChoice, BackendName } from './backend.js';
 export { gradientFixes, registerGradientFixes } from './gradients/register.js';
-export { crossEntropy, crossEntropyFirstOrder, crossEntropyFirstOrderStacked, crossEntropyStacked, logSumExp, meanSquaredError, meanSquaredErrorStacked } from './losses.js';
+export {
+  crossEntropy,
+  crossEntropyFirstOrder,
+  crossEntropyFirstOrderStacked,
+  crossEntropyStacked,
+  logSumExp,
+  meanSquaredError,
+  meanSquaredErrorStacked,
+} from './losses.js';
 export { hessianVectorProduct } from './hvp.js';
-export { adamwUpdate, adamwUpdateStacked, batchedMatMul, matMul2d, fastKernelsActive, registerFastKernels, sparseLookup, transposeInner } from './kernels/fastKernels.js';
+export {
+  adamwUpdate,
+  adamwUpdateStacked,
+  batchedMatMul,
+  matMul2d,
+  fastKernelsActive,
+  registerFastKernels,
+  sparseLookup,
+  transposeInner,
+} from './kernels/fastKernels.js';
 export type { AdamWConstants } from './kernels/fastKernels.js';

@@ -63,7 +63,9 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scal
   assertRank2(logits, 'logits', 'crossEntropy');
   assertRank2(targets, 'targets', 'crossEntropy');
   if (!tf.util.arraysEqual(logits.shape, targets.shape)) {
-    throw new Error(`crossEntropy: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`);
+    throw new Error(
+      `crossEntropy: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`,
+    );
   }
   return tf.tidy(() => {
     const t = tf.cast(targets, 'float32');
@@ -96,7 +98,9 @@ export function crossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scal
 export function crossEntropyFirstOrder(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
   assertRank2(logits, 'logits', 'crossEntropyFirstOrder');
   if (!tf.util.arraysEqual(logits.shape, targets.shape)) {
-    throw new Error(`crossEntropyFirstOrder: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`);
+    throw new Error(
+      `crossEntropyFirstOrder: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`,
+    );
   }
   const rows = logits.shape[0];
   const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
@@ -111,7 +115,11 @@ export function crossEntropyFirstOrder(logits: tf.Tensor2D, targets: tf.Tensor2D
     // otherwise (m − x_c) + log Σ exp(x − m) = (m − x_c) − log max p, never under/overflowing.
     // (tfjs's log1p forms 1 + x in float32, so the series is used for small q: error < q⁴/4.)
     const q = tf.minimum(missing, 0.5);
-    const confident = tf.where(tf.less(q, 0.01), tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))), tf.neg(tf.log(tf.sub(1, q))));
+    const confident = tf.where(
+      tf.less(q, 0.01),
+      tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))),
+      tf.neg(tf.log(tf.sub(1, q))),
+    );
     const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 1)));
     const perRow = tf.where(tf.greaterEqual(xLabel, m), confident, general);
     save([others, missing]);
@@ -133,14 +141,18 @@ export function crossEntropyFirstOrder(logits: tf.Tensor2D, targets: tf.Tensor2D
  */
 export function meanSquaredError(outputs: tf.Tensor, targets: tf.Tensor): tf.Scalar {
   if (!tf.util.arraysEqual(outputs.shape, targets.shape)) {
-    throw new Error(`meanSquaredError: outputs [${outputs.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`);
+    throw new Error(
+      `meanSquaredError: outputs [${outputs.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape`,
+    );
   }
   return tf.tidy(() => tf.mean(tf.squaredDifference(outputs, tf.cast(targets, 'float32'))) as tf.Scalar);
 }
 
 function assertStacked(logits: tf.Tensor, targets: tf.Tensor, fn: string): void {
   if (logits.rank !== 3 || !tf.util.arraysEqual(logits.shape, targets.shape)) {
-    throw new Error(`${fn}: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must both be [runs, rows, classes]`);
+    throw new Error(
+      `${fn}: logits [${logits.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must both be [runs, rows, classes]`,
+    );
   }
 }
 
@@ -186,7 +198,11 @@ export function crossEntropyFirstOrderStacked(logits: tf.Tensor3D, targets: tf.T
     const m = tf.max(x, 1);
     const xLabel = tf.sum(tf.mul(x, t), 1);
     const q = tf.minimum(missing, 0.5);
-    const confident = tf.where(tf.less(q, 0.01), tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))), tf.neg(tf.log(tf.sub(1, q))));
+    const confident = tf.where(
+      tf.less(q, 0.01),
+      tf.mul(q, tf.add(1, tf.mul(q, tf.add(0.5, tf.div(q, 3))))),
+      tf.neg(tf.log(tf.sub(1, q))),
+    );
     const general = tf.sub(tf.sub(m, xLabel), tf.log(tf.max(p, 1)));
     const perRow = tf.reshape(tf.where(tf.greaterEqual(xLabel, m), confident, general), [k, rows]);
     save([others, missing]);
@@ -205,7 +221,9 @@ export function crossEntropyFirstOrderStacked(logits: tf.Tensor3D, targets: tf.T
 /** {@link meanSquaredError} of K runs at once: outputs and targets [K, ...], one mean per run ([K]). */
 export function meanSquaredErrorStacked(outputs: tf.Tensor, targets: tf.Tensor): tf.Tensor1D {
   if (!tf.util.arraysEqual(outputs.shape, targets.shape) || outputs.rank < 2) {
-    throw new Error(`meanSquaredErrorStacked: outputs [${outputs.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape [runs, ...]`);
+    throw new Error(
+      `meanSquaredErrorStacked: outputs [${outputs.shape.join(', ')}] and targets [${targets.shape.join(', ')}] must have the same shape [runs, ...]`,
+    );
   }
   return tf.tidy(() => {
     const k = outputs.shape[0]!;

@@ -52,7 +52,9 @@ describe('initBackend', () => {
     );
     expect(err).toBeInstanceOf(BackendError);
     expect((err as Error).name).toBe('BackendError');
-    expect((err as Error).message).toMatch(/^backend 'tensorflow' was requested but cannot be used: @tensorflow\/tfjs-node could not be loaded/);
+    expect((err as Error).message).toMatch(
+      /^backend 'tensorflow' was requested but cannot be used: @tensorflow\/tfjs-node could not be loaded/,
+    );
     expect((err as Error).message).not.toContain('\n');
     expect(tf.getBackend()).toBe('wasm');
   });

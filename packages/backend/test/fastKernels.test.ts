@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { adamwComposed } from '../src/kernels/fastKernels.js';
-import { adamwUpdate, fastKernelsActive, hessianVectorProduct, sparseLookup, tf, type AdamWConstants } from '../src/index.js';
+import {
+  adamwUpdate,
+  fastKernelsActive,
+  hessianVectorProduct,
+  sparseLookup,
+  tf,
+  type AdamWConstants,
+} from '../src/index.js';
 import { describeEachBackend, randomValues } from './helpers.js';
 
 describe('fast kernel binary', () => {
@@ -82,13 +89,19 @@ describeEachBackend('sparseLookup', (backend) => {
     // expected: lookup(v), times r (= p.dy), scattered back with the same values, times 2 (float64)
     const lv = new Array<number>(n * d).fill(0);
     const expected = new Array<number>(rows * d).fill(0);
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) for (let c = 0; c < d; c++) lv[i * d + c] += p.val[i * k + j]! * v[p.idx[i * k + j]! * d + c]!;
-    for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) for (let c = 0; c < d; c++) expected[p.idx[i * k + j]! * d + c] += 2 * p.val[i * k + j]! * p.dy[i * d + c]! * lv[i * d + c]!;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < k; j++)
+        for (let c = 0; c < d; c++) lv[i * d + c] += p.val[i * k + j]! * v[p.idx[i * k + j]! * d + c]!;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < k; j++)
+        for (let c = 0; c < d; c++)
+          expected[p.idx[i * k + j]! * d + c] += 2 * p.val[i * k + j]! * p.dy[i * d + c]! * lv[i * d + c]!;
     tf.tidy(() => {
       const idx = tf.tensor2d(p.idx, [n, k], 'int32');
       const val = tf.tensor2d(p.val, [n, k]);
       const r = tf.tensor2d(p.dy, [n, d]);
-      const f = ([t]: tf.Tensor[]) => tf.sum(tf.mul(r, tf.square(sparseLookup(t as tf.Tensor2D, idx, val)))) as tf.Scalar;
+      const f = ([t]: tf.Tensor[]) =>
+        tf.sum(tf.mul(r, tf.square(sparseLookup(t as tf.Tensor2D, idx, val)))) as tf.Scalar;
       const [hv] = hessianVectorProduct(f, [tf.tensor2d(p.table, [rows, d])], [tf.tensor2d(v, [rows, d])]);
       expect(maxAbsDiff(hv!.dataSync(), expected)).toBeLessThan(1e-4);
     });
@@ -99,10 +112,16 @@ describeEachBackend('sparseLookup', (backend) => {
     tf.tidy(() => {
       const table = tf.zeros([4, 3]) as tf.Tensor2D;
       const ones = tf.ones([2, 1]) as tf.Tensor2D;
-      expect(() => sparseLookup(table, tf.tensor2d([1, 4], [2, 1], 'int32'), ones)).toThrow(/^sparseLookup: index 4 is outside the table's rows 0\.\.3$/);
+      expect(() => sparseLookup(table, tf.tensor2d([1, 4], [2, 1], 'int32'), ones)).toThrow(
+        /^sparseLookup: index 4 is outside the table's rows 0\.\.3$/,
+      );
       expect(() => sparseLookup(table, tf.tensor2d([-1, 0], [2, 1], 'int32'), ones)).toThrow(/index -1 is outside/);
-      expect(() => sparseLookup(table, tf.tensor2d([0, 1], [2, 1], 'float32'), ones)).toThrow(/indices must be a 2-D int32 tensor/);
-      expect(() => sparseLookup(table, tf.tensor2d([0, 1], [2, 1], 'int32'), tf.ones([2, 2]) as tf.Tensor2D)).toThrow(/values must be float32 of the indices' shape/);
+      expect(() => sparseLookup(table, tf.tensor2d([0, 1], [2, 1], 'float32'), ones)).toThrow(
+        /indices must be a 2-D int32 tensor/,
+      );
+      expect(() => sparseLookup(table, tf.tensor2d([0, 1], [2, 1], 'int32'), tf.ones([2, 2]) as tf.Tensor2D)).toThrow(
+        /values must be float32 of the indices' shape/,
+      );
     });
     expect(tf.memory().numTensors).toBe(before);
   });
@@ -113,7 +132,9 @@ describeEachBackend('sparseLookup', (backend) => {
       const idx = tf.tensor2d([0, 7], [2, 1], 'int32');
       const val = tf.ones([2, 1]);
       const before = tf.memory().numTensors;
-      expect(() => tf.engine().runKernel('GrokSparseLookup', { table, indices: idx, values: val }, {})).toThrow(/^sparseLookup: an index is outside the table's rows$/);
+      expect(() => tf.engine().runKernel('GrokSparseLookup', { table, indices: idx, values: val }, {})).toThrow(
+        /^sparseLookup: an index is outside the table's rows$/,
+      );
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([table, idx, val]);
     });
@@ -130,7 +151,14 @@ describeEachBackend('adamwUpdate', (backend) => {
       [2500, 1],
     ] as const) {
       const lr = 1e-3;
-      const c: AdamWConstants = { beta1: 0.9, beta2: 0.98, eps: 1e-8, decay: 1 - lr * wd, bc2Sqrt: Math.sqrt(1 - 0.98 ** t), stepSize: lr / (1 - 0.9 ** t) };
+      const c: AdamWConstants = {
+        beta1: 0.9,
+        beta2: 0.98,
+        eps: 1e-8,
+        decay: 1 - lr * wd,
+        bc2Sqrt: Math.sqrt(1 - 0.98 ** t),
+        stepSize: lr / (1 - 0.9 ** t),
+      };
       tf.tidy(() => {
         const p = tf.tensor1d(randomValues(n, t, 2));
         const g = tf.tensor1d(randomValues(n, t + 1, 0.5).map((x, i) => (i % 5 === 0 ? x * 1e-9 : x)));

@@ -12,7 +12,11 @@ import {
 
 /** Analytic gradients of f (with the fixes registered) must match central differences. */
 function expectGradsMatchFD(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[]): void {
-  const analytic = tf.tidy(() => tf.grads((...args: tf.Tensor[]) => f(args))(xs).map((g) => Array.from(g.dataSync())));
+  const analytic = tf.tidy(() =>
+    tf
+      .grads((...args: tf.Tensor[]) => f(args))(xs)
+      .map((g) => Array.from(g.dataSync())),
+  );
   const numeric = finiteDifferenceGrads(f, xs);
   analytic.forEach((a, i) => {
     expect(a.every(Number.isFinite)).toBe(true);
@@ -44,7 +48,19 @@ const registered = new Set(gradientFixes.map((c) => c.kernelName));
 it('registers one config per kernel, each with a gradFunc', () => {
   expect(registered.size).toBe(gradientFixes.length);
   expect([...registered].sort()).toEqual(
-    ['BatchMatMul', 'Equal', 'Exp', 'Greater', 'GreaterEqual', 'Less', 'LessEqual', 'NotEqual', 'Sigmoid', 'Softmax', 'Tanh'].sort(),
+    [
+      'BatchMatMul',
+      'Equal',
+      'Exp',
+      'Greater',
+      'GreaterEqual',
+      'Less',
+      'LessEqual',
+      'NotEqual',
+      'Sigmoid',
+      'Softmax',
+      'Tanh',
+    ].sort(),
   );
   for (const c of gradientFixes) expect(typeof c.gradFunc).toBe('function');
 });
@@ -138,10 +154,12 @@ function matMulTests(): void {
 
       it(`${label}: gradient and second order match finite differences`, () => {
         const [sa, sb] = shapes(batch, tA, tB);
-        const f = ([a, b]: tf.Tensor[]): tf.Scalar => weightedSum(tf.matMul(a as tf.Tensor, b as tf.Tensor, tA, tB), 11);
+        const f = ([a, b]: tf.Tensor[]): tf.Scalar =>
+          weightedSum(tf.matMul(a as tf.Tensor, b as tf.Tensor, tA, tB), 11);
         expectGradsMatchFD(f, [randomTensor(sa, 12), randomTensor(sb, 13)]);
         // Pure matMul is bilinear; a tanh makes the second order non-trivial in both operands.
-        const g = ([a, b]: tf.Tensor[]): tf.Scalar => weightedSum(tf.tanh(tf.matMul(a as tf.Tensor, b as tf.Tensor, tA, tB)), 14);
+        const g = ([a, b]: tf.Tensor[]): tf.Scalar =>
+          weightedSum(tf.tanh(tf.matMul(a as tf.Tensor, b as tf.Tensor, tA, tB)), 14);
         expectSecondOrderMatchesFD(g, [randomTensor(sa, 15), randomTensor(sb, 16)], 17);
       });
     }
@@ -150,7 +168,10 @@ function matMulTests(): void {
   it('BatchMatMul with broadcast batch axes: gradients are summed back to each input shape', () => {
     // [3, 4] x [2, 4, 5] and [1, 3, 4] x [2, 4, 5]: the stock gradient returns a [2, 3, 4] gradient
     // for the first operand and the engine rejects it.
-    for (const sa of [[3, 4], [1, 3, 4]]) {
+    for (const sa of [
+      [3, 4],
+      [1, 3, 4],
+    ]) {
       const a = randomTensor(sa, 21);
       const b = randomTensor([2, 4, 5], 22);
       const f = ([x, y]: tf.Tensor[]): tf.Scalar => weightedSum(tf.matMul(x as tf.Tensor, y as tf.Tensor), 23);
@@ -177,7 +198,8 @@ function comparisonTests(): void {
       // and the numerical derivative is exactly 0; exact ties (b = a) are checked analytically below.
       const a = tf.tensor1d([0.5, -1, 2, 0.25, -0.75, 1.5]);
       const b = tf.tensor1d([0.1, -0.5, 2.5, 1, -1.5, 1.2]);
-      const f = ([x, y]: tf.Tensor[]): tf.Scalar => weightedSum(tf.cast(op(x as tf.Tensor, y as tf.Tensor), 'float32'), 31);
+      const f = ([x, y]: tf.Tensor[]): tf.Scalar =>
+        weightedSum(tf.cast(op(x as tf.Tensor, y as tf.Tensor), 'float32'), 31);
       expectGradsMatchFD(f, [a, b]);
       const [ga, gb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.cast(op(x, y), 'float32')))([a, a.clone()]);
       expect(Array.from((ga as tf.Tensor).dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
@@ -195,19 +217,29 @@ function comparisonTests(): void {
 
   it('a hand-written mask x ⊙ [x > 0] differentiates like relu (needs the Greater gradient)', () => {
     const x = tf.tensor1d([0.5, -1, 2, -0.25, 1.5, -2]);
-    const f = ([y]: tf.Tensor[]): tf.Scalar => weightedSum(tf.mul(y as tf.Tensor, tf.cast(tf.greater(y as tf.Tensor, 0), 'float32')), 41);
+    const f = ([y]: tf.Tensor[]): tf.Scalar =>
+      weightedSum(tf.mul(y as tf.Tensor, tf.cast(tf.greater(y as tf.Tensor, 0), 'float32')), 41);
     expectGradsMatchFD(f, [x]);
   });
 
   it('second order through the stock Max gradient works (needs the Equal gradient)', () => {
     // f(X) = Σ_i (max_j X_ij)²: ∇f = 2 m_i at each row's argmax, so H v = 2 v at the argmax.
-    const x = tf.tensor2d([[0.5, 2, -1], [3, 0.25, 1]]);
-    const v = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    const x = tf.tensor2d([
+      [0.5, 2, -1],
+      [3, 0.25, 1],
+    ]);
+    const v = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const hv = tf.grad((y: tf.Tensor) => {
       const g = tf.grad((z: tf.Tensor) => tf.sum(tf.square(tf.max(z, 1))))(y);
       return tf.sum(tf.mul(g, v));
     })(x);
-    expect(hv.arraySync()).toEqual([[0, 4, 0], [8, 0, 0]]);
+    expect(hv.arraySync()).toEqual([
+      [0, 4, 0],
+      [8, 0, 0],
+    ]);
   });
 
   it('second order through the stock Maximum gradient works (needs the Less gradient)', () => {

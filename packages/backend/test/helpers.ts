@@ -76,7 +76,12 @@ export function finiteDifferenceGrads(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.
 }
 
 /** Largest violation of |a − b| ≤ atol + rtol·|b| (≤ 0 means all within tolerance), and where. */
-export function worstViolation(actual: ArrayLike<number>, expected: ArrayLike<number>, atol: number, rtol: number): { excess: number; index: number; actual: number; expected: number } {
+export function worstViolation(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol: number,
+  rtol: number,
+): { excess: number; index: number; actual: number; expected: number } {
   let worst = { excess: -Infinity, index: -1, actual: NaN, expected: NaN };
   if (actual.length !== expected.length) throw new Error(`length ${actual.length} vs ${expected.length}`);
   for (let i = 0; i < actual.length; i++) {

@@ -1,13 +1,33 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { crossEntropy, crossEntropyFirstOrder, hessianVectorProduct, initBackend, logSumExp, meanSquaredError, registerGradientFixes, tf } from '../src/index.js';
+import {
+  crossEntropy,
+  crossEntropyFirstOrder,
+  hessianVectorProduct,
+  initBackend,
+  logSumExp,
+  meanSquaredError,
+  registerGradientFixes,
+  tf,
+} from '../src/index.js';
 import { restoreStockGradients } from '../src/gradients/register.js';
-import { FD_ATOL, FD_RTOL, describeEachBackend, finiteDifferenceGrads, flat, randomTensor, relativeError, worstViolation } from './helpers.js';
+import {
+  FD_ATOL,
+  FD_RTOL,
+  describeEachBackend,
+  finiteDifferenceGrads,
+  flat,
+  randomTensor,
+  relativeError,
+  worstViolation,
+} from './helpers.js';
 
 /** Float64 references written by test/fixtures/make_fixtures.py (numpy, independent of tfjs). */
 interface Fixture {
   ce: Array<{ name: string; logits: number[][]; targets: number[][]; loss: number; grad: number[][] }>;
-  mlp: Record<'X' | 'W1' | 'W2' | 'T' | 'V1' | 'V2' | 'gradW1' | 'gradW2' | 'hvpW1' | 'hvpW2', number[][]> & { loss: number };
+  mlp: Record<'X' | 'W1' | 'W2' | 'T' | 'V1' | 'V2' | 'gradW1' | 'gradW2' | 'hvpW1' | 'hvpW2', number[][]> & {
+    loss: number;
+  };
 }
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/cross_entropy.json', import.meta.url), 'utf8')) as Fixture;
 
@@ -30,7 +50,9 @@ describeEachBackend('crossEntropy and logSumExp', () => {
       const { value, grads } = tf.valueAndGrads((l: tf.Tensor) => crossEntropy(l as tf.Tensor2D, targets))([logits]);
       // float32: ~1e-7 relative on the loss; the gradient (softmax − t)/n is accurate to ~1e-7 absolute.
       expect(Math.abs((value.dataSync()[0] as number) - c.loss)).toBeLessThan(1e-6 * Math.max(1, Math.abs(c.loss)));
-      expect(worstViolation((grads[0] as tf.Tensor).dataSync(), flat(c.grad), 1e-6, 1e-5).excess).toBeLessThanOrEqual(0);
+      expect(worstViolation((grads[0] as tf.Tensor).dataSync(), flat(c.grad), 1e-6, 1e-5).excess).toBeLessThanOrEqual(
+        0,
+      );
     });
   }
 
@@ -88,11 +110,20 @@ describeEachBackend('crossEntropy and logSumExp', () => {
   });
 
   it('meanSquaredError: value and gradient', () => {
-    const out = tf.tensor2d([[1, 2], [3, 5]]);
-    const tgt = tf.tensor2d([[0, 2], [1, 1]]);
+    const out = tf.tensor2d([
+      [1, 2],
+      [3, 5],
+    ]);
+    const tgt = tf.tensor2d([
+      [0, 2],
+      [1, 1],
+    ]);
     expect(meanSquaredError(out, tgt).dataSync()[0]).toBe((1 + 0 + 4 + 16) / 4);
     const g = tf.grad((o: tf.Tensor) => meanSquaredError(o, tgt))(out);
-    expect(g.arraySync()).toEqual([[0.5, 0], [1, 2]]);
+    expect(g.arraySync()).toEqual([
+      [0.5, 0],
+      [1, 2],
+    ]);
   });
 
   it('does not leak tensors', () => {
@@ -143,7 +174,11 @@ describeEachBackend('hessianVectorProduct', () => {
     // whose gradient uses its saved output, so no registry fix reaches it: its HVP misses the
     // softmax-curvature term even with our gradients registered.
     const viaLogSoftmax = ([w1, w2]: tf.Tensor[]): tf.Scalar =>
-      tf.neg(tf.mean(tf.sum(tf.mul(t, tf.logSoftmax(tf.matMul(tf.relu(tf.matMul(x, w1 as tf.Tensor)), w2 as tf.Tensor))), 1)));
+      tf.neg(
+        tf.mean(
+          tf.sum(tf.mul(t, tf.logSoftmax(tf.matMul(tf.relu(tf.matMul(x, w1 as tf.Tensor)), w2 as tf.Tensor))), 1),
+        ),
+      );
     expect(hvpError(viaLogSoftmax)).toBeGreaterThan(0.05);
     // Our crossEntropy with tfjs's own Exp gradient (saved output): also wrong (or an error).
     restoreStockGradients();
@@ -167,10 +202,18 @@ describeEachBackend('hessianVectorProduct', () => {
   });
 
   it('quadratic ½ xᵀAx: H v = A v exactly', () => {
-    const a = tf.tensor2d([[2, -1, 0], [-1, 3, 1], [0, 1, 4]]);
+    const a = tf.tensor2d([
+      [2, -1, 0],
+      [-1, 3, 1],
+      [0, 1, 4],
+    ]);
     const x = tf.tensor2d([[1], [-2], [3]]);
     const v = tf.tensor2d([[2], [1], [-1]]);
-    const [hv] = hessianVectorProduct(([y]) => tf.mul(0.5, tf.sum(tf.mul(y as tf.Tensor, tf.matMul(a, y as tf.Tensor)))) as tf.Scalar, [x], [v]);
+    const [hv] = hessianVectorProduct(
+      ([y]) => tf.mul(0.5, tf.sum(tf.mul(y as tf.Tensor, tf.matMul(a, y as tf.Tensor)))) as tf.Scalar,
+      [x],
+      [v],
+    );
     expect((hv as tf.Tensor).arraySync()).toEqual([[3], [0], [-3]]);
   });
 
@@ -182,7 +225,14 @@ describeEachBackend('hessianVectorProduct', () => {
     const [hv] = hessianVectorProduct(([y]) => tf.sum(tf.exp(y as tf.Tensor)), [x], [v]);
     // Same ops in the same order as tf.mul(v, tf.exp(x)): bit-identical on the same backend.
     expect(Array.from((hv as tf.Tensor).dataSync())).toEqual(Array.from(tf.mul(v, tf.exp(x)).dataSync()));
-    expect(worstViolation((hv as tf.Tensor).dataSync(), xs.map((xi, i) => Math.exp(xi) * (vs[i] as number)), 0, 1e-6).excess).toBeLessThanOrEqual(0);
+    expect(
+      worstViolation(
+        (hv as tf.Tensor).dataSync(),
+        xs.map((xi, i) => Math.exp(xi) * (vs[i] as number)),
+        0,
+        1e-6,
+      ).excess,
+    ).toBeLessThanOrEqual(0);
   });
 
   it('two parameters with cross terms: f = Σ a² ⊙ b', () => {
@@ -191,7 +241,11 @@ describeEachBackend('hessianVectorProduct', () => {
     const b = tf.tensor1d([2, 1, -1]);
     const va = tf.tensor1d([1, 1, 2]);
     const vb = tf.tensor1d([-1, 0.5, 1]);
-    const hv = hessianVectorProduct(([p, q]) => tf.sum(tf.mul(tf.square(p as tf.Tensor), q as tf.Tensor)), [a, b], [va, vb]);
+    const hv = hessianVectorProduct(
+      ([p, q]) => tf.sum(tf.mul(tf.square(p as tf.Tensor), q as tf.Tensor)),
+      [a, b],
+      [va, vb],
+    );
     expect((hv[0] as tf.Tensor).arraySync()).toEqual([2, 0, 2]);
     expect((hv[1] as tf.Tensor).arraySync()).toEqual([2, -4, 12]);
   });
@@ -218,9 +272,15 @@ describeEachBackend('hessianVectorProduct', () => {
     const hv = hessianVectorProduct(f, [w1, w2], v);
     // FD of the directional derivative along v of each gradient entry: g(θ) = Σ_i <∇_i f(θ), e>.
     const gradDot = (params: tf.Tensor[]): tf.Scalar =>
-      tf.addN(tf.grads((...p: tf.Tensor[]) => f(p))(params).map((g, i) => tf.sum(tf.mul(g, v[i] as tf.Tensor)))) as tf.Scalar;
+      tf.addN(
+        tf
+          .grads((...p: tf.Tensor[]) => f(p))(params)
+          .map((g, i) => tf.sum(tf.mul(g, v[i] as tf.Tensor))),
+      ) as tf.Scalar;
     const fd = finiteDifferenceGrads(gradDot, [w1, w2]);
-    hv.forEach((h, i) => expect(worstViolation(h.dataSync(), fd[i] as number[], FD_ATOL, FD_RTOL).excess).toBeLessThanOrEqual(0));
+    hv.forEach((h, i) =>
+      expect(worstViolation(h.dataSync(), fd[i] as number[], FD_ATOL, FD_RTOL).excess).toBeLessThanOrEqual(0),
+    );
   });
 });
 
@@ -228,7 +288,9 @@ describeEachBackend('hessianVectorProduct', () => {
 function expectAllGradsMatchFD(f: (xs: tf.Tensor[]) => tf.Scalar, xs: tf.Tensor[]): void {
   const analytic = tf.grads((...a: tf.Tensor[]) => f(a))(xs);
   const numeric = finiteDifferenceGrads(f, xs);
-  analytic.forEach((g, i) => expect(worstViolation(g.dataSync(), numeric[i] as number[], FD_ATOL, FD_RTOL).excess).toBeLessThanOrEqual(0));
+  analytic.forEach((g, i) =>
+    expect(worstViolation(g.dataSync(), numeric[i] as number[], FD_ATOL, FD_RTOL).excess).toBeLessThanOrEqual(0),
+  );
 }
 
 describe('crossEntropyFirstOrder (training-step loss)', () => {
@@ -240,7 +302,10 @@ describe('crossEntropyFirstOrder (training-step loss)', () => {
     const classes = 5;
     const base = [0.3, -1.2, 2.5, 0.1, -0.7];
     const logits = tf.tensor2d(
-      Array.from({ length: rows * classes }, (_, i) => base[i % classes]! * (1 + Math.floor(i / classes)) * (i >= 25 ? 4000 : 1)),
+      Array.from(
+        { length: rows * classes },
+        (_, i) => base[i % classes]! * (1 + Math.floor(i / classes)) * (i >= 25 ? 4000 : 1),
+      ),
       [rows, classes],
     );
     const labels = [2, 0, 4, 2, 1, 3];
@@ -249,8 +314,12 @@ describe('crossEntropyFirstOrder (training-step loss)', () => {
     const b = crossEntropyFirstOrder(logits, targets).dataSync()[0]!;
     expect(Number.isFinite(b)).toBe(true);
     expect(Math.abs(a - b)).toBeLessThan(1e-6 * Math.max(1, Math.abs(a)));
-    const ga = tf.grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, targets))(logits).dataSync();
-    const gb = tf.grad((x: tf.Tensor) => crossEntropyFirstOrder(x as tf.Tensor2D, targets))(logits).dataSync();
+    const ga = tf
+      .grad((x: tf.Tensor) => crossEntropy(x as tf.Tensor2D, targets))(logits)
+      .dataSync();
+    const gb = tf
+      .grad((x: tf.Tensor) => crossEntropyFirstOrder(x as tf.Tensor2D, targets))(logits)
+      .dataSync();
     for (let i = 0; i < ga.length; i++) expect(Math.abs(ga[i]! - gb[i]!)).toBeLessThan(1e-7);
   });
   it('resolves tiny losses of a memorised batch (no cancellation against large logits)', () => {
@@ -282,7 +351,9 @@ describe('crossEntropyFirstOrder precision in the memorised regime', () => {
     const z = x.reduce((a, v) => a + Math.exp(v), 0);
     const p = x.map((v) => Math.exp(v) / z);
     const q = p.slice(1).reduce((a, v) => a + v, 0);
-    const g = tf.grad((l: tf.Tensor) => crossEntropyFirstOrder(l as tf.Tensor2D, targets))(logits).dataSync();
+    const g = tf
+      .grad((l: tf.Tensor) => crossEntropyFirstOrder(l as tf.Tensor2D, targets))(logits)
+      .dataSync();
     // textbook float32 (p_c − 1) is quantised to multiples of ~6e-8; this must be within 1e-4 relative
     expect(Math.abs(g[0]! - -q) / q).toBeLessThan(1e-4);
     for (let j = 1; j < 5; j++) expect(Math.abs(g[j]! - p[j]!) / p[j]!).toBeLessThan(1e-4);

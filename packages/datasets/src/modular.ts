@@ -23,7 +23,8 @@ const ops = new Map<string, ModularOp>();
 /** Adds an operation to the registry (a later one with the same name replaces it). */
 export function registerModularOp(op: ModularOp): void {
   if (typeof op?.name !== 'string' || op.name === '') throw new DatasetError('a modular op needs a non-empty name');
-  if (typeof op.label !== 'function') throw new DatasetError(`modular op "${op.name}" needs a label(a, b, p, table?) function`);
+  if (typeof op.label !== 'function')
+    throw new DatasetError(`modular op "${op.name}" needs a label(a, b, p, table?) function`);
   ops.set(op.name, op);
 }
 
@@ -40,8 +41,16 @@ export function getModularOp(name: string): ModularOp {
 }
 
 registerModularOp({ name: 'add', description: '(a + b) mod p', label: (a, b, p) => (a + b) % p });
-registerModularOp({ name: 'subtract', description: '(a − b) mod p, in [0, p)', label: (a, b, p) => (((a - b) % p) + p) % p });
-registerModularOp({ name: 'x2xyy2', description: '(a² + ab + b²) mod p', label: (a, b, p) => (a * a + a * b + b * b) % p });
+registerModularOp({
+  name: 'subtract',
+  description: '(a − b) mod p, in [0, p)',
+  label: (a, b, p) => (((a - b) % p) + p) % p,
+});
+registerModularOp({
+  name: 'x2xyy2',
+  description: '(a² + ab + b²) mod p',
+  label: (a, b, p) => (a * a + a * b + b * b) % p,
+});
 
 /**
  * Offset of the `rand` table's seed: the table stream is CPython's `random.Random(seed + 2**64)`.
@@ -73,7 +82,10 @@ export interface ModularConfig {
   p: number;
   /** Fraction of the pairs used for training, strictly inside (0, 1). */
   trainFraction: number;
-  /** Run seed, a non-negative integer < 2^53: the split is `random.seed(seed); random.shuffle(pairs)` as in the reference. */
+  /**
+   * Run seed, a non-negative integer < 2^53: the split is `random.seed(seed); random.shuffle(pairs)` as in the
+   * reference.
+   */
   seed: number;
   /** Only pairs a ≤ b (the paper setting, default) instead of all p² ordered pairs. */
   symmetric?: boolean;
@@ -124,13 +136,16 @@ export function modularArithmetic(config: ModularConfig): ModularDataset {
   if (typeof trainFraction !== 'number' || !(trainFraction > 0 && trainFraction < 1)) {
     throw new DatasetError(`train fraction must be strictly between 0 and 1, got ${trainFraction}`);
   }
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new DatasetError(`seed must be a non-negative integer below 2^53, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new DatasetError(`seed must be a non-negative integer below 2^53, got ${seed}`);
   const pairs: number[] = [];
   for (let i = 0; i < p; i++) for (let j = symmetric ? i : 0; j < p; j++) pairs.push(i * p + j);
   // Python: int(frac * N) truncates the float64 product.
   const nTrain = Math.floor(trainFraction * pairs.length);
   if (nTrain < 1 || nTrain >= pairs.length) {
-    throw new DatasetError(`train fraction ${trainFraction} of ${pairs.length} pairs leaves the ${nTrain < 1 ? 'training' : 'test'} set empty`);
+    throw new DatasetError(
+      `train fraction ${trainFraction} of ${pairs.length} pairs leaves the ${nTrain < 1 ? 'training' : 'test'} set empty`,
+    );
   }
   new PythonRandom(seed).shuffle(pairs);
   const table = op.makeTable?.(p, seed);
@@ -145,7 +160,9 @@ export function modularArithmetic(config: ModularConfig): ModularDataset {
       const label = op.label(a[k]!, b[k]!, p, table);
       // A user op returning a bad class would otherwise surface as a silent wrong loss later.
       if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
-        throw new DatasetError(`op "${opName}" gave label ${label} for (${a[k]}, ${b[k]}), outside 0..${numClasses - 1}`);
+        throw new DatasetError(
+          `op "${opName}" gave label ${label} for (${a[k]}, ${b[k]}), outside 0..${numClasses - 1}`,
+        );
       }
       labels[k] = label;
     });

@@ -28,7 +28,8 @@ export class PythonRandom {
       if (seed < 0n) throw new RangeError(`seed must be non-negative, got ${seed}`);
       rest = seed;
     } else {
-      if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative safe integer (< 2^53), got ${seed}`);
+      if (!Number.isSafeInteger(seed) || seed < 0)
+        throw new RangeError(`seed must be a non-negative safe integer (< 2^53), got ${seed}`);
       rest = BigInt(seed);
     }
     const key: number[] = [];
@@ -114,7 +115,8 @@ export class PythonRandom {
 
   /** `random.getrandbits(k)` for any k ≥ 0, as a bigint (same draws as CPython, words low to high). */
   getrandbitsBig(k: number): bigint {
-    if (!Number.isSafeInteger(k) || k < 0) throw new RangeError(`getrandbits needs a non-negative integer bit count, got ${k}`);
+    if (!Number.isSafeInteger(k) || k < 0)
+      throw new RangeError(`getrandbits needs a non-negative integer bit count, got ${k}`);
     let result = 0n;
     let shift = 0n;
     for (let left = k; left > 0; left -= 32) {

@@ -25,4 +25,6 @@ export interface SplitFixture {
   mnistSubsets: Array<{ seed: number; first: number[] }>;
 }
 
-export const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/splits.json', import.meta.url), 'utf8')) as SplitFixture;
+export const fixture = JSON.parse(
+  fs.readFileSync(new URL('./fixtures/splits.json', import.meta.url), 'utf8'),
+) as SplitFixture;

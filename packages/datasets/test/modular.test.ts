@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { DatasetError, getModularOp, listModularOps, modularArithmetic, registerModularOp, type ModularConfig, type PairSplit } from '../src/index.js';
+import {
+  DatasetError,
+  getModularOp,
+  listModularOps,
+  modularArithmetic,
+  registerModularOp,
+  type ModularConfig,
+  type PairSplit,
+} from '../src/index.js';
 import { fixture } from './fixture.js';
 
 const pair = (s: PairSplit, i: number) => `(${s.a[i]},${s.b[i]})`;
@@ -19,22 +27,27 @@ describe('modular arithmetic: spec §2.2 split vectors', () => {
 
   it('all pairs p=67, seed 1', () => {
     const d = modularArithmetic({ op: 'add', p: 67, trainFraction: 0.4, seed: 1, symmetric: false });
-    expect([0, 1, 2, 3, 4, 5, 6, 7].map((i) => pair(d.train, i)).join(' ')).toBe('(0,47) (6,56) (63,42) (62,56) (65,49) (40,30) (5,26) (3,40)');
+    expect([0, 1, 2, 3, 4, 5, 6, 7].map((i) => pair(d.train, i)).join(' ')).toBe(
+      '(0,47) (6,56) (63,42) (62,56) (65,49) (40,30) (5,26) (3,40)',
+    );
     expect(pair(d.train, d.train.size - 1)).toBe('(62,48)');
     expect(pair(d.test, 0)).toBe('(2,27)');
   });
 });
 
 describe('modular arithmetic against CPython random.shuffle (fixture)', () => {
-  it.each(fixture.splits.map((s) => [s.seed, s.symmetric, s] as const))('seed %i, symmetric %s: every pair and every label', (seed, symmetric, s) => {
-    for (const op of ['add', 'subtract', 'x2xyy2'] as const) {
-      const d = modularArithmetic({ op, p: fixture.p, trainFraction: fixture.trainFraction, seed, symmetric });
-      expect(codes(d.train, fixture.p)).toEqual(s.train);
-      expect(codes(d.test, fixture.p)).toEqual(s.test);
-      expect(Array.from(d.train.labels)).toEqual(s.labels[op].train);
-      expect(Array.from(d.test.labels)).toEqual(s.labels[op].test);
-    }
-  });
+  it.each(fixture.splits.map((s) => [s.seed, s.symmetric, s] as const))(
+    'seed %i, symmetric %s: every pair and every label',
+    (seed, symmetric, s) => {
+      for (const op of ['add', 'subtract', 'x2xyy2'] as const) {
+        const d = modularArithmetic({ op, p: fixture.p, trainFraction: fixture.trainFraction, seed, symmetric });
+        expect(codes(d.train, fixture.p)).toEqual(s.train);
+        expect(codes(d.test, fixture.p)).toEqual(s.test);
+        expect(Array.from(d.train.labels)).toEqual(s.labels[op].train);
+        expect(Array.from(d.test.labels)).toEqual(s.labels[op].test);
+      }
+    },
+  );
 });
 
 describe('modular arithmetic: sizes, labels, ops', () => {
@@ -58,7 +71,8 @@ describe('modular arithmetic: sizes, labels, ops', () => {
     // and the same values inside a built dataset
     const d = modularArithmetic({ op: 'subtract', p: 67, trainFraction: 0.4, seed: 0, symmetric: false });
     const find = (a: number, b: number) => {
-      for (const sp of [d.train, d.test]) for (let i = 0; i < sp.size; i++) if (sp.a[i] === a && sp.b[i] === b) return sp.labels[i];
+      for (const sp of [d.train, d.test])
+        for (let i = 0; i < sp.size; i++) if (sp.a[i] === a && sp.b[i] === b) return sp.labels[i];
       return undefined;
     };
     expect(find(3, 5)).toBe(65);
@@ -89,10 +103,13 @@ describe('modular arithmetic: sizes, labels, ops', () => {
     expect(bad).toEqual([]);
   });
 
-  it.each(fixture.randTables.map((t) => [t.seed, t.p, t] as const))('rand table for seed %i, p=%i equals CPython random.Random(seed + 2**64)', (seed, p, t) => {
-    const d = modularArithmetic({ op: 'rand', p, trainFraction: 0.5, seed });
-    expect(Array.from(d.table!)).toEqual(t.table);
-  });
+  it.each(fixture.randTables.map((t) => [t.seed, t.p, t] as const))(
+    'rand table for seed %i, p=%i equals CPython random.Random(seed + 2**64)',
+    (seed, p, t) => {
+      const d = modularArithmetic({ op: 'rand', p, trainFraction: 0.5, seed });
+      expect(Array.from(d.table!)).toEqual(t.table);
+    },
+  );
 
   it('rand works for the largest seed (its stream key exceeds 2^53)', () => {
     const d = modularArithmetic({ op: 'rand', p: 5, trainFraction: 0.5, seed: Number.MAX_SAFE_INTEGER });
@@ -102,7 +119,12 @@ describe('modular arithmetic: sizes, labels, ops', () => {
   it('the op registry lists the built-ins and accepts new ops, with their own class count', () => {
     expect(listModularOps()).toEqual(expect.arrayContaining(['add', 'subtract', 'x2xyy2', 'rand']));
     registerModularOp({ name: 'mul-test', description: 'a·b mod p', label: (x, y, p) => (x * y) % p });
-    registerModularOp({ name: 'only-add-test', description: 'a + b, 2p classes', label: (x, y) => x + y, numClasses: (p) => 2 * p });
+    registerModularOp({
+      name: 'only-add-test',
+      description: 'a + b, 2p classes',
+      label: (x, y) => x + y,
+      numClasses: (p) => 2 * p,
+    });
     expect(listModularOps()).toContain('mul-test');
     const d = modularArithmetic({ op: 'mul-test', p: 7, trainFraction: 0.5, seed: 0 });
     expect(d.train.labels[0]).toBe((d.train.a[0]! * d.train.b[0]!) % 7);
@@ -147,7 +169,9 @@ describe('modular arithmetic: bad input throws DatasetError', () => {
   it('an op giving a label outside its classes, or a malformed op, is a DatasetError', () => {
     registerModularOp({ name: 'bad-test', description: 'wrong', label: (x, y) => x + y });
     expect(() => modularArithmetic({ op: 'bad-test', p: 7, trainFraction: 0.5, seed: 0 })).toThrow(DatasetError);
-    expect(() => modularArithmetic({ op: 'bad-test', p: 7, trainFraction: 0.5, seed: 0 })).toThrow(/op "bad-test" gave label \d+ for/);
+    expect(() => modularArithmetic({ op: 'bad-test', p: 7, trainFraction: 0.5, seed: 0 })).toThrow(
+      /op "bad-test" gave label \d+ for/,
+    );
     expect(() => registerModularOp({ name: '', description: '', label: () => 0 })).toThrow(DatasetError);
     expect(() => registerModularOp({ name: 'x', description: '' } as never)).toThrow(DatasetError);
   });

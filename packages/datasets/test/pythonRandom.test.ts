@@ -27,17 +27,20 @@ describe('PythonRandom: spec §2.2 test vectors', () => {
 
 describe('PythonRandom against CPython (fixture)', () => {
   // Seeds >= 2^32 exercise init_by_array with several key words; >= 2^53 need a bigint.
-  it.each(fixture.random.map((r) => [String(r.seed), r] as const))('seed %s: getrandbits, random(), randrange', (_, r) => {
-    const seed = typeof r.seed === 'string' ? BigInt(r.seed) : r.seed;
-    const a = new PythonRandom(seed);
-    expect([a.getrandbits(32), a.getrandbits(32), a.getrandbits(32)]).toEqual(r.getrandbits32);
-    expect(a.getrandbits(1)).toBe(r.getrandbits1);
-    expect(a.getrandbits(53)).toBe(r.getrandbits53);
-    expect(a.getrandbitsBig(64)).toBe(BigInt(r.getrandbits64));
-    expect(a.getrandbitsBig(100)).toBe(BigInt(r.getrandbits100));
-    expect([a.random(), a.random(), a.random()]).toEqual(r.random);
-    expect([1, 2, 3, 67, 1000, 2 ** 31 + 1, 2 ** 32, 2 ** 53 - 1].map((n) => a.randbelow(n))).toEqual(r.randbelow);
-  });
+  it.each(fixture.random.map((r) => [String(r.seed), r] as const))(
+    'seed %s: getrandbits, random(), randrange',
+    (_, r) => {
+      const seed = typeof r.seed === 'string' ? BigInt(r.seed) : r.seed;
+      const a = new PythonRandom(seed);
+      expect([a.getrandbits(32), a.getrandbits(32), a.getrandbits(32)]).toEqual(r.getrandbits32);
+      expect(a.getrandbits(1)).toBe(r.getrandbits1);
+      expect(a.getrandbits(53)).toBe(r.getrandbits53);
+      expect(a.getrandbitsBig(64)).toBe(BigInt(r.getrandbits64));
+      expect(a.getrandbitsBig(100)).toBe(BigInt(r.getrandbits100));
+      expect([a.random(), a.random(), a.random()]).toEqual(r.random);
+      expect([1, 2, 3, 67, 1000, 2 ** 31 + 1, 2 ** 32, 2 ** 53 - 1].map((n) => a.randbelow(n))).toEqual(r.randbelow);
+    },
+  );
 
   it('a number seed and the same bigint seed give the same stream; seed() re-seeds', () => {
     const a = new PythonRandom(2 ** 40 + 5);

@@ -55,7 +55,8 @@ const arms = new Map<string, ArmDefinition>();
  * });
  */
 export function registerArm(arm: ArmDefinition): void {
-  if (!arm || typeof arm.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(arm.name)) throw new Error('an arm needs a lowercase name of letters, digits and dashes');
+  if (!arm || typeof arm.name !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(arm.name))
+    throw new Error('an arm needs a lowercase name of letters, digits and dashes');
   if (typeof arm.plan !== 'function') throw new Error(`arm "${arm.name}" needs a plan(ctx) function`);
   arms.set(arm.name, arm);
 }
@@ -73,7 +74,8 @@ export function getArm(name: string): ArmDefinition {
 }
 
 const countAll = (model: GrokModel) => model.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
-const scaled = (w: NamedArrays, a: number): NamedArrays => Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.map((x) => x * a)]));
+const scaled = (w: NamedArrays, a: number): NamedArrays =>
+  Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.map((x) => x * a)]));
 
 registerArm({
   name: 'ticket',
@@ -99,9 +101,20 @@ for (const which of ['l1', 'l2'] as const) {
     async plan(ctx) {
       const m = await ctx.ticketMask();
       // Norms over every parameter (unpruned ones count whole), since α scales all of them.
-      const s = sameNormScales(ctx.rewind, m.masks, ctx.model.params.map((p) => p.name), ctx.normDefinition);
+      const s = sameNormScales(
+        ctx.rewind,
+        m.masks,
+        ctx.model.params.map((p) => p.name),
+        ctx.normDefinition,
+      );
       const alpha = which === 'l1' ? s.alphaL1 : s.alphaL2;
-      return { initialWeights: scaled(ctx.rewind, alpha), kept: countAll(ctx.model), total: countAll(ctx.model), alpha, provenance: { alpha, normDefinition: ctx.normDefinition } };
+      return {
+        initialWeights: scaled(ctx.rewind, alpha),
+        kept: countAll(ctx.model),
+        total: countAll(ctx.model),
+        alpha,
+        provenance: { alpha, normDefinition: ctx.normDefinition },
+      };
     },
   });
 }
@@ -110,11 +123,20 @@ for (const which of ['l1', 'l2'] as const) {
 for (const pruner of ['random', 'snip', 'grasp', 'synflow', 'magnitude']) {
   registerArm({
     name: pruner === 'magnitude' ? 'magnitude-init' : pruner,
-    description: pruner === 'random' ? 'a random mask at the same pruning rate' : `pruning at initialisation: ${pruner} scored on θ0 (spec §6.4)`,
+    description:
+      pruner === 'random'
+        ? 'a random mask at the same pruning rate'
+        : `pruning at initialisation: ${pruner} scored on θ0 (spec §6.4)`,
     async plan(ctx) {
       getPruner(pruner);
       const m = await ctx.maskAtInit(pruner);
-      return { initialWeights: ctx.theta0, masks: m.masks, kept: m.kept, total: m.total, provenance: { pruner, scoredCheckpoint: 'init' } };
+      return {
+        initialWeights: ctx.theta0,
+        masks: m.masks,
+        kept: m.kept,
+        total: m.total,
+        provenance: { pruner, scoredCheckpoint: 'init' },
+      };
     },
   });
 }

@@ -1,6 +1,12 @@
 import { createModel, type GrokModel, type NamedArrays } from '@grokking-tickets/models';
 import { RunFolderError, RunStore, type RunRecord } from '@grokking-tickets/run-store';
-import { codeDifference, configHash, resolveTrainConfig, type RunSummary, type TrainConfig } from '@grokking-tickets/training';
+import {
+  codeDifference,
+  configHash,
+  resolveTrainConfig,
+  type RunSummary,
+  type TrainConfig,
+} from '@grokking-tickets/training';
 
 /** A problem with an experiment's inputs or state (not with its config): exit code 1 in the CLI. */
 export class ExperimentError extends Error {
@@ -42,10 +48,17 @@ export interface DenseSource {
  * `init`, scored and rewind checkpoints exist, carry its config hash, have the model's shapes and
  * pass their checksums and finiteness checks.
  */
-export async function openDenseRun(dir: string, fromStep: number | 'final', rewindStep: number | 'init'): Promise<DenseSource> {
+export async function openDenseRun(
+  dir: string,
+  fromStep: number | 'final',
+  rewindStep: number | 'init',
+): Promise<DenseSource> {
   const store = new RunStore(dir);
   if (!store.exists()) throw new ExperimentError(`dense run folder ${dir} holds no run (no config.json)`);
-  if (!store.isFinished()) throw new ExperimentError(`dense run ${dir} is not finished; resume it first (grokking-tickets train --out ${dir} --resume)`);
+  if (!store.isFinished())
+    throw new ExperimentError(
+      `dense run ${dir} is not finished; resume it first (grokking-tickets train --out ${dir} --resume)`,
+    );
   let record: RunRecord<TrainConfig>;
   let config: TrainConfig;
   try {
@@ -55,21 +68,30 @@ export async function openDenseRun(dir: string, fromStep: number | 'final', rewi
     throw new ExperimentError(`dense run ${dir}: ${(e as Error).message}`, { cause: e });
   }
   const hash = configHash(config);
-  if (hash !== record.configHash) throw new ExperimentError(`dense run ${dir} resolves to a different config with this code (hash ${hash}, stored ${record.configHash}); it was made by other code`);
+  if (hash !== record.configHash)
+    throw new ExperimentError(
+      `dense run ${dir} resolves to a different config with this code (hash ${hash}, stored ${record.configHash}); it was made by other code`,
+    );
   const notes: string[] = [];
   const diff = codeDifference(record.code);
   if (diff) notes.push(`dense run ${dir}: ${diff}`);
   const summary = store.readJson<RunSummary>('summary.json');
   const rows = store.readMetrics();
-  if (rows.length === 0) throw new ExperimentError(`dense run ${dir} has no metrics (${store.file('metrics.jsonl')} is missing or empty)`);
+  if (rows.length === 0)
+    throw new ExperimentError(`dense run ${dir} has no metrics (${store.file('metrics.jsonl')} is missing or empty)`);
   if (rows[rows.length - 1]!.step !== config.steps || summary?.steps !== config.steps) {
-    throw new ExperimentError(`dense run ${dir}: its metrics end at step ${rows[rows.length - 1]!.step} and its summary says ${summary?.steps}, but it has ${config.steps} steps`);
+    throw new ExperimentError(
+      `dense run ${dir}: its metrics end at step ${rows[rows.length - 1]!.step} and its summary says ${summary?.steps}, but it has ${config.steps} steps`,
+    );
   }
   const model = modelOf(config);
   const expect = { configHash: hash, shapes: Object.fromEntries(model.params.map((p) => [p.name, p.shape])) };
   const available = store.checkpointNames();
   const load = async (name: string) => {
-    if (!available.includes(name)) throw new ExperimentError(`dense run ${dir} has no checkpoint "${name}" (available: ${available.join(', ') || 'none'})`);
+    if (!available.includes(name))
+      throw new ExperimentError(
+        `dense run ${dir} has no checkpoint "${name}" (available: ${available.join(', ') || 'none'})`,
+      );
     try {
       return (await store.loadWeights(name, expect)).weights;
     } catch (e) {

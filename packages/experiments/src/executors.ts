@@ -2,7 +2,15 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { runStack, runTraining, type RunMode, type RunOptions, type RunSummary, type TrainConfig, type TrainEvent } from '@grokking-tickets/training';
+import {
+  runStack,
+  runTraining,
+  type RunMode,
+  type RunOptions,
+  type RunSummary,
+  type TrainConfig,
+  type TrainEvent,
+} from '@grokking-tickets/training';
 
 /**
  * One unit of work an executor runs: a plain training run, or one arm of a ticket experiment whose
@@ -68,24 +76,50 @@ export function jobDir(job: RunJob): string {
 
 function failure(job: RunJob, e: unknown): JobOutcome {
   const err = e as { message?: string; code?: unknown };
-  return { id: job.id, status: 'failed', dir: jobDir(job), error: { message: String(err?.message ?? e).split('\n')[0]!, ...(typeof err?.code === 'string' ? { code: err.code } : {}) } };
+  return {
+    id: job.id,
+    status: 'failed',
+    dir: jobDir(job),
+    error: {
+      message: String(err?.message ?? e).split('\n')[0]!,
+      ...(typeof err?.code === 'string' ? { code: err.code } : {}),
+    },
+  };
 }
 
 /**
  * Runs one job in this thread and never throws: a failure becomes a `failed` outcome with its
  * one-line message. A finished run is skipped (`already-finished`), an interrupted one resumed.
  */
-export async function executeJob(job: RunJob, options: { signal?: AbortSignal; onEvent?: (event: TrainEvent, member?: number) => void } = {}): Promise<JobOutcome> {
+export async function executeJob(
+  job: RunJob,
+  options: { signal?: AbortSignal; onEvent?: (event: TrainEvent, member?: number) => void } = {},
+): Promise<JobOutcome> {
   try {
     if (job.kind === 'stack') return await executeStack(job, options);
     if (job.kind === 'train') {
       const { RunStore } = await import('@grokking-tickets/run-store');
       const mode: RunMode = new RunStore(job.dir).exists() ? 'resume' : 'new';
-      const r = await runTraining({ config: job.config, dir: job.dir, mode, provenance: job.provenance, command: `grokking-tickets (${job.label})`, signal: options.signal, onEvent: options.onEvent });
+      const r = await runTraining({
+        config: job.config,
+        dir: job.dir,
+        mode,
+        provenance: job.provenance,
+        command: `grokking-tickets (${job.label})`,
+        signal: options.signal,
+        onEvent: options.onEvent,
+      });
       return { id: job.id, status: r.status, dir: job.dir, summary: r.summary };
     }
     const { runArm } = await import('./ticket.js');
-    const outcome = await runArm({ experimentDir: job.experimentDir, arm: job.arm, prunerSpec: job.prunerSpec, cwd: job.cwd, signal: options.signal, onEvent: options.onEvent });
+    const outcome = await runArm({
+      experimentDir: job.experimentDir,
+      arm: job.arm,
+      prunerSpec: job.prunerSpec,
+      cwd: job.cwd,
+      signal: options.signal,
+      onEvent: options.onEvent,
+    });
     return { ...outcome, id: job.id };
   } catch (e) {
     return failure(job, e);
@@ -100,7 +134,10 @@ const STATUS_ORDER: JobOutcome['status'][] = ['failed', 'interrupted', 'finished
  * weights and masks; a reused dense arm needs no training), then trains the rest with `runStack`.
  * A member that fails (bad folder, divergence) fails alone; the others go on.
  */
-async function executeStack(job: StackJob, options: { signal?: AbortSignal; onEvent?: (event: TrainEvent, member?: number) => void }): Promise<JobOutcome> {
+async function executeStack(
+  job: StackJob,
+  options: { signal?: AbortSignal; onEvent?: (event: TrainEvent, member?: number) => void },
+): Promise<JobOutcome> {
   const members: JobOutcome[] = new Array(job.jobs.length);
   const runs: Array<{ index: number; options: RunOptions }> = [];
   const { RunStore } = await import('@grokking-tickets/run-store');
@@ -109,10 +146,26 @@ async function executeStack(job: StackJob, options: { signal?: AbortSignal; onEv
     try {
       if (m.kind === 'train') {
         const mode: RunMode = new RunStore(m.dir).exists() ? 'resume' : 'new';
-        runs.push({ index, options: { config: m.config, dir: m.dir, mode, provenance: m.provenance, command: `grokking-tickets (${m.label})`, onEvent } });
+        runs.push({
+          index,
+          options: {
+            config: m.config,
+            dir: m.dir,
+            mode,
+            provenance: m.provenance,
+            command: `grokking-tickets (${m.label})`,
+            onEvent,
+          },
+        });
       } else {
         const { planArm } = await import('./ticket.js');
-        const plan = await planArm({ experimentDir: m.experimentDir, arm: m.arm, prunerSpec: m.prunerSpec, cwd: m.cwd, onEvent });
+        const plan = await planArm({
+          experimentDir: m.experimentDir,
+          arm: m.arm,
+          prunerSpec: m.prunerSpec,
+          cwd: m.cwd,
+          onEvent,
+        });
         if ('outcome' in plan) members[index] = { ...plan.outcome, id: m.id };
         else runs.push({ index, options: plan.run });
       }
@@ -120,11 +173,16 @@ async function executeStack(job: StackJob, options: { signal?: AbortSignal; onEv
       members[index] = failure(m, e);
     }
   }
-  const outcomes = await runStack(runs.map((r) => r.options), { signal: options.signal });
+  const outcomes = await runStack(
+    runs.map((r) => r.options),
+    { signal: options.signal },
+  );
   outcomes.forEach((o, i) => {
     const index = runs[i]!.index;
     const m = job.jobs[index]!;
-    members[index] = o.error ? failure(m, o.error) : { id: m.id, status: o.result!.status, dir: o.dir, summary: o.result!.summary };
+    members[index] = o.error
+      ? failure(m, o.error)
+      : { id: m.id, status: o.result!.status, dir: o.dir, summary: o.result!.summary };
   });
   const status = STATUS_ORDER.find((st) => members.some((o) => o.status === st)) ?? 'finished';
   const firstError = members.find((o) => o.error)?.error;
@@ -140,7 +198,11 @@ async function executeStack(job: StackJob, options: { signal?: AbortSignal; onEv
  * size as possible, and jobs with similar step counts go together (a run that finishes early is frozen in
  * its stack until the stack ends). `stack` ≤ 1 returns the jobs unchanged.
  */
-export async function groupIntoStacks(jobs: readonly RunJob[], stack: number, options: { workers?: number } = {}): Promise<RunJob[]> {
+export async function groupIntoStacks(
+  jobs: readonly RunJob[],
+  stack: number,
+  options: { workers?: number } = {},
+): Promise<RunJob[]> {
   if (!(stack > 1)) return [...jobs];
   const { canStack, stackKey } = await import('@grokking-tickets/training');
   const { createModel } = await import('@grokking-tickets/models');
@@ -190,7 +252,13 @@ export async function groupIntoStacks(jobs: readonly RunJob[], stack: number, op
       const members = group.slice(at, at + size).map((g) => g.job);
       at += size;
       if (members.length === 1) out.push(members[0]!);
-      else out.push({ kind: 'stack', id: members.map((m) => m.id).join('+'), label: members.map((m) => m.label).join('+'), jobs: members });
+      else
+        out.push({
+          kind: 'stack',
+          id: members.map((m) => m.id).join('+'),
+          label: members.map((m) => m.label).join('+'),
+          jobs: members,
+        });
     }
   }
   return out;
@@ -201,20 +269,44 @@ export async function groupIntoStacks(jobs: readonly RunJob[], stack: number, op
  * stack, spread over `workers`), and returns one outcome per given job, in the given order, as
  * `executor.run(jobs)` would.
  */
-export async function runStacked(executor: Executor, jobs: readonly RunJob[], stack: number, options: ExecutorRunOptions & { workers?: number } = {}): Promise<JobOutcome[]> {
+export async function runStacked(
+  executor: Executor,
+  jobs: readonly RunJob[],
+  stack: number,
+  options: ExecutorRunOptions & { workers?: number } = {},
+): Promise<JobOutcome[]> {
   const grouped = await groupIntoStacks(jobs, stack, { workers: options.workers });
   const outcomes = await executor.run(grouped, options);
   const byId = new Map<string, JobOutcome>();
   grouped.forEach((job, i) => {
     const o = outcomes[i]!;
     if (job.kind !== 'stack') byId.set(job.id, o);
-    else job.jobs.forEach((m, j) => byId.set(m.id, o.members?.[j] ?? { id: m.id, status: o.status, dir: jobDir(m), ...(o.error ? { error: o.error } : {}) }));
+    else
+      job.jobs.forEach((m, j) =>
+        byId.set(
+          m.id,
+          o.members?.[j] ?? { id: m.id, status: o.status, dir: jobDir(m), ...(o.error ? { error: o.error } : {}) },
+        ),
+      );
   });
-  return jobs.map((job) => byId.get(job.id) ?? { id: job.id, status: 'failed', dir: jobDir(job), error: { message: `no outcome for ${job.label}` } });
+  return jobs.map(
+    (job) =>
+      byId.get(job.id) ?? {
+        id: job.id,
+        status: 'failed',
+        dir: jobDir(job),
+        error: { message: `no outcome for ${job.label}` },
+      },
+  );
 }
 
 /** A pool that runs at most `concurrency` jobs at once with `start(job)`, in order, stopping new starts on abort. */
-async function pool(jobs: readonly RunJob[], concurrency: number, options: ExecutorRunOptions, start: (job: RunJob) => Promise<JobOutcome>): Promise<JobOutcome[]> {
+async function pool(
+  jobs: readonly RunJob[],
+  concurrency: number,
+  options: ExecutorRunOptions,
+  start: (job: RunJob) => Promise<JobOutcome>,
+): Promise<JobOutcome[]> {
   const outcomes: JobOutcome[] = new Array(jobs.length);
   let next = 0;
   const lane = async () => {
@@ -239,7 +331,13 @@ async function pool(jobs: readonly RunJob[], concurrency: number, options: Execu
 export function createInProcessExecutor(): Executor {
   return {
     name: 'in-process',
-    run: (jobs, options = {}) => pool(jobs, 1, options, (job) => executeJob(job, { signal: options.signal, onEvent: (e, member) => options.onEvent?.(memberOf(job, member), e) })),
+    run: (jobs, options = {}) =>
+      pool(jobs, 1, options, (job) =>
+        executeJob(job, {
+          signal: options.signal,
+          onEvent: (e, member) => options.onEvent?.(memberOf(job, member), e),
+        }),
+      ),
   };
 }
 
@@ -272,22 +370,28 @@ export function createWorkerThreadExecutor(opts: { concurrency: number }): Execu
   return {
     name: 'worker-threads',
     run: (jobs, options = {}) =>
-      pool(jobs, opts.concurrency, options, (job) =>
-        new Promise<JobOutcome>((resolve) => {
-          const worker = new Worker(entry('jobRunner'), { workerData: job });
-          let outcome: JobOutcome | undefined;
-          const abort = () => worker.postMessage({ type: 'abort' });
-          options.signal?.addEventListener('abort', abort, { once: true });
-          worker.on('message', (msg: FromRunner) => {
-            if (msg.type === 'event') options.onEvent?.(memberOf(job, msg.member), msg.event);
-            else outcome = msg.outcome;
-          });
-          worker.on('error', (e) => (outcome ??= failure(job, e)));
-          worker.on('exit', (code) => {
-            options.signal?.removeEventListener('abort', abort);
-            resolve(outcome ?? failure(job, new Error(`worker for ${job.label} exited with code ${code} before reporting`)));
-          });
-        }),
+      pool(
+        jobs,
+        opts.concurrency,
+        options,
+        (job) =>
+          new Promise<JobOutcome>((resolve) => {
+            const worker = new Worker(entry('jobRunner'), { workerData: job });
+            let outcome: JobOutcome | undefined;
+            const abort = () => worker.postMessage({ type: 'abort' });
+            options.signal?.addEventListener('abort', abort, { once: true });
+            worker.on('message', (msg: FromRunner) => {
+              if (msg.type === 'event') options.onEvent?.(memberOf(job, msg.member), msg.event);
+              else outcome = msg.outcome;
+            });
+            worker.on('error', (e) => (outcome ??= failure(job, e)));
+            worker.on('exit', (code) => {
+              options.signal?.removeEventListener('abort', abort);
+              resolve(
+                outcome ?? failure(job, new Error(`worker for ${job.label} exited with code ${code} before reporting`)),
+              );
+            });
+          }),
       ),
   };
 }
@@ -301,27 +405,34 @@ export function createChildProcessExecutor(opts: { concurrency: number; execArgv
   return {
     name: 'child-processes',
     run: (jobs, options = {}) =>
-      pool(jobs, opts.concurrency, options, (job) =>
-        new Promise<JobOutcome>((resolve) => {
-          const child = fork(fileURLToPath(entry('jobRunner')), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: opts.execArgv ?? [] });
-          let outcome: JobOutcome | undefined;
-          let stderr = '';
-          child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-          const abort = () => child.kill('SIGINT');
-          options.signal?.addEventListener('abort', abort, { once: true });
-          child.on('message', (msg: FromRunner) => {
-            if (msg.type === 'event') options.onEvent?.(memberOf(job, msg.member), msg.event);
-            else outcome = msg.outcome;
-          });
-          child.on('error', (e) => (outcome ??= failure(job, e)));
-          child.on('exit', (code, signal) => {
-            options.signal?.removeEventListener('abort', abort);
-            const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-            const last = stderr.trim().split('\n').pop();
-            resolve(outcome ?? failure(job, new Error(`run ${job.label} ${why}${last ? ` (${last})` : ''}`)));
-          });
-          child.send({ type: 'job', job });
-        }),
+      pool(
+        jobs,
+        opts.concurrency,
+        options,
+        (job) =>
+          new Promise<JobOutcome>((resolve) => {
+            const child = fork(fileURLToPath(entry('jobRunner')), [], {
+              stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+              execArgv: opts.execArgv ?? [],
+            });
+            let outcome: JobOutcome | undefined;
+            let stderr = '';
+            child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+            const abort = () => child.kill('SIGINT');
+            options.signal?.addEventListener('abort', abort, { once: true });
+            child.on('message', (msg: FromRunner) => {
+              if (msg.type === 'event') options.onEvent?.(memberOf(job, msg.member), msg.event);
+              else outcome = msg.outcome;
+            });
+            child.on('error', (e) => (outcome ??= failure(job, e)));
+            child.on('exit', (code, signal) => {
+              options.signal?.removeEventListener('abort', abort);
+              const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+              const last = stderr.trim().split('\n').pop();
+              resolve(outcome ?? failure(job, new Error(`run ${job.label} ${why}${last ? ` (${last})` : ''}`)));
+            });
+            child.send({ type: 'job', job });
+          }),
       ),
   };
 }

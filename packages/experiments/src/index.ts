@@ -71,7 +71,22 @@ export {
   type SweepVariant,
 } from './sweepSpec.js';
 export { plannedRunDir, runSweep, sweepRecord, type SweepEvent, type SweepOptions, type SweepResult } from './sweep.js';
-export { SWEEP_CSV_COLUMNS, buildSweepRows, sweepRowsToCsv, sweepRowsToJsonl, type RunState, type SweepRow, type SweepRunStatus } from './sweepResults.js';
+export {
+  SWEEP_CSV_COLUMNS,
+  buildSweepRows,
+  sweepRowsToCsv,
+  sweepRowsToJsonl,
+  type RunState,
+  type SweepRow,
+  type SweepRunStatus,
+} from './sweepResults.js';
 // The BullMQ queue is a subpath, `@grokking-tickets/experiments/queue`, so that importing the
 // package does not load BullMQ and ioredis; its types are re-exported here.
-export type { QueueExecutor, QueueExecutorOptions, QueueWorkerOptions, QueuedJob, QueuedOutcome, WorkerEvent } from './queue.js';
+export type {
+  QueueExecutor,
+  QueueExecutorOptions,
+  QueueWorkerOptions,
+  QueuedJob,
+  QueuedOutcome,
+  WorkerEvent,
+} from './queue.js';

@@ -7,8 +7,14 @@ import type { TrainEvent } from '@grokking-tickets/training';
 
 const controller = new AbortController();
 
-async function run(job: RunJob, send: (msg: { type: 'event'; event: TrainEvent; member?: number } | { type: 'done'; outcome: JobOutcome }) => void): Promise<void> {
-  const outcome = await executeJob(job, { signal: controller.signal, onEvent: (event, member) => send({ type: 'event', event, ...(member !== undefined ? { member } : {}) }) });
+async function run(
+  job: RunJob,
+  send: (msg: { type: 'event'; event: TrainEvent; member?: number } | { type: 'done'; outcome: JobOutcome }) => void,
+): Promise<void> {
+  const outcome = await executeJob(job, {
+    signal: controller.signal,
+    onEvent: (event, member) => send({ type: 'event', event, ...(member !== undefined ? { member } : {}) }),
+  });
   send({ type: 'done', outcome });
 }
 
@@ -23,6 +29,8 @@ if (!isMainThread && parentPort) {
   // than train on unseen while holding the run folder's lock.
   process.on('disconnect', () => controller.abort());
   process.once('message', (msg: { type: 'job'; job: RunJob }) => {
-    void run(msg.job, (m) => process.connected && process.send!(m)).then(() => process.connected && process.disconnect());
+    void run(msg.job, (m) => process.connected && process.send!(m)).then(
+      () => process.connected && process.disconnect(),
+    );
   });
 }

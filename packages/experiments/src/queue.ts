@@ -42,7 +42,8 @@ function connectionOptions(url: string, extra: RedisOptions = {}): { url: string
   } catch {
     throw new QueueError(`--queue must be a Redis URL such as redis://host:6379, got ${JSON.stringify(url)}`);
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new QueueError(`--queue must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new QueueError(`--queue must be a redis:// or rediss:// URL, got ${JSON.stringify(url)}`);
   return { url, options: { connectTimeout: 5000, ...extra } };
 }
 
@@ -52,7 +53,14 @@ function connectionOptions(url: string, extra: RedisOptions = {}): { url: string
  */
 export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
   const { options } = connectionOptions(url);
-  const client = new Redis(url, { ...options, connectTimeout: timeoutMs, lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const client = new Redis(url, {
+    ...options,
+    connectTimeout: timeoutMs,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   let lastError: unknown = null;
   client.on('error', (e) => (lastError = e)); // the socket's own error (ECONNREFUSED, ...) beats "Connection is closed"
   const shown = url.replace(/\/\/[^@/]*@/, '//***@');
@@ -62,10 +70,18 @@ export async function checkRedis(url: string, timeoutMs = 5000): Promise<void> {
         await client.connect();
         await client.ping();
       })(),
-      new Promise((_, reject) => setTimeout(() => reject(Object.assign(new Error('timed out'), { code: `no answer within ${timeoutMs / 1000} s` })), timeoutMs).unref()),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(Object.assign(new Error('timed out'), { code: `no answer within ${timeoutMs / 1000} s` })),
+          timeoutMs,
+        ).unref(),
+      ),
     ]);
   } catch (e) {
-    throw new QueueError(`cannot reach Redis at ${shown} (${errText(lastError ?? e)}); is redis-server running there and reachable from this machine?`, { cause: e });
+    throw new QueueError(
+      `cannot reach Redis at ${shown} (${errText(lastError ?? e)}); is redis-server running there and reachable from this machine?`,
+      { cause: e },
+    );
   } finally {
     client.disconnect();
   }
@@ -92,7 +108,8 @@ export function relocateJob(job: RunJob, map: (p: string) => string): RunJob {
 function relativeTo(root: string): (p: string) => string {
   return (p: string) => {
     const rel = path.relative(root, path.resolve(p));
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new QueueError(`${p} is outside the shared runs folder ${root}; queue jobs must write inside it`);
+    if (rel.startsWith('..') || path.isAbsolute(rel))
+      throw new QueueError(`${p} is outside the shared runs folder ${root}; queue jobs must write inside it`);
     return rel.split(path.sep).join('/');
   };
 }
@@ -153,7 +170,14 @@ export function createQueueExecutor(options: QueueExecutorOptions): QueueExecuto
           return { ...o, id: job.id, dir: fromRel(o.dir) };
         });
       });
-      events.on('failed', ({ jobId, failedReason }) => settle(jobId, (job) => ({ id: job.id, status: 'failed', dir: jobDir(job), error: { message: String(failedReason).split('\n')[0]! } })));
+      events.on('failed', ({ jobId, failedReason }) =>
+        settle(jobId, (job) => ({
+          id: job.id,
+          status: 'failed',
+          dir: jobDir(job),
+          error: { message: String(failedReason).split('\n')[0]! },
+        })),
+      );
       events.on('progress', ({ jobId, data }) => {
         const w = waiters.get(jobId);
         if (w && data && typeof data === 'object' && 'type' in data) {
@@ -224,7 +248,10 @@ export function checkWritableFolder(dir: string): void {
     writeFileAtomic(probe, 'probe\n');
     fs.rmSync(probe, { force: true });
   } catch (e) {
-    throw new QueueError(`cannot write to the output folder ${dir} (${errText(e)}); a worker writes run folders there: give --out a writable folder (the shared runs folder)`, { cause: e });
+    throw new QueueError(
+      `cannot write to the output folder ${dir} (${errText(e)}); a worker writes run folders there: give --out a writable folder (the shared runs folder)`,
+      { cause: e },
+    );
   }
 }
 
@@ -247,7 +274,10 @@ export interface QueueWorkerOptions {
   allowPruners?: readonly string[];
   /** Jobs run at once, each in its own child process (default 1). */
   concurrency?: number;
-  /** How long a job stays claimed without a lock renewal; a killed worker's job is retried after this (default 30 000 ms). */
+  /**
+   * How long a job stays claimed without a lock renewal; a killed worker's job is retried after this (default 30 000
+   * ms).
+   */
   lockDurationMs?: number;
   /** How often this worker looks for jobs whose worker died (default: the lock duration, at most 30 000 ms). */
   stalledIntervalMs?: number;
@@ -280,15 +310,24 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ com
     stalledInterval: options.stalledIntervalMs ?? Math.min(30_000, options.lockDurationMs ?? 30_000),
     maxStalledCount: 2,
     autorun: false,
-    workerForkOptions: { env: { ...process.env, GROKKING_TICKETS_WORKER_ROOT: root, GROKKING_TICKETS_WORKER_PRUNERS: JSON.stringify(options.allowPruners ?? []) } },
+    workerForkOptions: {
+      env: {
+        ...process.env,
+        GROKKING_TICKETS_WORKER_ROOT: root,
+        GROKKING_TICKETS_WORKER_PRUNERS: JSON.stringify(options.allowPruners ?? []),
+      },
+    },
   });
   const labelOf = (job: Job | undefined) => (job?.data as QueuedJob | undefined)?.job?.label ?? String(job?.id);
   let completed = 0;
   let failed = 0;
   worker.on('error', () => {});
-  worker.on('active', (job) => emit({ type: 'active', id: String(job.id), label: labelOf(job), attempt: job.attemptsMade + 1 }));
+  worker.on('active', (job) =>
+    emit({ type: 'active', id: String(job.id), label: labelOf(job), attempt: job.attemptsMade + 1 }),
+  );
   worker.on('progress', (job, data) => {
-    if (data && typeof data === 'object' && 'type' in data) emit({ type: 'progress', id: String(job.id), label: labelOf(job), event: data as TrainEvent });
+    if (data && typeof data === 'object' && 'type' in data)
+      emit({ type: 'progress', id: String(job.id), label: labelOf(job), event: data as TrainEvent });
   });
   worker.on('completed', (job, value) => {
     completed++;
@@ -298,7 +337,13 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ com
     if (!job) return;
     const willRetry = err.name !== 'UnrecoverableError' && job.attemptsMade < (job.opts.attempts ?? 1);
     if (!willRetry) failed++;
-    emit({ type: 'failed', id: String(job.id), label: labelOf(job), error: String(err.message).split('\n')[0]!, willRetry });
+    emit({
+      type: 'failed',
+      id: String(job.id),
+      label: labelOf(job),
+      error: String(err.message).split('\n')[0]!,
+      willRetry,
+    });
   });
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {

@@ -22,17 +22,28 @@ process.on('disconnect', () => {
   setTimeout(() => process.exit(1), 10_000).unref();
 });
 
-export default async function processJob(job: SandboxedJob<QueuedJob>, token?: string, signal?: AbortSignal): Promise<QueuedOutcome> {
+export default async function processJob(
+  job: SandboxedJob<QueuedJob>,
+  token?: string,
+  signal?: AbortSignal,
+): Promise<QueuedOutcome> {
   const local = relocateJob(job.data.job, (p) => {
     const abs = path.resolve(root, p);
     const rel = path.relative(root, abs);
-    if (rel.startsWith('..') || path.isAbsolute(rel)) throw new UnrecoverableError(`job folder ${p} is outside the worker's runs folder`);
+    if (rel.startsWith('..') || path.isAbsolute(rel))
+      throw new UnrecoverableError(`job folder ${p} is outside the worker's runs folder`);
     return abs;
   });
   const toRel = (p: string) => path.relative(root, p).split(path.sep).join('/') || '.';
   const dir = jobDir(local);
   const store = new RunStore(dir);
-  if (store.isFinished()) return { id: local.id, status: 'already-finished', dir: toRel(dir), summary: store.readJson<RunSummary>('summary.json') };
+  if (store.isFinished())
+    return {
+      id: local.id,
+      status: 'already-finished',
+      dir: toRel(dir),
+      summary: store.readJson<RunSummary>('summary.json'),
+    };
   let prunerSpec: string | undefined;
   if (local.kind === 'arm') {
     try {
@@ -56,7 +67,10 @@ export default async function processJob(job: SandboxedJob<QueuedJob>, token?: s
   };
   let outcome: JobOutcome;
   try {
-    outcome = await executeJob(local.kind === 'arm' ? { ...local, ...(prunerSpec ? { prunerSpec, cwd: process.cwd() } : {}) } : local, { signal: controller.signal, onEvent });
+    outcome = await executeJob(
+      local.kind === 'arm' ? { ...local, ...(prunerSpec ? { prunerSpec, cwd: process.cwd() } : {}) } : local,
+      { signal: controller.signal, onEvent },
+    );
   } finally {
     signal?.removeEventListener('abort', abort);
   }

@@ -6,7 +6,14 @@ import { createModel } from '@grokking-tickets/models';
 import { canStack, stackKey, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
 import { createChildProcessExecutor, type Executor, type JobOutcome, type RunJob } from './executors.js';
 import { retrainConfig } from './ticketConfig.js';
-import { buildSweepRows, statusOf, sweepRowsToCsv, sweepRowsToJsonl, type RunState, type SweepRow } from './sweepResults.js';
+import {
+  buildSweepRows,
+  statusOf,
+  sweepRowsToCsv,
+  sweepRowsToJsonl,
+  type RunState,
+  type SweepRow,
+} from './sweepResults.js';
 import type { PlannedRun, SweepPlan } from './sweepSpec.js';
 import { readTicketRecord, type TicketRecord } from './ticket.js';
 
@@ -22,7 +29,10 @@ export interface SweepOptions {
   plan: SweepPlan;
   /** The sweep folder: `sweep.json`, `sweep-results.jsonl`, `sweep-results.csv`, `logs/<run id>.log`. */
   sweepDir: string;
-  /** Where run folders live (shared by sweeps, `train` and `ticket`): `<task>-<model>-s<seed>-<hash>/`, `ticket-<identity>/`. */
+  /**
+   * Where run folders live (shared by sweeps, `train` and `ticket`): `<task>-<model>-s<seed>-<hash>/`,
+   * `ticket-<identity>/`.
+   */
   runsDir: string;
   /** Runs the jobs (default: a pool of child processes). */
   executor?: Executor;
@@ -62,7 +72,10 @@ export function plannedRunDir(run: PlannedRun, runsDir: string): string {
 function finishedOnDisk(run: PlannedRun, dir: string): JobOutcome | null {
   const store = new RunStore(dir);
   if (!store.isFinished()) return null;
-  if (run.config && store.readRecord().configHash !== run.id) throw new RunFolderError(`${dir} holds a different run than planned (config hash ${store.readRecord().configHash}, expected ${run.id})`);
+  if (run.config && store.readRecord().configHash !== run.id)
+    throw new RunFolderError(
+      `${dir} holds a different run than planned (config hash ${store.readRecord().configHash}, expected ${run.id})`,
+    );
   return { id: run.id, status: 'already-finished', dir, summary: store.readJson<RunSummary>('summary.json') };
 }
 
@@ -73,7 +86,8 @@ function finishedOnDisk(run: PlannedRun, dir: string): JobOutcome | null {
 function ensureExperiment(plan: SweepPlan, identity: string, runsDir: string): void {
   const exp = plan.experiments.find((e) => e.identity === identity)!;
   const dir = path.resolve(runsDir, exp.folder);
-  const folderOf = (id: string) => path.relative(dir, path.resolve(runsDir, plan.runs.find((r) => r.id === id)!.folder));
+  const folderOf = (id: string) =>
+    path.relative(dir, path.resolve(runsDir, plan.runs.find((r) => r.id === id)!.folder));
   const denseRun = folderOf(exp.denseRun);
   // The mask-free dense arm is a shared plain run outside the experiment folder; recording it lets a
   // report of the experiment folder alone find it (it is the dense run itself when the settings agree).
@@ -83,10 +97,16 @@ function ensureExperiment(plan: SweepPlan, identity: string, runsDir: string): v
   try {
     if (fs.existsSync(store.file('ticket.json'))) {
       const existing = readTicketRecord(dir);
-      if (existing.identity !== identity) throw new RunFolderError(`${dir} holds experiment ${existing.identity}, not ${identity}`);
+      if (existing.identity !== identity)
+        throw new RunFolderError(`${dir} holds experiment ${existing.identity}, not ${identity}`);
       if (existing.denseRun === denseRun && existing.denseArm === denseArm) return;
     }
-    store.writeJson('ticket.json', { config: { ...exp.config, denseDir: null }, identity, denseRun, ...(denseArm !== undefined ? { denseArm } : {}) } satisfies TicketRecord);
+    store.writeJson('ticket.json', {
+      config: { ...exp.config, denseDir: null },
+      identity,
+      denseRun,
+      ...(denseArm !== undefined ? { denseArm } : {}),
+    } satisfies TicketRecord);
   } finally {
     lock.release();
   }
@@ -114,7 +134,12 @@ function logLine(event: TrainEvent): string | null {
 }
 
 /** The resolved sweep as written to sweep.json (the file the report reads with the results). */
-export function sweepRecord(plan: SweepPlan, sweepDir: string, runsDir: string, source?: string): Record<string, unknown> {
+export function sweepRecord(
+  plan: SweepPlan,
+  sweepDir: string,
+  runsDir: string,
+  source?: string,
+): Record<string, unknown> {
   const rel = (p: string) => path.relative(sweepDir, p) || '.';
   return {
     format: 1,
@@ -126,7 +151,13 @@ export function sweepRecord(plan: SweepPlan, sweepDir: string, runsDir: string, 
     base: plan.spec.base,
     axes: plan.spec.axes,
     points: plan.points,
-    experiments: plan.experiments.map((e) => ({ identity: e.identity, dir: rel(path.resolve(runsDir, e.folder)), denseRun: e.denseRun, ...(e.denseArm ? { denseArm: e.denseArm } : {}), config: e.config })),
+    experiments: plan.experiments.map((e) => ({
+      identity: e.identity,
+      dir: rel(path.resolve(runsDir, e.folder)),
+      denseRun: e.denseRun,
+      ...(e.denseArm ? { denseArm: e.denseArm } : {}),
+      config: e.config,
+    })),
     runs: plan.runs.map((r) => ({
       id: r.id,
       role: r.role,
@@ -155,7 +186,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const sweepDir = path.resolve(options.sweepDir);
   const runsDir = path.resolve(options.runsDir);
   const emit = options.onEvent ?? (() => {});
-  const files = { sweep: path.join(sweepDir, 'sweep.json'), jsonl: path.join(sweepDir, 'sweep-results.jsonl'), csv: path.join(sweepDir, 'sweep-results.csv'), logs: path.join(sweepDir, 'logs') };
+  const files = {
+    sweep: path.join(sweepDir, 'sweep.json'),
+    jsonl: path.join(sweepDir, 'sweep-results.jsonl'),
+    csv: path.join(sweepDir, 'sweep-results.csv'),
+    logs: path.join(sweepDir, 'logs'),
+  };
   const store = new RunStore(sweepDir);
   const lock = store.lock('grokking-tickets sweep');
   try {
@@ -169,7 +205,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       writeFileAtomic(files.jsonl, sweepRowsToJsonl(rows));
       writeFileAtomic(files.csv, sweepRowsToCsv(rows));
     };
-    const log = (run: PlannedRun, line: string) => fs.appendFileSync(path.join(files.logs, `${run.id}.log`), `${new Date().toISOString()} ${line}\n`);
+    const log = (run: PlannedRun, line: string) =>
+      fs.appendFileSync(path.join(files.logs, `${run.id}.log`), `${new Date().toISOString()} ${line}\n`);
 
     // What is finished already.
     const pending: PlannedRun[] = [];
@@ -190,7 +227,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       if (run.role === 'arm' && !run.config) {
         const exp = plan.experiments.find((e) => e.identity === run.experiment)!;
         const plugin = (options.allowPruners ?? []).includes(exp.config.pruner);
-        return { kind: 'arm', id: run.id, label: run.label, experimentDir: path.resolve(runsDir, exp.folder), arm: run.arm!, ...(plugin ? { prunerSpec: exp.config.pruner, cwd } : {}) };
+        return {
+          kind: 'arm',
+          id: run.id,
+          label: run.label,
+          experimentDir: path.resolve(runsDir, exp.folder),
+          arm: run.arm!,
+          ...(plugin ? { prunerSpec: exp.config.pruner, cwd } : {}),
+        };
       }
       return { kind: 'train', id: run.id, label: run.label, dir: plannedRunDir(run, runsDir), config: run.config! };
     };
@@ -199,7 +243,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     const finish = (run: PlannedRun, outcome: JobOutcome) => {
       const status = statusOf(outcome);
       states.set(run.id, { status, dir: outcome.dir, ...(outcome.error ? { error: outcome.error.message } : {}) });
-      log(run, status === 'failed' ? `failed: ${outcome.error?.message}` : status === 'interrupted' ? 'interrupted' : `${outcome.status}`);
+      log(
+        run,
+        status === 'failed'
+          ? `failed: ${outcome.error?.message}`
+          : status === 'interrupted'
+            ? 'interrupted'
+            : `${outcome.status}`,
+      );
       emit({ type: 'done', run, outcome });
       writeResults();
     };
@@ -209,7 +260,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       if (!stackKeys.has(run.id)) {
         let key: string | null = null;
         try {
-          const exp = run.role === 'arm' && !run.config ? plan.experiments.find((e) => e.identity === run.experiment) : undefined;
+          const exp =
+            run.role === 'arm' && !run.config ? plan.experiments.find((e) => e.identity === run.experiment) : undefined;
           const config = run.config ?? (exp ? retrainConfig(exp.config) : null);
           if (config) {
             const { kind, ...opts } = config.model;
@@ -224,7 +276,9 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     };
     /** Ready runs (dependency met, trained by themselves) with this stack key, without taking them. */
     const readyWith = (key: string): PlannedRun[] =>
-      waiting.filter((r) => !r.sameAs && (!r.dependsOn || states.get(r.dependsOn)?.status === 'finished') && stackKeyOf(r) === key);
+      waiting.filter(
+        (r) => !r.sameAs && (!r.dependsOn || states.get(r.dependsOn)?.status === 'finished') && stackKeyOf(r) === key,
+      );
     /** The next run whose dependency is met; failed dependencies fail their dependants at once. */
     const next = (): PlannedRun | null => {
       for (let i = 0; i < waiting.length; i++) {
@@ -232,7 +286,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         const dep = run.dependsOn ? states.get(run.dependsOn) : undefined;
         if (run.dependsOn && dep?.status === 'failed') {
           waiting.splice(i--, 1);
-          finish(run, { id: run.id, status: 'failed', dir: plannedRunDir(run, runsDir), error: { message: `its dense run ${run.dependsOn} failed` } });
+          finish(run, {
+            id: run.id,
+            status: 'failed',
+            dir: plannedRunDir(run, runsDir),
+            error: { message: `its dense run ${run.dependsOn} failed` },
+          });
           continue;
         }
         if (!run.dependsOn || dep?.status === 'finished') {
@@ -258,10 +317,21 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
             }
             byJob.set(job.id, run);
             emit({ type: 'start', run, job });
-            log(run, `start ${run.label} (${run.id})${group.length > 1 ? ` stacked with ${group.length - 1} other run${group.length > 2 ? 's' : ''}` : ''}`);
+            log(
+              run,
+              `start ${run.label} (${run.id})${group.length > 1 ? ` stacked with ${group.length - 1} other run${group.length > 2 ? 's' : ''}` : ''}`,
+            );
             return job;
           });
-          const job: RunJob = jobs.length === 1 ? jobs[0]! : { kind: 'stack', id: jobs.map((j) => j.id).join('+'), label: jobs.map((j) => j.label).join('+'), jobs: jobs as Exclude<RunJob, { kind: 'stack' }>[] };
+          const job: RunJob =
+            jobs.length === 1
+              ? jobs[0]!
+              : {
+                  kind: 'stack',
+                  id: jobs.map((j) => j.id).join('+'),
+                  label: jobs.map((j) => j.label).join('+'),
+                  jobs: jobs as Exclude<RunJob, { kind: 'stack' }>[],
+                };
           const [o] = await executor.run([job], {
             signal,
             onEvent: (member, event) => {
@@ -271,10 +341,26 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
               emit({ type: 'train', run, event });
             },
           });
-          outcomes = jobs.length === 1 ? [o!] : jobs.map((j, i) => o!.members?.[i] ?? { id: j.id, status: o!.status, dir: plannedRunDir(group[i]!, runsDir), ...(o!.error ? { error: o!.error } : {}) });
+          outcomes =
+            jobs.length === 1
+              ? [o!]
+              : jobs.map(
+                  (j, i) =>
+                    o!.members?.[i] ?? {
+                      id: j.id,
+                      status: o!.status,
+                      dir: plannedRunDir(group[i]!, runsDir),
+                      ...(o!.error ? { error: o!.error } : {}),
+                    },
+                );
         } catch (e) {
           const error = { message: String((e as Error).message ?? e).split('\n')[0]! };
-          outcomes = group.map((run) => ({ id: run.id, status: 'failed' as const, dir: plannedRunDir(run, runsDir), error }));
+          outcomes = group.map((run) => ({
+            id: run.id,
+            status: 'failed' as const,
+            dir: plannedRunDir(run, runsDir),
+            error,
+          }));
         }
         group.forEach((run, i) => finish(run, outcomes[i]!));
       })();
@@ -305,7 +391,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       await Promise.race(running);
     }
     await Promise.all(running);
-    if (signal?.aborted) for (const run of waiting) if (!states.has(run.id)) log(run, 'not started (sweep interrupted)');
+    if (signal?.aborted)
+      for (const run of waiting) if (!states.has(run.id)) log(run, 'not started (sweep interrupted)');
     writeResults();
     const counts = { finished: 0, failed: 0, interrupted: 0, pending: 0 };
     for (const r of rows) counts[r.status]++;

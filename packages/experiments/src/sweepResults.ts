@@ -55,7 +55,10 @@ export interface SweepRow {
   stepsToTest95: number | null;
   stepsToTest99: number | null;
   stepsToTest100: number | null;
-  /** Steps to 95 % test accuracy of the reference dense run: the experiment's dense arm if it ran, else its dense source run. */
+  /**
+   * Steps to 95 % test accuracy of the reference dense run: the experiment's dense arm if it ran, else its dense source
+   * run.
+   */
   denseStepsToTest95: number | null;
   /** denseStepsToTest95 / stepsToTest95 (null when either is not reached). */
   speedupVsDense: number | null;
@@ -86,11 +89,54 @@ export interface SweepRow {
 
 /** The CSV columns, in order (`axes` and `points` are JSONL-only; `points` is `;`-joined in the CSV). */
 export const SWEEP_CSV_COLUMNS = [
-  'runId', 'role', 'arm', 'status', 'error', 'points', 'variant', 'task', 'op', 'p', 'trainFraction', 'model', 'seed', 'steps', 'weightDecay', 'lr',
-  'pruner', 'pruningRate', 'fromStep', 'rewindStep', 'retrainWeightDecay',
-  'stepsToTrain95', 'stepsToTrain99', 'stepsToTest50', 'stepsToTest90', 'stepsToTest95', 'stepsToTest99', 'stepsToTest100', 'denseStepsToTest95', 'speedupVsDense',
-  'finalTrainAcc', 'finalTestAcc', 'bestTestAcc', 'finalTrainLoss', 'finalTestLoss', 'initialL1', 'initialL2', 'finalL1', 'finalL2',
-  'keptWeights', 'totalWeights', 'keptFraction', 'alpha', 'evalEvery', 'wallTimeSec', 'msPerStep', 'backend', 'dir',
+  'runId',
+  'role',
+  'arm',
+  'status',
+  'error',
+  'points',
+  'variant',
+  'task',
+  'op',
+  'p',
+  'trainFraction',
+  'model',
+  'seed',
+  'steps',
+  'weightDecay',
+  'lr',
+  'pruner',
+  'pruningRate',
+  'fromStep',
+  'rewindStep',
+  'retrainWeightDecay',
+  'stepsToTrain95',
+  'stepsToTrain99',
+  'stepsToTest50',
+  'stepsToTest90',
+  'stepsToTest95',
+  'stepsToTest99',
+  'stepsToTest100',
+  'denseStepsToTest95',
+  'speedupVsDense',
+  'finalTrainAcc',
+  'finalTestAcc',
+  'bestTestAcc',
+  'finalTrainLoss',
+  'finalTestLoss',
+  'initialL1',
+  'initialL2',
+  'finalL1',
+  'finalL2',
+  'keptWeights',
+  'totalWeights',
+  'keptFraction',
+  'alpha',
+  'evalEvery',
+  'wallTimeSec',
+  'msPerStep',
+  'backend',
+  'dir',
 ] as const satisfies ReadonlyArray<keyof SweepRow>;
 
 /** What is known about a run's outcome. */
@@ -125,7 +171,10 @@ function measure(dir: string): Measured {
   const rows = store.readMetrics<{ step: number; test_acc: number; l1_global?: number; l2_global?: number }>();
   const first = rows[0];
   const record = store.readRecord();
-  const all = ((record.parameters ?? []) as Array<{ shape: number[] }>).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const all = ((record.parameters ?? []) as Array<{ shape: number[] }>).reduce(
+    (n, p) => n + p.shape.reduce((a, b) => a * b, 1),
+    0,
+  );
   const prov = (record.provenance ?? {}) as { kept?: number; total?: number; alpha?: number };
   return {
     summary,
@@ -180,7 +229,9 @@ export function buildSweepRows(plan: SweepPlan, states: ReadonlyMap<string, RunS
       status: state.status,
       error: state.error ?? null,
       points: run.points,
-      axes: Object.fromEntries(Object.entries(first.axes).map(([k, v]) => [k, k === 'variant' ? (v as SweepVariant).name : v])),
+      axes: Object.fromEntries(
+        Object.entries(first.axes).map(([k, v]) => [k, k === 'variant' ? (v as SweepVariant).name : v]),
+      ),
       variant: variant?.name ?? null,
       task: String(config.task.name),
       op: config.task.op !== undefined ? String(config.task.op) : null,
@@ -235,7 +286,11 @@ function csvCell(v: unknown): string {
 
 /** The rows as CSV (RFC 4180: a header line, fields with commas, quotes or newlines quoted). */
 export function sweepRowsToCsv(rows: readonly SweepRow[]): string {
-  return [SWEEP_CSV_COLUMNS.join(','), ...rows.map((r) => SWEEP_CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+  return (
+    [SWEEP_CSV_COLUMNS.join(','), ...rows.map((r) => SWEEP_CSV_COLUMNS.map((c) => csvCell(r[c])).join(','))].join(
+      '\n',
+    ) + '\n'
+  );
 }
 
 /** The rows as JSON lines. */

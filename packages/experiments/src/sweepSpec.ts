@@ -1,10 +1,25 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { listPruners } from '@grokking-tickets/pruners';
-import { ConfigError, checkResources, configHash, mergeInput, parseWith, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '@grokking-tickets/training';
+import {
+  ConfigError,
+  checkResources,
+  configHash,
+  mergeInput,
+  parseWith,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+} from '@grokking-tickets/training';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { resolveTicketConfig, retrainConfig, ticketIdentity, type TicketConfig, type TicketConfigInput } from './ticketConfig.js';
+import {
+  resolveTicketConfig,
+  retrainConfig,
+  ticketIdentity,
+  type TicketConfig,
+  type TicketConfigInput,
+} from './ticketConfig.js';
 
 /** What a sweep varies: plain training runs, or ticket experiments (a dense run and its arms). */
 export type SweepKind = 'train' | 'ticket';
@@ -58,7 +73,10 @@ function setPath(input: Record<string, unknown>, keys: readonly string[], value:
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const name = z.string().min(1);
-const stepOr = (word: string) => z.union([z.literal(word), int(0, 100_000_000)], { error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}` });
+const stepOr = (word: string) =>
+  z.union([z.literal(word), int(0, 100_000_000)], {
+    error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}`,
+  });
 
 /**
  * Lays `over` on `base` like mergeInput, except that a task or model block naming another task or
@@ -66,10 +84,14 @@ const stepOr = (word: string) => z.union([z.literal(word), int(0, 100_000_000)],
  */
 function layOver(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out = mergeInput(base, over) as Record<string, unknown>;
-  for (const [block, key] of [['task', 'name'], ['model', 'kind']] as const) {
+  for (const [block, key] of [
+    ['task', 'name'],
+    ['model', 'kind'],
+  ] as const) {
     const b = base[block] as Record<string, unknown> | undefined;
     const o = over[block] as Record<string, unknown> | undefined;
-    if (o && typeof o === 'object' && o[key] !== undefined && b && typeof b === 'object' && b[key] !== o[key]) out[block] = o;
+    if (o && typeof o === 'object' && o[key] !== undefined && b && typeof b === 'object' && b[key] !== o[key])
+      out[block] = o;
   }
   if (over.dense && typeof over.dense === 'object' && base.dense && typeof base.dense === 'object') {
     out.dense = layOver(base.dense as Record<string, unknown>, over.dense as Record<string, unknown>);
@@ -95,25 +117,66 @@ function trainAxis(axisName: string, description: string, keys: string[], value:
 
 /** An axis that sets one ticket-config field. */
 function ticketAxis(axisName: string, description: string, keys: string[], value: z.ZodType): void {
-  registerSweepAxis({ name: axisName, description, kinds: ['ticket'], value, apply: (input, v) => setPath(input, keys, v) });
+  registerSweepAxis({
+    name: axisName,
+    description,
+    kinds: ['ticket'],
+    value,
+    apply: (input, v) => setPath(input, keys, v),
+  });
 }
 
-trainAxis('seed', 'run seed (split and init); in a ticket sweep, the dense run\'s', ['seed'], int(0, 2 ** 32 - 1));
-trainAxis('task', 'task name: modular | mnist (another task than the base\'s drops the base\'s task options)', ['task', 'name'], name);
+trainAxis('seed', "run seed (split and init); in a ticket sweep, the dense run's", ['seed'], int(0, 2 ** 32 - 1));
+trainAxis(
+  'task',
+  "task name: modular | mnist (another task than the base's drops the base's task options)",
+  ['task', 'name'],
+  name,
+);
 trainAxis('op', 'modular operation: add | subtract | x2xyy2 | rand', ['task', 'op'], name);
 trainAxis('p', 'modulus p', ['task', 'p'], int(2, 46340));
 trainAxis('trainFraction', 'fraction of pairs used for training', ['task', 'trainFraction'], z.number().gt(0).lt(1));
-trainAxis('model', 'model kind: mlp | transformer | mnist-mlp (another kind than the base\'s drops the base\'s model options)', ['model', 'kind'], name);
+trainAxis(
+  'model',
+  "model kind: mlp | transformer | mnist-mlp (another kind than the base's drops the base's model options)",
+  ['model', 'kind'],
+  name,
+);
 trainAxis('steps', 'full-batch updates (of the dense run in a ticket sweep)', ['steps'], int(1, 100_000_000));
 trainAxis('lr', 'AdamW learning rate', ['optimizer', 'lr'], z.number().gt(0));
-trainAxis('weightDecay', 'AdamW weight decay λ (of the dense run in a ticket sweep)', ['optimizer', 'weightDecay'], z.number().min(0));
-ticketAxis('retrainWeightDecay', 'weight decay λ of every retrained arm (0: the no-weight-decay experiment)', ['retrain', 'weightDecay'], z.number().min(0));
+trainAxis(
+  'weightDecay',
+  'AdamW weight decay λ (of the dense run in a ticket sweep)',
+  ['optimizer', 'weightDecay'],
+  z.number().min(0),
+);
+ticketAxis(
+  'retrainWeightDecay',
+  'weight decay λ of every retrained arm (0: the no-weight-decay experiment)',
+  ['retrain', 'weightDecay'],
+  z.number().min(0),
+);
 ticketAxis('retrainSteps', 'full-batch updates of every retrained arm', ['retrain', 'steps'], int(1, 100_000_000));
 ticketAxis('pruningRate', 'fraction of weights removed, in [0, 1)', ['pruningRate'], z.number().min(0).lt(1));
 ticketAxis('pruner', 'pruner of the ticket mask: a built-in, or a plug-in named with --pruner', ['pruner'], name);
-ticketAxis('fromStep', 'checkpoint of the dense run the ticket is pruned from: "final" or a step', ['fromStep'], stepOr('final'));
-ticketAxis('rewindStep', 'weights the ticket is rewound to: "init" (θ0) or the weights after a step', ['rewindStep'], stepOr('init'));
-ticketAxis('arm', 'arm of the experiment (ticket, dense, same-l1, same-l2, random, snip, grasp, synflow, ...)', ['arms'], name);
+ticketAxis(
+  'fromStep',
+  'checkpoint of the dense run the ticket is pruned from: "final" or a step',
+  ['fromStep'],
+  stepOr('final'),
+);
+ticketAxis(
+  'rewindStep',
+  'weights the ticket is rewound to: "init" (θ0) or the weights after a step',
+  ['rewindStep'],
+  stepOr('init'),
+);
+ticketAxis(
+  'arm',
+  'arm of the experiment (ticket, dense, same-l1, same-l2, random, snip, grasp, synflow, ...)',
+  ['arms'],
+  name,
+);
 registerSweepAxis({
   name: 'variant',
   description: 'named partial configs laid over the base, e.g. one per model with its own task and weight decay',
@@ -141,7 +204,12 @@ export interface SweepFile {
 }
 
 const sweepFileSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: (i) => `must be letters, digits, ".", "_" or "-", got ${JSON.stringify(i.input)}` }).optional(),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+      error: (i) => `must be letters, digits, ".", "_" or "-", got ${JSON.stringify(i.input)}`,
+    })
+    .optional(),
   description: z.string().optional(),
   kind: z.enum(['train', 'ticket']),
   base: z.record(z.string(), z.unknown()).optional(),
@@ -151,22 +219,31 @@ const sweepFileSchema = z.strictObject({
 /** Reads a sweep file (.json, .yaml or .yml); a file it cannot read or parse is a one-line ConfigError naming it. */
 export function readSweepFile(file: string): unknown {
   const ext = path.extname(file).toLowerCase();
-  if (!['.json', '.yaml', '.yml'].includes(ext)) throw new ConfigError(`${file}: a sweep file ends in .json, .yaml or .yml`);
+  if (!['.json', '.yaml', '.yml'].includes(ext))
+    throw new ConfigError(`${file}: a sweep file ends in .json, .yaml or .yml`);
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read sweep file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new ConfigError(
+      `cannot read sweep file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
   try {
-    return ext === '.json' ? JSON.parse(text) : parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
+    return ext === '.json'
+      ? JSON.parse(text)
+      : parseYaml(text, { prettyErrors: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (e) {
     const err = e as Error & { pos?: [number, number] };
     // Line and column of the error, from its offset in the text (1-based, as editors show them).
     const offset = Math.min(err.pos?.[0] ?? -1, text.length);
     const before = offset >= 0 ? text.slice(0, offset).split('\n') : null;
     const at = before ? `:${before.length}:${before[before.length - 1]!.length + 1}` : '';
-    throw new ConfigError(`${file}${at}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, { cause: e });
+    throw new ConfigError(
+      `${file}${at}: not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+      { cause: e },
+    );
   }
 }
 
@@ -185,28 +262,46 @@ export interface SweepSpec {
  * a grid larger than {@link MAX_SWEEP_POINTS}. Errors are one line naming the field (`axes.seed[1]: …`).
  */
 export function validateSweep(value: unknown, defaultName = 'sweep'): SweepSpec {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new ConfigError(`a sweep file holds an object with kind, base and axes, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new ConfigError(
+      `a sweep file holds an object with kind, base and axes, got ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}`,
+    );
   const file = parseWith(sweepFileSchema, value, (m) => new ConfigError(m));
   const out: SweepSpec['axes'] = [];
   let points = 1;
   for (const [axisName, values] of Object.entries(file.axes ?? {})) {
     const axis = axes.get(axisName);
     if (!axis) throw new ConfigError(`axes: unknown axis "${axisName}" (axes: ${listSweepAxes().join(', ')})`);
-    if (!axis.kinds.includes(file.kind)) throw new ConfigError(`axes.${axisName}: applies to ${axis.kinds.join(' and ')} sweeps only, not to a ${file.kind} sweep`);
-    if (!Array.isArray(values)) throw new ConfigError(`axes.${axisName}: must be a list of values, got ${JSON.stringify(values)}`);
-    if (values.length === 0) throw new ConfigError(`axes.${axisName}: an empty list makes the grid empty; list at least one value or remove the axis`);
+    if (!axis.kinds.includes(file.kind))
+      throw new ConfigError(
+        `axes.${axisName}: applies to ${axis.kinds.join(' and ')} sweeps only, not to a ${file.kind} sweep`,
+      );
+    if (!Array.isArray(values))
+      throw new ConfigError(`axes.${axisName}: must be a list of values, got ${JSON.stringify(values)}`);
+    if (values.length === 0)
+      throw new ConfigError(
+        `axes.${axisName}: an empty list makes the grid empty; list at least one value or remove the axis`,
+      );
     const parsed = parseWith(z.array(axis.value), values, (m) => new ConfigError(m), `axes.${axisName}`);
     const seen = new Map<string, number>();
     parsed.forEach((v, i) => {
       const key = axisName === 'variant' ? (v as SweepVariant).name : JSON.stringify(v);
-      if (seen.has(key)) throw new ConfigError(`axes.${axisName}[${i}]: ${key} is listed twice (also at [${seen.get(key)}])`);
+      if (seen.has(key))
+        throw new ConfigError(`axes.${axisName}[${i}]: ${key} is listed twice (also at [${seen.get(key)}])`);
       seen.set(key, i);
     });
     points *= parsed.length;
     out.push({ name: axisName, values: parsed });
   }
-  if (points > MAX_SWEEP_POINTS) throw new ConfigError(`axes: the grid has ${points} points, more than the ${MAX_SWEEP_POINTS} a sweep may hold`);
-  return { name: file.name ?? defaultName, ...(file.description !== undefined ? { description: file.description } : {}), kind: file.kind, base: file.base ?? {}, axes: out };
+  if (points > MAX_SWEEP_POINTS)
+    throw new ConfigError(`axes: the grid has ${points} points, more than the ${MAX_SWEEP_POINTS} a sweep may hold`);
+  return {
+    name: file.name ?? defaultName,
+    ...(file.description !== undefined ? { description: file.description } : {}),
+    kind: file.kind,
+    base: file.base ?? {},
+    axes: out,
+  };
 }
 
 /** Reads and validates a sweep file; errors name the file. */
@@ -229,7 +324,9 @@ export function expandGrid(spec: Pick<SweepSpec, 'axes'>): Array<Record<string, 
 
 /** A point's axis values as a short label (`seed 1, pruningRate 0.6`). */
 export function pointLabel(values: Record<string, unknown>): string {
-  const parts = Object.entries(values).map(([k, v]) => `${k} ${k === 'variant' ? (v as SweepVariant).name : typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const parts = Object.entries(values).map(
+    ([k, v]) => `${k} ${k === 'variant' ? (v as SweepVariant).name : typeof v === 'string' ? v : JSON.stringify(v)}`,
+  );
   return parts.join(', ') || 'the base config';
 }
 
@@ -264,7 +361,9 @@ export interface PlannedRun {
   folder: string;
   /** Indexes of the points that use it (a dense run usually serves many). */
   points: number[];
-  /** train, dense-source and a mask-free dense arm: the resolved training config (such a run is trained as a plain run). */
+  /**
+   * train, dense-source and a mask-free dense arm: the resolved training config (such a run is trained as a plain run).
+   */
   config?: TrainConfig;
   /** arm: the (first) experiment it belongs to and the arm name. */
   experiment?: string;
@@ -303,7 +402,8 @@ export interface PlanOptions {
 }
 
 function pointError(point: SweepPoint, e: unknown): never {
-  if (e instanceof ConfigError) throw new ConfigError(`point ${point.index} (${point.label}): ${e.message}`, { cause: e });
+  if (e instanceof ConfigError)
+    throw new ConfigError(`point ${point.index} (${point.label}): ${e.message}`, { cause: e });
   throw e;
 }
 
@@ -322,7 +422,10 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     if (spec.kind === 'train') resolveTrainConfig(spec.base as TrainConfigInput);
     else {
       resolveTicketConfig(spec.base as TicketConfigInput);
-      if ('denseDir' in spec.base && spec.base.denseDir !== null) throw new ConfigError('denseDir: a sweep trains and shares its own dense runs (named by config hash); remove denseDir');
+      if ('denseDir' in spec.base && spec.base.denseDir !== null)
+        throw new ConfigError(
+          'denseDir: a sweep trains and shares its own dense runs (named by config hash); remove denseDir',
+        );
     }
   } catch (e) {
     if (e instanceof ConfigError) throw new ConfigError(where(e.message), { cause: e });
@@ -330,7 +433,12 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
   }
   const builtin = listPruners();
   const grid = expandGrid(spec);
-  const points: SweepPoint[] = grid.map((values, index) => ({ index, axes: values, label: pointLabel(values), runs: [] }));
+  const points: SweepPoint[] = grid.map((values, index) => ({
+    index,
+    axes: values,
+    label: pointLabel(values),
+    runs: [],
+  }));
   const runs = new Map<string, PlannedRun>();
   const experiments = new Map<string, PlannedExperiment & { points: number[]; arms: string[] }>();
   const addRun = (run: PlannedRun, point: number) => {
@@ -355,7 +463,10 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
         const config = resolveTrainConfig(input as TrainConfigInput);
         check(config);
         const id = configHash(config);
-        addRun({ id, role: 'train', label: point.label, folder: runFolderName(config), points: [point.index], config }, point.index);
+        addRun(
+          { id, role: 'train', label: point.label, folder: runFolderName(config), points: [point.index], config },
+          point.index,
+        );
         point.runs.push(id);
       } catch (e) {
         pointError(point, e);
@@ -373,12 +484,15 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
       for (const [k, v] of Object.entries(point.axes)) input = getSweepAxis(k).apply(input, v, 'ticket');
       const config = resolveTicketConfig(input as TicketConfigInput);
       if (!builtin.includes(config.pruner) && !(options.allowPruners ?? []).includes(config.pruner)) {
-        throw new ConfigError(`pruner: "${config.pruner}" is not a built-in pruner (${builtin.join(', ')}); plug-ins are loaded only from names given on the command line: pass --pruner ${config.pruner}`);
+        throw new ConfigError(
+          `pruner: "${config.pruner}" is not a built-in pruner (${builtin.join(', ')}); plug-ins are loaded only from names given on the command line: pass --pruner ${config.pruner}`,
+        );
       }
       check(config.dense);
       const key = configHash(config.dense);
       const need = stepsNeeded.get(key) ?? new Set<number>();
-      for (const s of [config.fromStep, config.rewindStep]) if (typeof s === 'number' && s > 0 && s < config.dense.steps) need.add(s);
+      for (const s of [config.fromStep, config.rewindStep])
+        if (typeof s === 'number' && s > 0 && s < config.dense.steps) need.add(s);
       stepsNeeded.set(key, need);
       resolved.push({ point, config });
     } catch (e) {
@@ -390,9 +504,12 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     const key = configHash(dense);
     let d = denseConfigs.get(key);
     if (!d) {
-      const covered = (s: number) => dense.checkpointSteps.includes(s) || (dense.checkpointEvery > 0 && s % dense.checkpointEvery === 0);
+      const covered = (s: number) =>
+        dense.checkpointSteps.includes(s) || (dense.checkpointEvery > 0 && s % dense.checkpointEvery === 0);
       const extra = [...(stepsNeeded.get(key) ?? [])].filter((s) => !covered(s));
-      d = extra.length ? resolveTrainConfig({ ...dense, checkpointSteps: [...dense.checkpointSteps, ...extra] }) : dense;
+      d = extra.length
+        ? resolveTrainConfig({ ...dense, checkpointSteps: [...dense.checkpointSteps, ...extra] })
+        : dense;
       denseConfigs.set(key, d);
     }
     return d;
@@ -403,10 +520,24 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     const experiment: TicketConfig = { ...config, dense, denseDir: null };
     const identity = ticketIdentity(experiment);
     const folder = experimentFolderName(experiment);
-    addRun({ id: denseId, role: 'dense-source', label: `dense ${pointLabel(denseAxes(point.axes))}`, folder: runFolderName(dense), points: [point.index], config: dense }, point.index);
+    addRun(
+      {
+        id: denseId,
+        role: 'dense-source',
+        label: `dense ${pointLabel(denseAxes(point.axes))}`,
+        folder: runFolderName(dense),
+        points: [point.index],
+        config: dense,
+      },
+      point.index,
+    );
     point.runs.push(denseId);
     let exp = experiments.get(identity);
-    if (!exp) experiments.set(identity, (exp = { identity, folder, config: experiment, denseRun: denseId, points: [], arms: [] }));
+    if (!exp)
+      experiments.set(
+        identity,
+        (exp = { identity, folder, config: experiment, denseRun: denseId, points: [], arms: [] }),
+      );
     exp.points.push(point.index);
     for (const arm of config.arms) {
       if (!exp.arms.includes(arm)) exp.arms.push(arm);
@@ -420,15 +551,56 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
         const retrainId = configHash(retrain);
         // Checkpoints do not change a trajectory: equal but for them, the dense arm is the dense run.
         if (configHash({ ...retrain, checkpointSteps: [] }) === configHash({ ...dense, checkpointSteps: [] })) {
-          addRun({ id, role: 'arm', label, folder: runFolderName(dense), points: [point.index], experiment: identity, arm, dependsOn: denseId, sameAs: denseId }, point.index);
+          addRun(
+            {
+              id,
+              role: 'arm',
+              label,
+              folder: runFolderName(dense),
+              points: [point.index],
+              experiment: identity,
+              arm,
+              dependsOn: denseId,
+              sameAs: denseId,
+            },
+            point.index,
+          );
         } else {
           id = retrainId;
-          const shared = Object.fromEntries(Object.entries(point.axes).filter(([k]) => getSweepAxis(k).kinds.includes('train') || k.startsWith('retrain')));
-          addRun({ id, role: 'arm', label: `arm dense, ${pointLabel(shared)}`, folder: runFolderName(retrain), points: [point.index], experiment: identity, arm, config: retrain }, point.index);
+          const shared = Object.fromEntries(
+            Object.entries(point.axes).filter(
+              ([k]) => getSweepAxis(k).kinds.includes('train') || k.startsWith('retrain'),
+            ),
+          );
+          addRun(
+            {
+              id,
+              role: 'arm',
+              label: `arm dense, ${pointLabel(shared)}`,
+              folder: runFolderName(retrain),
+              points: [point.index],
+              experiment: identity,
+              arm,
+              config: retrain,
+            },
+            point.index,
+          );
         }
         exp.denseArm = id;
       } else {
-        addRun({ id, role: 'arm', label, folder: `${folder}/arms/${arm}`, points: [point.index], experiment: identity, arm, dependsOn: denseId }, point.index);
+        addRun(
+          {
+            id,
+            role: 'arm',
+            label,
+            folder: `${folder}/arms/${arm}`,
+            points: [point.index],
+            experiment: identity,
+            arm,
+            dependsOn: denseId,
+          },
+          point.index,
+        );
       }
       point.runs.push(id);
     }
@@ -437,7 +609,10 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     spec,
     points,
     runs: [...runs.values()],
-    experiments: [...experiments.values()].map(({ points: _p, arms, ...e }) => ({ ...e, config: { ...e.config, arms } })),
+    experiments: [...experiments.values()].map(({ points: _p, arms, ...e }) => ({
+      ...e,
+      config: { ...e.config, arms },
+    })),
   };
 }
 

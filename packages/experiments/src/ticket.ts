@@ -2,14 +2,54 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend } from '@grokking-tickets/backend';
 import { denseMasks, initialWeights } from '@grokking-tickets/models';
-import { buildMask, getPruner, listPruners, loadPruner, type MaskOptions, type MaskResult, type Pruner } from '@grokking-tickets/pruners';
+import {
+  buildMask,
+  getPruner,
+  listPruners,
+  loadPruner,
+  type MaskOptions,
+  type MaskResult,
+  type Pruner,
+} from '@grokking-tickets/pruners';
 import { LOCK_FILE, RunFolderError, RunStore, saveCheckpoint, type StoredTensor } from '@grokking-tickets/run-store';
-import { ConfigError, checkResources, configHash, getTask, mergeInput, runTraining, type RunMode, type RunOptions, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
+import {
+  ConfigError,
+  checkResources,
+  configHash,
+  getTask,
+  mergeInput,
+  runTraining,
+  type RunMode,
+  type RunOptions,
+  type RunSummary,
+  type TrainEvent,
+} from '@grokking-tickets/training';
 import { getArm, type ArmContext, type ArmPlan } from './arms.js';
-import { maskOverlap, maskStats, sameNormScales, type KeptCount, type TensorOverlap } from '@grokking-tickets/grokking-metrics';
+import {
+  maskOverlap,
+  maskStats,
+  sameNormScales,
+  type KeptCount,
+  type TensorOverlap,
+} from '@grokking-tickets/grokking-metrics';
 import { ExperimentError, modelOf, openDenseRun, type DenseSource } from './dense.js';
-import { createInProcessExecutor, createWorkerThreadExecutor, runStacked, type Executor, type JobOutcome, type RunJob } from './executors.js';
-import { denseTrainingConfig, resolveTicketConfig, retrainConfig, ticketIdentity, type NormDefinition, type TicketConfig, type TicketConfigInput } from './ticketConfig.js';
+import {
+  createInProcessExecutor,
+  createWorkerThreadExecutor,
+  runStacked,
+  type Executor,
+  type JobOutcome,
+  type RunJob,
+} from './executors.js';
+import {
+  denseTrainingConfig,
+  resolveTicketConfig,
+  retrainConfig,
+  ticketIdentity,
+  type NormDefinition,
+  type TicketConfig,
+  type TicketConfigInput,
+} from './ticketConfig.js';
 
 /**
  * Default number of runs per stack for experiments (`ticket --stack`). From `npm run bench`'s
@@ -139,10 +179,16 @@ function within(inner: string, outer: string): boolean {
  * plug-in and is loaded only when `userSpec` (a name the user gave in this invocation) names it, so
  * a pruner written into stored state (an edited `ticket.json`, a queue message) is never executed.
  */
-export async function resolveExperimentPruner(spec: string, userSpec: string | undefined, cwd: string): Promise<Pruner> {
+export async function resolveExperimentPruner(
+  spec: string,
+  userSpec: string | undefined,
+  cwd: string,
+): Promise<Pruner> {
   if (isBuiltinPruner(spec)) return getPruner(spec);
   if (userSpec !== spec) {
-    throw new ExperimentError(`this experiment uses the pruner "${spec}", which is not built in; plug-ins are loaded only from names given on the command line: pass --pruner ${spec}`);
+    throw new ExperimentError(
+      `this experiment uses the pruner "${spec}", which is not built in; plug-ins are loaded only from names given on the command line: pass --pruner ${spec}`,
+    );
   }
   return loadPruner(spec, cwd);
 }
@@ -150,7 +196,8 @@ export async function resolveExperimentPruner(spec: string, userSpec: string | u
 /** Reads and verifies an experiment's `ticket.json` (its config must still have its identity hash). */
 export function readTicketRecord(dir: string): TicketRecord {
   const store = new RunStore(dir);
-  if (!fs.existsSync(store.file('ticket.json'))) throw new RunFolderError(`${dir} holds no ticket experiment (no ticket.json)`);
+  if (!fs.existsSync(store.file('ticket.json')))
+    throw new RunFolderError(`${dir} holds no ticket experiment (no ticket.json)`);
   const record = store.readJson<TicketRecord>('ticket.json');
   if (!record || typeof record !== 'object' || typeof record.identity !== 'string' || !record.config) {
     throw new RunFolderError(`${store.file('ticket.json')} is not a ticket record`);
@@ -162,7 +209,9 @@ export function readTicketRecord(dir: string): TicketRecord {
     throw new RunFolderError(`${store.file('ticket.json')}: ${(e as Error).message}`, { cause: e });
   }
   if (ticketIdentity(config) !== record.identity || ticketIdentity(record.config) !== record.identity) {
-    throw new RunFolderError(`${store.file('ticket.json')} does not match its identity hash ${record.identity}: the file was edited or made by other code`);
+    throw new RunFolderError(
+      `${store.file('ticket.json')} does not match its identity hash ${record.identity}: the file was edited or made by other code`,
+    );
   }
   for (const field of ['denseRun', 'denseArm'] as const) {
     const value = record[field];
@@ -212,11 +261,28 @@ function armContext(config: TicketConfig, dense: DenseSource, pruner: Pruner): A
     normDefinition: config.normDefinition,
     maskOptions,
     ticketMask: () =>
-      (ticket ??= buildMask(pruner, { model: dense.model, weights: dense.scored, initialWeights: dense.theta0, batch: data.train, seed: dense.config.seed }, maskOptions)),
+      (ticket ??= buildMask(
+        pruner,
+        {
+          model: dense.model,
+          weights: dense.scored,
+          initialWeights: dense.theta0,
+          batch: data.train,
+          seed: dense.config.seed,
+        },
+        maskOptions,
+      )),
     maskAtInit: (name: string) => {
       let m = atInit.get(name);
       if (!m) {
-        const ctx = { model: dense.model, weights: dense.theta0, masks: denseMasks(dense.model), initialWeights: dense.theta0, batch: data.train, seed: dense.config.seed };
+        const ctx = {
+          model: dense.model,
+          weights: dense.theta0,
+          masks: denseMasks(dense.model),
+          initialWeights: dense.theta0,
+          batch: data.train,
+          seed: dense.config.seed,
+        };
         atInit.set(name, (m = buildMask(getPruner(name), ctx, { ...maskOptions, invert: false, shuffle: false })));
       }
       return m;
@@ -253,7 +319,9 @@ export async function runArm(options: ArmJobOptions): Promise<JobOutcome> {
  * provenance, folder mode), or the outcome when nothing is to be trained (a dense arm that is the
  * dense run itself). Used by {@link runArm} and by stacked execution.
  */
-export async function planArm(options: ArmJobOptions): Promise<{ outcome: JobOutcome } | { run: RunOptions & { dir: string }; outcomeId: string }> {
+export async function planArm(
+  options: ArmJobOptions,
+): Promise<{ outcome: JobOutcome } | { run: RunOptions & { dir: string }; outcomeId: string }> {
   const { config } = readTicketRecord(options.experimentDir);
   const id = `${options.experimentDir}#${options.arm}`;
   const denseDir = denseDirOf(options.experimentDir, config);
@@ -301,47 +369,70 @@ export async function planArm(options: ArmJobOptions): Promise<{ outcome: JobOut
 }
 
 /** Checks and sets up everything before a ticket experiment trains anything; returns the resolved state. */
-async function prepareTicket(options: TicketOptions): Promise<{ config: TicketConfig; pruner: Pruner; dense: DenseSource | null; resumed: boolean }> {
+async function prepareTicket(
+  options: TicketOptions,
+): Promise<{ config: TicketConfig; pruner: Pruner; dense: DenseSource | null; resumed: boolean }> {
   const mode = options.mode ?? 'new';
   const cwd = options.cwd ?? process.cwd();
   const store = new RunStore(options.dir);
   const hasRecord = fs.existsSync(store.file('ticket.json'));
   let config: TicketConfig;
   if (mode === 'resume') {
-    if (!hasRecord) throw new RunFolderError(`cannot resume: ${options.dir} holds no ticket experiment (no ticket.json)`);
+    if (!hasRecord)
+      throw new RunFolderError(`cannot resume: ${options.dir} holds no ticket experiment (no ticket.json)`);
     const stored = readTicketRecord(options.dir).config;
     config = stored;
     if (options.config) {
       // Settings given again on resume must not change the experiment (arms may be added).
-      const given = resolveTicketConfig(mergeInput(stored as unknown as Record<string, unknown>, options.config as Record<string, unknown>) as TicketConfigInput);
+      const given = resolveTicketConfig(
+        mergeInput(
+          stored as unknown as Record<string, unknown>,
+          options.config as Record<string, unknown>,
+        ) as TicketConfigInput,
+      );
       if (ticketIdentity(given) !== ticketIdentity(stored) || given.denseDir !== stored.denseDir) {
-        throw new ConfigError(`--resume: the given settings describe a different experiment than the one in ${options.dir}; drop the changed settings to resume it as it was`);
+        throw new ConfigError(
+          `--resume: the given settings describe a different experiment than the one in ${options.dir}; drop the changed settings to resume it as it was`,
+        );
       }
       config = { ...stored, arms: given.arms };
     }
   } else {
     config = resolveTicketConfig(options.config ?? {});
-    if (hasRecord && mode === 'new') throw new RunFolderError(`${options.dir} already exists; pass --resume to continue it or --force to replace it`);
+    if (hasRecord && mode === 'new')
+      throw new RunFolderError(`${options.dir} already exists; pass --resume to continue it or --force to replace it`);
   }
   const userSpec = options.config?.pruner;
-  const pruner = await resolveExperimentPruner(config.pruner, userSpec ?? (mode === 'resume' ? undefined : config.pruner), cwd);
+  const pruner = await resolveExperimentPruner(
+    config.pruner,
+    userSpec ?? (mode === 'resume' ? undefined : config.pruner),
+    cwd,
+  );
 
   // A reused dense run is an input: verify it now, and never let --force touch it.
   let dense: DenseSource | null = null;
   if (config.denseDir) {
     if (mode === 'force' && (within(config.denseDir, options.dir) || within(options.dir, config.denseDir))) {
-      throw new ConfigError(`--force would delete ${config.denseDir}, the dense run this experiment reads; choose another --out`);
+      throw new ConfigError(
+        `--force would delete ${config.denseDir}, the dense run this experiment reads; choose another --out`,
+      );
     }
     dense = await openDenseRun(config.denseDir, config.fromStep, config.rewindStep);
     const conflicts = mode === 'resume' ? [] : conflictsWithDense(dense.config, options.config?.dense);
-    if (conflicts.length > 0) throw new ConfigError(`--dense ${config.denseDir} is for a different task, model or seed (${conflicts.join('; ')})`);
+    if (conflicts.length > 0)
+      throw new ConfigError(
+        `--dense ${config.denseDir} is for a different task, model or seed (${conflicts.join('; ')})`,
+      );
     config = { ...config, dense: dense.config };
   }
   const model = modelOf(config.dense);
   if (config.prunable) {
     const known = model.params.filter((p) => p.prunable).map((p) => p.name);
     const unknown = config.prunable.filter((n) => !known.includes(n));
-    if (unknown.length) throw new ConfigError(`prunable: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not prunable; choose among ${known.join(', ')}`);
+    if (unknown.length)
+      throw new ConfigError(
+        `prunable: ${unknown.join(', ')} ${unknown.length > 1 ? 'are' : 'is'} not prunable; choose among ${known.join(', ')}`,
+      );
   }
   for (const arm of config.arms) getArm(arm);
   checkResources(config.dense);
@@ -352,9 +443,16 @@ async function prepareTicket(options: TicketOptions): Promise<{ config: TicketCo
     const data = getTask(String(config.dense.task.name)).load(config.dense.task, config.dense.seed);
     const theta0 = initialWeights(model, config.dense.seed);
     try {
-      await buildMask(pruner, { model, weights: theta0, initialWeights: theta0, batch: data.train, seed: config.dense.seed }, maskOptionsOf(config));
+      await buildMask(
+        pruner,
+        { model, weights: theta0, initialWeights: theta0, batch: data.train, seed: config.dense.seed },
+        maskOptionsOf(config),
+      );
     } catch (e) {
-      throw new ExperimentError(`the pruner "${config.pruner}" fails on this model (tried on θ0 before training the dense run): ${(e as Error).message}`, { cause: e });
+      throw new ExperimentError(
+        `the pruner "${config.pruner}" fails on this model (tried on θ0 before training the dense run): ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
   return { config, pruner, dense, resumed: mode === 'resume' };
@@ -367,8 +465,12 @@ async function prepareTicket(options: TicketOptions): Promise<{ config: TicketCo
 function conflictsWithDense(stored: TicketConfig['dense'], given: TicketConfigInput['dense']): string[] {
   if (!given) return [];
   const out: string[] = [];
-  for (const [k, v] of Object.entries(given.task ?? {})) if (v !== undefined && stored.task[k] !== v) out.push(`task.${k} ${JSON.stringify(stored.task[k])} vs ${JSON.stringify(v)}`);
-  for (const [k, v] of Object.entries(given.model ?? {})) if (v !== undefined && stored.model[k] !== v) out.push(`model.${k} ${JSON.stringify(stored.model[k])} vs ${JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(given.task ?? {}))
+    if (v !== undefined && stored.task[k] !== v)
+      out.push(`task.${k} ${JSON.stringify(stored.task[k])} vs ${JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(given.model ?? {}))
+    if (v !== undefined && stored.model[k] !== v)
+      out.push(`model.${k} ${JSON.stringify(stored.model[k])} vs ${JSON.stringify(v)}`);
   if (given.seed !== undefined && given.seed !== stored.seed) out.push(`seed ${stored.seed} vs ${given.seed}`);
   return out;
 }
@@ -391,7 +493,9 @@ function conflictsWithDense(stored: TicketConfig['dense'], given: TicketConfigIn
  * });
  * summary?.arms.map((a) => [a.arm, a.stepsToTest95, a.speedupVsDense]);
  */
-export async function runTicket(options: TicketOptions): Promise<{ status: 'finished' | 'interrupted'; summary?: TicketSummary }> {
+export async function runTicket(
+  options: TicketOptions,
+): Promise<{ status: 'finished' | 'interrupted'; summary?: TicketSummary }> {
   const emit = options.onEvent ?? (() => {});
   const { config, dense: reused, pruner } = await prepareTicket(options);
   const mode = options.mode ?? 'new';
@@ -403,12 +507,20 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     }
     if (mode !== 'resume') {
       const hasRecord = fs.existsSync(store.file('ticket.json'));
-      if (hasRecord && mode === 'new') throw new RunFolderError(`${options.dir} already exists; pass --resume to continue it or --force to replace it`);
+      if (hasRecord && mode === 'new')
+        throw new RunFolderError(
+          `${options.dir} already exists; pass --resume to continue it or --force to replace it`,
+        );
       const entries = fs.readdirSync(options.dir).filter((e) => e !== LOCK_FILE && !e.endsWith('.tmp'));
       const foreign = entries.filter((e) => !EXPERIMENT_ENTRIES.includes(e));
-      if (foreign.length > 0 && !hasRecord) throw new RunFolderError(`${options.dir} is not empty and holds no experiment (it has ${foreign[0]}); choose another --out`);
+      if (foreign.length > 0 && !hasRecord)
+        throw new RunFolderError(
+          `${options.dir} is not empty and holds no experiment (it has ${foreign[0]}); choose another --out`,
+        );
       if (mode === 'new' && entries.some((e) => holdsFiles(store.file(e)))) {
-        throw new RunFolderError(`${options.dir} holds parts of an experiment but no ticket.json; pass --force to start it again`);
+        throw new RunFolderError(
+          `${options.dir} holds parts of an experiment but no ticket.json; pass --force to start it again`,
+        );
       }
       // --force replaces the whole experiment: stale arms must not be resumed as if they were new.
       for (const entry of EXPERIMENT_ENTRIES) fs.rmSync(store.file(entry), { recursive: true, force: true });
@@ -432,17 +544,33 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     const dense = reused ?? (await openDenseRun(denseDir, config.fromStep, config.rewindStep));
 
     // 2. The ticket mask, for the summary and as an artefact (each arm recomputes what it needs).
-    emit({ type: 'phase', message: `scoring ${dense.scoredCheckpoint} with ${pruner.name}, pruning rate ${config.pruningRate}` });
+    emit({
+      type: 'phase',
+      message: `scoring ${dense.scoredCheckpoint} with ${pruner.name}, pruning rate ${config.pruningRate}`,
+    });
     const ctx = armContext(config, dense, pruner);
     const ticketMask = await ctx.ticketMask();
     const shapes = Object.fromEntries(dense.model.params.map((p) => [p.name, p.shape]));
     const maskTensors: Record<string, StoredTensor> = {};
-    for (const [k, m] of Object.entries(ticketMask.masks)) maskTensors[`mask/${k}`] = { dtype: 'F32', shape: shapes[k]!, data: m };
+    for (const [k, m] of Object.entries(ticketMask.masks))
+      maskTensors[`mask/${k}`] = { dtype: 'F32', shape: shapes[k]!, data: m };
     await saveCheckpoint(store.file('masks', 'ticket.safetensors'), {
       tensors: maskTensors,
-      meta: { pruner: pruner.name, fromStep: config.fromStep, pruningRate: config.pruningRate, kept: ticketMask.kept, total: ticketMask.total, denseConfigHash: dense.configHash },
+      meta: {
+        pruner: pruner.name,
+        fromStep: config.fromStep,
+        pruningRate: config.pruningRate,
+        kept: ticketMask.kept,
+        total: ticketMask.total,
+        denseConfigHash: dense.configHash,
+      },
     });
-    const scales = sameNormScales(dense.rewind, ticketMask.masks, dense.model.params.map((p) => p.name), config.normDefinition);
+    const scales = sameNormScales(
+      dense.rewind,
+      ticketMask.masks,
+      dense.model.params.map((p) => p.name),
+      config.normDefinition,
+    );
 
     // 3. The arms, in this thread or in worker threads.
     const jobs: RunJob[] = config.arms.map((arm) => ({
@@ -451,10 +579,16 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
       label: arm,
       experimentDir: options.dir,
       arm,
-      ...(options.config?.pruner && !isBuiltinPruner(options.config.pruner) ? { prunerSpec: options.config.pruner } : {}),
+      ...(options.config?.pruner && !isBuiltinPruner(options.config.pruner)
+        ? { prunerSpec: options.config.pruner }
+        : {}),
       cwd: options.cwd ?? process.cwd(),
     }));
-    const executor = options.executor ?? ((options.jobs ?? 1) > 1 ? createWorkerThreadExecutor({ concurrency: options.jobs! }) : createInProcessExecutor());
+    const executor =
+      options.executor ??
+      ((options.jobs ?? 1) > 1
+        ? createWorkerThreadExecutor({ concurrency: options.jobs! })
+        : createInProcessExecutor());
     // Arms share model and task: stacked, they train as one computation per worker.
     const outcomes = await runStacked(executor, jobs, options.stack ?? DEFAULT_STACK, {
       workers: options.jobs ?? 1,
@@ -464,7 +598,9 @@ export async function runTicket(options: TicketOptions): Promise<{ status: 'fini
     if (outcomes.some((o) => o.status === 'interrupted')) return { status: 'interrupted' };
     const failed = outcomes.filter((o) => o.status === 'failed');
     if (failed.length > 0) {
-      throw new ExperimentError(`${failed.length} arm${failed.length > 1 ? 's' : ''} failed: ${failed.map((f) => `${f.id}: ${f.error?.message}`).join('; ')}`);
+      throw new ExperimentError(
+        `${failed.length} arm${failed.length > 1 ? 's' : ''} failed: ${failed.map((f) => `${f.id}: ${f.error?.message}`).join('; ')}`,
+      );
     }
 
     // 4. Summary. Speed-ups are against the dense arm when it ran, else against the dense source run.
@@ -503,13 +639,16 @@ async function armMasks(arms: ArmResult[]): Promise<Pick<TicketSummary, 'maskSta
   for (const a of arms) {
     const store = new RunStore(a.dir);
     const record = store.readRecord();
-    const shapes = Object.fromEntries(((record.parameters ?? []) as Array<{ name: string; shape: number[] }>).map((p) => [p.name, p.shape]));
+    const shapes = Object.fromEntries(
+      ((record.parameters ?? []) as Array<{ name: string; shape: number[] }>).map((p) => [p.name, p.shape]),
+    );
     const init = await store.loadWeights('init', { configHash: record.configHash, shapes });
     if (Object.keys(init.masks).length > 0) masks.push([a.arm, init.masks]);
   }
   const maskOverlaps: ArmMaskOverlap[] = [];
   for (let i = 0; i < masks.length; i++) {
-    for (let j = i + 1; j < masks.length; j++) maskOverlaps.push({ a: masks[i]![0], b: masks[j]![0], ...maskOverlap(masks[i]![1], masks[j]![1]) });
+    for (let j = i + 1; j < masks.length; j++)
+      maskOverlaps.push({ a: masks[i]![0], b: masks[j]![0], ...maskOverlap(masks[i]![1], masks[j]![1]) });
   }
   return { maskStats: Object.fromEntries(masks.map(([arm, m]) => [arm, maskStats(m)])), maskOverlap: maskOverlaps };
 }
@@ -521,7 +660,10 @@ function armResult(arm: string, outcome: JobOutcome, denseT: number | null): Arm
   const rows = store.readMetrics<{ step: number; l1_global: number; l2_global: number }>();
   if (rows.length === 0) throw new ExperimentError(`${store.file('metrics.jsonl')} holds no rows`);
   const record = store.readRecord();
-  const all = ((record.parameters ?? []) as Array<{ shape: number[] }>).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+  const all = ((record.parameters ?? []) as Array<{ shape: number[] }>).reduce(
+    (n, p) => n + p.shape.reduce((a, b) => a * b, 1),
+    0,
+  );
   const provenance = (record.provenance ?? {}) as { kept?: number; total?: number; alpha?: number };
   const t = summary.stepsTo.test_acc_0_95;
   return {

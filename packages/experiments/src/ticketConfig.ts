@@ -1,4 +1,11 @@
-import { ConfigError, configHash, parseWith, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from '@grokking-tickets/training';
+import {
+  ConfigError,
+  configHash,
+  parseWith,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+} from '@grokking-tickets/training';
 import { z } from 'zod';
 import { listArms } from './arms.js';
 
@@ -38,7 +45,9 @@ export type TicketConfigInput = Partial<Omit<TicketConfig, 'dense'>> & { dense?:
 
 const MAX_STEPS = 100_000_000;
 const stepOr = <W extends string>(word: W) =>
-  z.union([z.literal(word), z.number().int().min(0).max(MAX_STEPS)], { error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}` });
+  z.union([z.literal(word), z.number().int().min(0).max(MAX_STEPS)], {
+    error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}`,
+  });
 const name = z.string().min(1);
 
 /** The shape of a ticket config as users write it: strict at every depth. */
@@ -75,25 +84,40 @@ export const ticketConfigInputSchema = z.strictObject({
  * dense run's length, the arms against the registry. Pure.
  */
 export function resolveTicketConfig(input: TicketConfigInput = {}): TicketConfig {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('ticket config must be a JSON object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new ConfigError('ticket config must be a JSON object');
   const given = parseWith(ticketConfigInputSchema, input, (m) => new ConfigError(m));
   let dense: TrainConfig;
   try {
     dense = resolveTrainConfig((given.dense ?? {}) as TrainConfigInput);
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError(e.message.startsWith('unknown config field') ? e.message.replace('unknown config field', 'dense: unknown field') : `dense.${e.message}`, { cause: e });
+    if (e instanceof ConfigError)
+      throw new ConfigError(
+        e.message.startsWith('unknown config field')
+          ? e.message.replace('unknown config field', 'dense: unknown field')
+          : `dense.${e.message}`,
+        { cause: e },
+      );
     throw e;
   }
   const arms = [...new Set(given.arms ?? ['ticket', 'dense'])];
   const known = listArms();
-  for (const a of arms) if (!known.includes(a)) throw new ConfigError(`arms: unknown arm "${a}" (arms: ${known.join(', ')})`);
+  for (const a of arms)
+    if (!known.includes(a)) throw new ConfigError(`arms: unknown arm "${a}" (arms: ${known.join(', ')})`);
   const schedule = given.schedule ?? 'one-shot';
   const rounds = given.rounds ?? 1;
-  if (schedule === 'one-shot' && rounds > 1) throw new ConfigError(`rounds: a one-shot schedule has one round; use schedule linear or exponential for ${rounds} rounds`);
+  if (schedule === 'one-shot' && rounds > 1)
+    throw new ConfigError(
+      `rounds: a one-shot schedule has one round; use schedule linear or exponential for ${rounds} rounds`,
+    );
   const fromStep = given.fromStep ?? 'final';
   const rewindStep = given.rewindStep ?? 'init';
-  for (const [field, s] of [['fromStep', fromStep], ['rewindStep', rewindStep]] as const) {
-    if (typeof s === 'number' && s > dense.steps) throw new ConfigError(`${field}: step ${s} is beyond the dense run's ${dense.steps} steps`);
+  for (const [field, s] of [
+    ['fromStep', fromStep],
+    ['rewindStep', rewindStep],
+  ] as const) {
+    if (typeof s === 'number' && s > dense.steps)
+      throw new ConfigError(`${field}: step ${s} is beyond the dense run's ${dense.steps} steps`);
   }
   return {
     dense,
@@ -130,7 +154,10 @@ export function retrainConfig(config: TicketConfig): TrainConfig {
   return resolveTrainConfig({
     ...dense,
     checkpointSteps: [],
-    optimizer: { ...dense.optimizer, ...(config.retrain.weightDecay !== undefined ? { weightDecay: config.retrain.weightDecay } : {}) },
+    optimizer: {
+      ...dense.optimizer,
+      ...(config.retrain.weightDecay !== undefined ? { weightDecay: config.retrain.weightDecay } : {}),
+    },
     steps: config.retrain.steps ?? dense.steps,
     evalEvery: config.retrain.evalEvery ?? dense.evalEvery,
   });
@@ -139,7 +166,10 @@ export function retrainConfig(config: TicketConfig): TrainConfig {
 /** The dense config the protocol trains: the given one plus checkpoints at the scored and rewind steps. */
 export function denseTrainingConfig(config: TicketConfig): TrainConfig {
   const d = config.dense;
-  const covered = (s: number) => d.checkpointSteps.includes(s) || (d.checkpointEvery > 0 && s % d.checkpointEvery === 0);
-  const extra = [config.fromStep, config.rewindStep].filter((s): s is number => typeof s === 'number' && s > 0 && s < d.steps && !covered(s));
+  const covered = (s: number) =>
+    d.checkpointSteps.includes(s) || (d.checkpointEvery > 0 && s % d.checkpointEvery === 0);
+  const extra = [config.fromStep, config.rewindStep].filter(
+    (s): s is number => typeof s === 'number' && s > 0 && s < d.steps && !covered(s),
+  );
   return extra.length ? resolveTrainConfig({ ...d, checkpointSteps: [...d.checkpointSteps, ...extra] }) : d;
 }

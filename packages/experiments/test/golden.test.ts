@@ -5,7 +5,8 @@
  * lr 3e-3 (3x the paper's) and 10 000 dense steps, so that the dense network groks within seconds of
  * training. Measured with this configuration (evaluation every 50 steps) on seeds 0, 1, 2:
  *
- * | seed | dense memorises (train ≥ 99 %) | dense generalises (test ≥ 95 %) | ticket (rate 0.6) | speed-up | random mask, final test |
+ * | seed | dense memorises (train ≥ 99 %) | dense generalises (test ≥ 95 %) | ticket (rate 0.6) | speed-up | random
+ * mask, final test |
  * |---|---|---|---|---|---|
  * | 0 | 50 | 8050 | 600 | 13.4x | 2.0 % |
  * | 1 | 50 | 6550 | 550 | 11.9x | 2.0 % |
@@ -30,7 +31,15 @@ describe('golden curves: grokking, and the grokking ticket', () => {
     const { summary } = await runTicket({
       dir,
       config: {
-        dense: { optimizer: { lr: 0.003 }, steps: 10000, evalEvery: 50, analysisEvery: 0, checkpointEvery: 0, seed: 0, backend: 'wasm' },
+        dense: {
+          optimizer: { lr: 0.003 },
+          steps: 10000,
+          evalEvery: 50,
+          analysisEvery: 0,
+          checkpointEvery: 0,
+          seed: 0,
+          backend: 'wasm',
+        },
         pruningRate: 0.6,
         arms: ['ticket', 'random'],
         retrain: { steps: 3000 },

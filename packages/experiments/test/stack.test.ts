@@ -53,13 +53,19 @@ describe('groupIntoStacks', () => {
     expect(first.kind === 'stack' && first.jobs.map((j) => j.id)).toEqual(['run-6', 'run-5', 'run-4']);
     // One stack of 7 at K = 16, but two when there are two workers.
     expect((await groupIntoStacks(jobs, 16)).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([7]);
-    expect((await groupIntoStacks(jobs, 16, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([4, 3]);
+    expect(
+      (await groupIntoStacks(jobs, 16, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1)),
+    ).toEqual([4, 3]);
     expect(await groupIntoStacks(jobs, 1)).toEqual(jobs);
     // 7 runs, K = 2, 2 workers: 4 stacks (two full rounds of the pool).
-    expect((await groupIntoStacks(jobs, 2, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([2, 2, 2, 1]);
+    expect(
+      (await groupIntoStacks(jobs, 2, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1)),
+    ).toEqual([2, 2, 2, 1]);
     // 12 runs, K = 4, 2 workers: 4 stacks of 3, not 3 stacks of 4.
     const twelve = Array.from({ length: 12 }, (_, i) => train(root, i));
-    expect((await groupIntoStacks(twelve, 4, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1))).toEqual([3, 3, 3, 3]);
+    expect(
+      (await groupIntoStacks(twelve, 4, { workers: 2 })).map((g) => (g.kind === 'stack' ? g.jobs.length : 1)),
+    ).toEqual([3, 3, 3, 3]);
   });
 });
 
@@ -73,7 +79,10 @@ describe.each<[string, () => Executor]>([
     const jobs = [0, 1, 2].map((i) => train(path.join(root, 'stacked'), i, i === 2 ? { steps: 20 } : {}));
     const solo = [0, 1, 2].map((i) => train(path.join(root, 'solo'), i, i === 2 ? { steps: 20 } : {}));
     const seen = new Set<string>();
-    const outcomes = await runStacked(make(), jobs, 4, { workers: 1, onEvent: (job, e) => e.type === 'finish' && seen.add(job.id) });
+    const outcomes = await runStacked(make(), jobs, 4, {
+      workers: 1,
+      onEvent: (job, e) => e.type === 'finish' && seen.add(job.id),
+    });
     expect(outcomes.map((o) => [o.id, o.status])).toEqual([
       ['run-0', 'finished'],
       ['run-1', 'finished'],
@@ -82,7 +91,9 @@ describe.each<[string, () => Executor]>([
     expect([...seen].sort()).toEqual(['run-0', 'run-1', 'run-2']);
     await createInProcessExecutor().run(solo);
     for (const i of [0, 1, 2]) {
-      expect(new RunStore(path.join(root, 'stacked', `run-${i}`)).readMetrics()).toEqual(new RunStore(path.join(root, 'solo', `run-${i}`)).readMetrics());
+      expect(new RunStore(path.join(root, 'stacked', `run-${i}`)).readMetrics()).toEqual(
+        new RunStore(path.join(root, 'solo', `run-${i}`)).readMetrics(),
+      );
     }
     expect(outcomes[2]!.summary!.steps).toBe(20);
   }, 120_000);

@@ -20,7 +20,11 @@ const DENSE = {
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-summary-'));
 const maskOf = async (file: string) => {
   const t = (await loadCheckpoint(file)).tensors;
-  return Object.fromEntries(Object.entries(t).filter(([k]) => k.startsWith('mask/')).map(([k, v]) => [k.slice(5), v.data as Float32Array]));
+  return Object.fromEntries(
+    Object.entries(t)
+      .filter(([k]) => k.startsWith('mask/'))
+      .map(([k, v]) => [k.slice(5), v.data as Float32Array]),
+  );
 };
 
 beforeAll(async () => {
@@ -28,9 +32,12 @@ beforeAll(async () => {
 });
 
 describe('ticket summary: mask statistics and overlaps', () => {
-  it('counts every masked arm\'s mask and the Jaccard overlap of every pair, from the arms\' init checkpoints', async () => {
+  it("counts every masked arm's mask and the Jaccard overlap of every pair, from the arms' init checkpoints", async () => {
     const dir = tmp();
-    const res = await runTicket({ dir, config: { dense: DENSE, arms: ['ticket', 'dense', 'random', 'snip'], retrain: { steps: 20 } } });
+    const res = await runTicket({
+      dir,
+      config: { dense: DENSE, arms: ['ticket', 'dense', 'random', 'snip'], retrain: { steps: 20 } },
+    });
     const s = res.summary!;
     // dense is unmasked: left out
     expect(Object.keys(s.maskStats)).toEqual(['ticket', 'random', 'snip']);
@@ -39,7 +46,13 @@ describe('ticket summary: mask statistics and overlaps', () => {
       ['ticket', 'snip'],
       ['random', 'snip'],
     ]);
-    const masks = Object.fromEntries(await Promise.all(['ticket', 'random', 'snip'].map(async (arm) => [arm, await maskOf(path.join(dir, 'arms', arm, 'checkpoints', 'init.safetensors'))] as const)));
+    const masks = Object.fromEntries(
+      await Promise.all(
+        ['ticket', 'random', 'snip'].map(
+          async (arm) => [arm, await maskOf(path.join(dir, 'arms', arm, 'checkpoints', 'init.safetensors'))] as const,
+        ),
+      ),
+    );
     const N = 24 * 11 + 12 * 24 + 24 * 12 + 24 * 11;
     for (const arm of ['ticket', 'random', 'snip']) {
       const kept = Object.values(masks[arm]!).reduce((n, m) => n + m.filter((x) => x === 1).length, 0);

@@ -34,7 +34,8 @@ export function trigTable(p: number): { cos: Float64Array; sin: Float64Array } {
 function checkMatrix(matrix: ArrayLike<number>, rows: number, p: number): void {
   if (!Number.isInteger(p) || p < 2) throw new MetricsError(`p must be an integer >= 2, got ${p}`);
   if (!Number.isInteger(rows) || rows < 0) throw new MetricsError(`rows must be a non-negative integer, got ${rows}`);
-  if (matrix.length !== rows * p) throw new MetricsError(`matrix has ${matrix.length} entries, expected rows × p = ${rows} × ${p} = ${rows * p}`);
+  if (matrix.length !== rows * p)
+    throw new MetricsError(`matrix has ${matrix.length} entries, expected rows × p = ${rows} × ${p} = ${rows * p}`);
 }
 
 /**
@@ -69,7 +70,10 @@ function dftMagnitudes(matrix: ArrayLike<number>, rows: number, p: number): Floa
 
 /** The MLP's effective input and output weights over the tokens (see `mlpEffectiveWeights`). */
 export interface EffectiveWeights {
-  /** A = (W_in ⊙ M_in)(W_E ⊙ M_E), rows × cols = dModel × vocab, row-major: row i is neuron i's input weight over the tokens. */
+  /**
+   * A = (W_in ⊙ M_in)(W_E ⊙ M_E), rows × cols = dModel × vocab, row-major: row i is neuron i's input weight over the
+   * tokens.
+   */
   A: Float64Array;
   /** B = (W_out ⊙ M_out)ᵀ(W_U ⊙ M_U), dModel × vocab, row-major: row i is neuron i's output weight over the tokens. */
   B: Float64Array;
@@ -79,7 +83,13 @@ export interface EffectiveWeights {
   cols: number;
 }
 
-function masked(weights: NamedArrays, masks: NamedArrays | null, name: string, size: number, shape: string): Float64Array {
+function masked(
+  weights: NamedArrays,
+  masks: NamedArrays | null,
+  name: string,
+  size: number,
+  shape: string,
+): Float64Array {
   const w = weights[name];
   if (!w) throw new MetricsError(`no weights named "${name}"`);
   if (w.length !== size) throw new MetricsError(`"${name}" has ${w.length} entries, expected ${shape} = ${size}`);
@@ -109,7 +119,8 @@ export function mlpEffectiveWeights(
   dims: { vocab: number; dEmb: number; dModel: number },
 ): EffectiveWeights {
   const { vocab: V, dEmb: D, dModel: H } = dims;
-  for (const [k, v] of Object.entries(dims)) if (!Number.isInteger(v) || v < 1) throw new MetricsError(`dims.${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of Object.entries(dims))
+    if (!Number.isInteger(v) || v < 1) throw new MetricsError(`dims.${k} must be a positive integer, got ${v}`);
   const WE = masked(weights, masks, 'W_E', D * V, `dEmb × vocab`);
   const Win = masked(weights, masks, 'W_in', H * D, `dModel × dEmb`);
   const Wout = masked(weights, masks, 'W_out', D * H, `dEmb × dModel`);
@@ -119,7 +130,10 @@ export function mlpEffectiveWeights(
   return { A: matmul(Win, WE, H, D, V), B: matmul(WoutT, WU, H, D, V), rows: H, cols: V };
 }
 
-/** X (n × k) times Y (k × m), row-major, float64; four rows of Y per pass over a row of the output (2.5x faster than one). */
+/**
+ * X (n × k) times Y (k × m), row-major, float64; four rows of Y per pass over a row of the output (2.5x faster than
+ * one).
+ */
 function matmul(X: Float64Array, Y: Float64Array, n: number, k: number, m: number): Float64Array {
   const out = new Float64Array(n * m);
   for (let i = 0; i < n; i++) {
@@ -242,10 +256,16 @@ export interface FrequencyEntropy {
  * const e = frequencyEntropy(A, rows, cols);
  * console.log(e.spectralConcentration, e.shannon); // ≈ 3.4576, ≈ 3.33 at random initialisation
  */
-export function frequencyEntropy(matrix: ArrayLike<number>, rows: number, p: number, options: FrequencyEntropyOptions = {}): FrequencyEntropy {
+export function frequencyEntropy(
+  matrix: ArrayLike<number>,
+  rows: number,
+  p: number,
+  options: FrequencyEntropyOptions = {},
+): FrequencyEntropy {
   checkMatrix(matrix, rows, p);
   const which = options.frequencies ?? 'reference';
-  if (which !== 'reference' && which !== 'all') throw new MetricsError(`options.frequencies must be 'reference' or 'all', got ${String(which)}`);
+  if (which !== 'reference' && which !== 'all')
+    throw new MetricsError(`options.frequencies must be 'reference' or 'all', got ${String(which)}`);
   const h = Math.floor(p / 2);
   const hi = which === 'reference' ? h - 1 : h;
   if (hi < 1) throw new MetricsError(`no frequencies to use for p = ${p} with '${which}' (f = 1..${hi})`);
@@ -343,9 +363,15 @@ export interface KeyFrequencyOptions {
 
 /** The result of `keyFrequencies`. */
 export interface KeyFrequencies {
-  /** Per row: its frequency (null: unassigned) and the share of its non-constant power at its best frequency (0 if it has none). */
+  /**
+   * Per row: its frequency (null: unassigned) and the share of its non-constant power at its best frequency (0 if it
+   * has none).
+   */
   perRow: Array<{ frequency: number | null; share: number }>;
-  /** The distinct assigned frequencies with their number of rows, sorted by rows (descending) then frequency (ascending). */
+  /**
+   * The distinct assigned frequencies with their number of rows, sorted by rows (descending) then frequency
+   * (ascending).
+   */
   keyFrequencies: Array<{ frequency: number; neurons: number }>;
   /** Rows assigned a frequency. */
   assigned: number;
@@ -373,7 +399,12 @@ const NO_POWER = 1e-24;
  * const kf = keyFrequencies(A, rows, cols);
  * console.log(kf.keyFrequencies.slice(0, 5), kf.assigned, kf.unassigned);
  */
-export function keyFrequencies(matrix: ArrayLike<number>, rows: number, p: number, options: KeyFrequencyOptions = {}): KeyFrequencies {
+export function keyFrequencies(
+  matrix: ArrayLike<number>,
+  rows: number,
+  p: number,
+  options: KeyFrequencyOptions = {},
+): KeyFrequencies {
   checkMatrix(matrix, rows, p);
   const threshold = options.threshold ?? 0.85;
   if (!Number.isFinite(threshold)) throw new MetricsError(`threshold must be a finite number, got ${threshold}`);
@@ -407,7 +438,9 @@ export function keyFrequencies(matrix: ArrayLike<number>, rows: number, p: numbe
       out.push({ frequency: null, share });
     }
   }
-  const keys = [...counts].map(([frequency, neurons]) => ({ frequency, neurons })).sort((x, y) => y.neurons - x.neurons || x.frequency - y.frequency);
+  const keys = [...counts]
+    .map(([frequency, neurons]) => ({ frequency, neurons }))
+    .sort((x, y) => y.neurons - x.neurons || x.frequency - y.frequency);
   const assigned = keys.reduce((t, k) => t + k.neurons, 0);
   return { perRow: out, keyFrequencies: keys, assigned, unassigned: rows - assigned };
 }

@@ -6,8 +6,22 @@
  * statistics. No dependencies.
  */
 export { MetricsError } from './errors.js';
-export { firstStepReaching, speedup, stepsToGeneralize, stepsToMemorize, validateMetricsRow, type MetricsRow } from './runs.js';
-export { maskedNorms, sameNormScales, weightNorms, type NamedArrays, type NormDefinition, type WeightNorms } from './norms.js';
+export {
+  firstStepReaching,
+  speedup,
+  stepsToGeneralize,
+  stepsToMemorize,
+  validateMetricsRow,
+  type MetricsRow,
+} from './runs.js';
+export {
+  maskedNorms,
+  sameNormScales,
+  weightNorms,
+  type NamedArrays,
+  type NormDefinition,
+  type WeightNorms,
+} from './norms.js';
 export {
   fourierSpectrum,
   frequencyEntropy,
@@ -23,5 +37,11 @@ export {
   type KeyFrequencyOptions,
 } from './fourier.js';
 export { tokenAxisMatrices, type TokenAxisMatrices } from './tokenAxis.js';
-export { crossEntropy, restrictedLoss, type RestrictedLoss, type RestrictedLossInput, type SplitLoss } from './restricted.js';
+export {
+  crossEntropy,
+  restrictedLoss,
+  type RestrictedLoss,
+  type RestrictedLossInput,
+  type SplitLoss,
+} from './restricted.js';
 export { maskOverlap, maskStats, type KeptCount, type TensorOverlap } from './masks.js';

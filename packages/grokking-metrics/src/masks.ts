@@ -17,7 +17,8 @@ export interface KeptCount {
  * pruning rate is 1 − κ).
  * @example
  * maskStats({ W_E: Float32Array.from([1, 0, 1, 1]), W_U: Float32Array.from([0, 0]) });
- * // { kept: 3, total: 6, keptFraction: 0.5, perTensor: { W_E: { kept: 3, total: 4, keptFraction: 0.75 }, W_U: {...} } }
+ * // { kept: 3, total: 6, keptFraction: 0.5, perTensor: { W_E: { kept: 3, total: 4, keptFraction: 0.75 }, W_U: {...} }
+ * }
  */
 export function maskStats(masks: NamedArrays): KeptCount & { perTensor: Record<string, KeptCount> } {
   const perTensor: Record<string, KeptCount> = {};
@@ -53,7 +54,10 @@ export interface TensorOverlap {
  * @example
  * maskOverlap({ W: Float32Array.from([1, 1, 0, 0]) }, { W: Float32Array.from([1, 0, 1, 0]) }).jaccard; // 1/3
  */
-export function maskOverlap(a: NamedArrays, b: NamedArrays): TensorOverlap & { perTensor: Record<string, TensorOverlap> } {
+export function maskOverlap(
+  a: NamedArrays,
+  b: NamedArrays,
+): TensorOverlap & { perTensor: Record<string, TensorOverlap> } {
   const perTensor: Record<string, TensorOverlap> = {};
   let intersection = 0;
   let union = 0;
@@ -61,7 +65,8 @@ export function maskOverlap(a: NamedArrays, b: NamedArrays): TensorOverlap & { p
   for (const [name, x] of Object.entries(a)) {
     const y = b[name];
     if (!y) continue;
-    if (x.length !== y.length) throw new MetricsError(`mask "${name}" has ${x.length} entries in the first set and ${y.length} in the second`);
+    if (x.length !== y.length)
+      throw new MetricsError(`mask "${name}" has ${x.length} entries in the first set and ${y.length} in the second`);
     shared++;
     let i2 = 0;
     let u2 = 0;

@@ -25,11 +25,16 @@ export interface WeightNorms {
 }
 
 /** Σ|x| and Σx² of W ⊙ M for one tensor (M absent = all ones), in float64. */
-function tensorSums(weights: NamedArrays, masks: NamedArrays | null | undefined, name: string): { s1: number; s2: number } {
+function tensorSums(
+  weights: NamedArrays,
+  masks: NamedArrays | null | undefined,
+  name: string,
+): { s1: number; s2: number } {
   const w = weights[name];
   if (!w) throw new MetricsError(`no weights named "${name}"`);
   const m = masks?.[name];
-  if (m && m.length !== w.length) throw new MetricsError(`mask "${name}" has ${m.length} entries but its weights have ${w.length}`);
+  if (m && m.length !== w.length)
+    throw new MetricsError(`mask "${name}" has ${m.length} entries but its weights have ${w.length}`);
   let s1 = 0;
   let s2 = 0;
   for (let i = 0; i < w.length; i++) {
@@ -69,7 +74,13 @@ export function weightNorms(weights: NamedArrays, masks?: NamedArrays | null, na
     l2sq += s2;
     l2sum += t2;
   }
-  return { l1, l2: Math.sqrt(l2sq), l1PerTensorMean: l1 / list.length, l2PerTensorMean: l2sum / list.length, perTensor };
+  return {
+    l1,
+    l2: Math.sqrt(l2sq),
+    l1PerTensorMean: l1 / list.length,
+    l2PerTensorMean: l2sum / list.length,
+    perTensor,
+  };
 }
 
 /**
@@ -77,7 +88,12 @@ export function weightNorms(weights: NamedArrays, masks?: NamedArrays | null, na
  * l1 = Σ_l ‖W_l ⊙ M_l‖₁; l2 = sqrt(Σ_l ‖W_l ⊙ M_l‖²_F) for `'global'`, Σ_l ‖W_l ⊙ M_l‖_F for
  * `'perTensorSum'`. `masks` null (or a tensor without a mask) means unmasked.
  */
-export function maskedNorms(weights: NamedArrays, masks: NamedArrays | null, names: string[], def: NormDefinition): { l1: number; l2: number } {
+export function maskedNorms(
+  weights: NamedArrays,
+  masks: NamedArrays | null,
+  names: string[],
+  def: NormDefinition,
+): { l1: number; l2: number } {
   let l1 = 0;
   let l2sq = 0;
   let l2sum = 0;
@@ -98,7 +114,12 @@ export function maskedNorms(weights: NamedArrays, masks: NamedArrays | null, nam
  * @example
  * const { alphaL1, alphaL2 } = sameNormScales(theta0, ticketMasks, ['W_E', 'W_in', 'W_out', 'W_U'], 'global');
  */
-export function sameNormScales(theta0: NamedArrays, masks: NamedArrays, names: string[], def: NormDefinition): { alphaL1: number; alphaL2: number } {
+export function sameNormScales(
+  theta0: NamedArrays,
+  masks: NamedArrays,
+  names: string[],
+  def: NormDefinition,
+): { alphaL1: number; alphaL2: number } {
   const ticket = maskedNorms(theta0, masks, names, def);
   const dense = maskedNorms(theta0, null, names, def);
   return { alphaL1: ticket.l1 / dense.l1, alphaL2: ticket.l2 / dense.l2 };

@@ -11,9 +11,16 @@ import { trigTable } from './fourier.js';
  * @example
  * crossEntropy([25, 0, 0], 0); // 2·e^−25 ≈ 2.7776e-11, to all digits
  */
-export function crossEntropy(logits: ArrayLike<number>, label: number, offset = 0, classes = logits.length - offset): number {
-  if (!Number.isInteger(label) || label < 0 || label >= classes) throw new MetricsError(`label ${label} is outside 0..${classes - 1}`);
-  if (offset < 0 || offset + classes > logits.length) throw new MetricsError(`row [${offset}, ${offset + classes}) is outside the ${logits.length} logits`);
+export function crossEntropy(
+  logits: ArrayLike<number>,
+  label: number,
+  offset = 0,
+  classes = logits.length - offset,
+): number {
+  if (!Number.isInteger(label) || label < 0 || label >= classes)
+    throw new MetricsError(`label ${label} is outside 0..${classes - 1}`);
+  if (offset < 0 || offset + classes > logits.length)
+    throw new MetricsError(`row [${offset}, ${offset + classes}) is outside the ${logits.length} logits`);
   const ll = logits[offset + label]!;
   let m = -Infinity;
   for (let j = 0; j < classes; j++) if (logits[offset + j]! > m) m = logits[offset + j]!;
@@ -86,9 +93,11 @@ export function restrictedLoss(input: RestrictedLossInput): RestrictedLoss {
   const { logits, p, labels, trainPairs, keyFrequencies } = input;
   if (!Number.isInteger(p) || p < 2) throw new MetricsError(`p must be an integer >= 2, got ${p}`);
   const N = p * p;
-  if (logits.length !== N * p) throw new MetricsError(`logits has ${logits.length} entries, expected p² × p = ${N * p}`);
+  if (logits.length !== N * p)
+    throw new MetricsError(`logits has ${logits.length} entries, expected p² × p = ${N * p}`);
   if (labels.length !== N) throw new MetricsError(`labels has ${labels.length} entries, expected p² = ${N}`);
-  if (trainPairs.length !== N) throw new MetricsError(`trainPairs has ${trainPairs.length} entries, expected p² = ${N}`);
+  if (trainPairs.length !== N)
+    throw new MetricsError(`trainPairs has ${trainPairs.length} entries, expected p² = ${N}`);
   for (let i = 0; i < N; i++) {
     const y = labels[i]!;
     if (!Number.isInteger(y) || y < 0 || y >= p) throw new MetricsError(`label ${i} is ${y}, outside 0..${p - 1}`);

@@ -24,7 +24,7 @@ const SCALARS = ['train_loss', 'train_acc', 'test_loss', 'test_acc'] as const;
  *   `"step" is not a non-negative integer` or `"test_acc" is not a number`.
  * @example
  * validateMetricsRow({ step: 100, train_loss: 0.1, train_acc: 1, test_loss: 4.2, test_acc: 0.05 }); // null
- * validateMetricsRow({ step: 100, train_loss: 0.1, train_acc: 1, test_loss: 4.2 });                 // '"test_acc" is missing'
+ * validateMetricsRow({ step: 100, train_loss: 0.1, train_acc: 1, test_loss: 4.2 }); // '"test_acc" is missing'
  */
 export function validateMetricsRow(value: unknown): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not an object';
@@ -51,7 +51,11 @@ export function validateMetricsRow(value: unknown): string | null {
  * Takes `MetricsRow`s, or any rows with a numeric `step` (so an interface without an index
  * signature, such as a trainer's own row type, is accepted too).
  */
-export function firstStepReaching(rows: readonly MetricsRow[] | readonly { step: number }[], key: string, threshold: number): number | null {
+export function firstStepReaching(
+  rows: readonly MetricsRow[] | readonly { step: number }[],
+  key: string,
+  threshold: number,
+): number | null {
   for (const row of rows) {
     const v = (row as Record<string, unknown>)[key];
     if (typeof v === 'number' && v >= threshold) return row.step;
@@ -71,12 +75,20 @@ export function firstStepReaching(rows: readonly MetricsRow[] | readonly { step:
  * stepsToGeneralize(rows); // 200
  * stepsToMemorize(rows);   // 100
  */
-export function stepsToGeneralize(rows: readonly MetricsRow[] | readonly Pick<MetricsRow, 'step' | 'test_acc'>[], threshold = 0.95): number | null {
+export function stepsToGeneralize(
+  rows: readonly MetricsRow[] | readonly Pick<MetricsRow, 'step' | 'test_acc'>[],
+  threshold = 0.95,
+): number | null {
   return firstStepReaching(rows, 'test_acc', threshold);
 }
 
-/** Steps to memorise t_mem: the first logged step with `train_acc ≥ threshold` (0.99 by default, spec §7.2), or `null`. */
-export function stepsToMemorize(rows: readonly MetricsRow[] | readonly Pick<MetricsRow, 'step' | 'train_acc'>[], threshold = 0.99): number | null {
+/**
+ * Steps to memorise t_mem: the first logged step with `train_acc ≥ threshold` (0.99 by default, spec §7.2), or `null`.
+ */
+export function stepsToMemorize(
+  rows: readonly MetricsRow[] | readonly Pick<MetricsRow, 'step' | 'train_acc'>[],
+  threshold = 0.99,
+): number | null {
   return firstStepReaching(rows, 'train_acc', threshold);
 }
 

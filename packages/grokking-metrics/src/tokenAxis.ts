@@ -19,12 +19,25 @@ export interface TokenAxisMatrices {
  * masked embedding W_E and unembedding W_U (d_model × p each). Null for other models (the MNIST MLP
  * has no token axis) or when a tensor is missing.
  * @example
- * const m = tokenAxisMatrices('mlp', weights, masks, { W_E: [500, 67], W_in: [48, 500], W_out: [500, 48], W_U: [500, 67] });
+ * const m = tokenAxisMatrices('mlp', weights, masks, { W_E: [500, 67], W_in: [48, 500], W_out: [500, 48], W_U: [500,
+ * 67] });
  * frequencyEntropy(m.in, m.rows, m.p).spectralConcentration;
  */
-export function tokenAxisMatrices(kind: string, weights: NamedArrays, masks: NamedArrays | null | undefined, shapes: Record<string, readonly number[]>): TokenAxisMatrices | null {
+export function tokenAxisMatrices(
+  kind: string,
+  weights: NamedArrays,
+  masks: NamedArrays | null | undefined,
+  shapes: Record<string, readonly number[]>,
+): TokenAxisMatrices | null {
   const w = weights;
-  if (kind === 'mlp' && w.W_E && w.W_in && w.W_out && w.W_U && Object.keys(w).every((k) => ['W_E', 'W_in', 'W_out', 'W_U'].includes(k))) {
+  if (
+    kind === 'mlp' &&
+    w.W_E &&
+    w.W_in &&
+    w.W_out &&
+    w.W_U &&
+    Object.keys(w).every((k) => ['W_E', 'W_in', 'W_out', 'W_U'].includes(k))
+  ) {
     const [dEmb, vocab] = shapes.W_E!;
     const e = mlpEffectiveWeights(w, masks ?? null, { vocab: vocab!, dEmb: dEmb!, dModel: shapes.W_in![0]! });
     return { in: e.A, out: e.B, rows: e.rows, p: e.cols };

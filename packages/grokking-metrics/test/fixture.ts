@@ -16,13 +16,24 @@ type KeyFreq = {
 type Counts = { kept: number; total: number; keptFraction: number };
 
 /** The float64 numpy fixture written by test/fixtures/make_metrics_fixtures.py. */
-export const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/metrics_fixtures.json', import.meta.url), 'utf8')) as {
+export const fixture = JSON.parse(
+  fs.readFileSync(new URL('./fixtures/metrics_fixtures.json', import.meta.url), 'utf8'),
+) as {
   norms: {
     weights: Record<string, number[]>;
     masks: Record<string, number[]>;
     names: string[];
     subset: string[];
-    weightNorms: Record<'masked' | 'unmasked' | 'maskedSubset', { l1: number; l2: number; l1PerTensorMean: number; l2PerTensorMean: number; perTensor: Record<string, { l1: number; l2: number }> }>;
+    weightNorms: Record<
+      'masked' | 'unmasked' | 'maskedSubset',
+      {
+        l1: number;
+        l2: number;
+        l1PerTensorMean: number;
+        l2PerTensorMean: number;
+        perTensor: Record<string, { l1: number; l2: number }>;
+      }
+    >;
     maskedNorms: Record<'global' | 'perTensorSum' | 'unmaskedGlobal', { l1: number; l2: number }>;
     sameNormScales: Record<'global' | 'perTensorSum', { alphaL1: number; alphaL2: number }>;
   };
@@ -33,23 +44,55 @@ export const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/metrics_fi
     masked: { A: number[]; B: number[] };
     unmasked: { A: number[]; B: number[] };
   };
-  spectrum: Array<{ p: number; rows: number; matrix: number[]; perRow: number[]; summed: number[]; summedPower: number[] }>;
-  entropy: Array<{ p: number; rows: number; frequencies: 'reference' | 'all'; matrix: number[]; spectralConcentration: number; shannon: number; neurons: number; skipped: number }>;
+  spectrum: Array<{
+    p: number;
+    rows: number;
+    matrix: number[];
+    perRow: number[];
+    summed: number[];
+    summedPower: number[];
+  }>;
+  entropy: Array<{
+    p: number;
+    rows: number;
+    frequencies: 'reference' | 'all';
+    matrix: number[];
+    spectralConcentration: number;
+    shannon: number;
+    neurons: number;
+    skipped: number;
+  }>;
   gini: Array<{ values: number[]; gini: number }>;
   spectrumGini: { p: number; rows: number; matrix: number[]; gini: number };
   keyFrequencies: KeyFreq[];
-  restricted: Array<{ name: string; p: number; keyFrequencies: number[]; logits: number[]; labels: number[]; trainPairs: boolean[]; full: Loss; restricted: Loss; excluded: Loss }>;
+  restricted: Array<{
+    name: string;
+    p: number;
+    keyFrequencies: number[];
+    logits: number[];
+    labels: number[];
+    trainPairs: boolean[];
+    full: Loss;
+    restricted: Loss;
+    excluded: Loss;
+  }>;
   masks: {
     a: Record<string, number[]>;
     b: Record<string, number[]>;
     statsA: Counts & { perTensor: Record<string, Counts> };
     statsB: Counts & { perTensor: Record<string, Counts> };
-    overlap: { intersection: number; union: number; jaccard: number; perTensor: Record<string, { intersection: number; union: number; jaccard: number }> };
+    overlap: {
+      intersection: number;
+      union: number;
+      jaccard: number;
+      perTensor: Record<string, { intersection: number; union: number; jaccard: number }>;
+    };
   };
 };
 
 /** Float32Array tensors from the fixture's number lists (the script rounded them to float32). */
-export const f32 = (o: Record<string, number[]>): NamedArrays => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Float32Array.from(v)]));
+export const f32 = (o: Record<string, number[]>): NamedArrays =>
+  Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Float32Array.from(v)]));
 
 /** |got − want| ≤ rel · |want| (both float64: rel 1e-10 by default). */
 export function expectRel(got: number, want: number, rel = 1e-10): void {

@@ -1,10 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { MetricsError, fourierSpectrum, frequencyEntropy, gini, keyFrequencies, mlpEffectiveWeights, spectrumGini } from '../src/index.js';
+import {
+  MetricsError,
+  fourierSpectrum,
+  frequencyEntropy,
+  gini,
+  keyFrequencies,
+  mlpEffectiveWeights,
+  spectrumGini,
+} from '../src/index.js';
 import { expectArrayRel, expectRel, f32, fixture, gaussian } from './fixture.js';
 
 const LN32 = Math.log(32);
 const ONE_FREQUENCY = Math.log(31 + Math.E) - 1; // ≈ 2.5180
-const wave = (p: number, f: number, phase = 0, amp = 1) => Array.from({ length: p }, (_, x) => amp * Math.cos((2 * Math.PI * f * x) / p + phase));
+const wave = (p: number, f: number, phase = 0, amp = 1) =>
+  Array.from({ length: p }, (_, x) => amp * Math.cos((2 * Math.PI * f * x) / p + phase));
 const randomMatrix = (rows: number, p: number, seed: number) => {
   const g = gaussian(seed);
   return Float64Array.from({ length: rows * p }, g);
@@ -67,7 +76,11 @@ describe('fourierSpectrum (spec §7.4)', () => {
       }
       let total = 0;
       for (const v of s.summedPower) total += v;
-      expectRel(total, m.reduce((t, x) => t + x * x, 0), 1e-13);
+      expectRel(
+        total,
+        m.reduce((t, x) => t + x * x, 0),
+        1e-13,
+      );
     }
   });
   it('known rows: a cosine, a constant, the Nyquist alternation', () => {
@@ -77,14 +90,26 @@ describe('fourierSpectrum (spec §7.4)', () => {
     for (let f = 0; f <= 33; f++) if (f !== 9) expect(s.perRow[f]!).toBeLessThan(1e-12);
     const c = fourierSpectrum(new Array(12).fill(2), 1, 12);
     expectRel(c.perRow[0]!, 2 * Math.sqrt(12), 1e-14);
-    const alt = fourierSpectrum(Array.from({ length: 12 }, (_, x) => (x % 2 ? -1 : 1)), 1, 12);
+    const alt = fourierSpectrum(
+      Array.from({ length: 12 }, (_, x) => (x % 2 ? -1 : 1)),
+      1,
+      12,
+    );
     expectRel(alt.perRow[6]!, Math.sqrt(12), 1e-14); // n_{p/2} = |Y_{p/2}|/√p = 12/√12
     expect(alt.perRow[0]!).toBeLessThan(1e-14);
   });
   it('linear in the scale; Float32Array, Float64Array and number[] agree', () => {
     const m = Float32Array.from(randomMatrix(3, 11, 5));
     const a = fourierSpectrum(m, 3, 11);
-    expectArrayRel(fourierSpectrum(Array.from(m, (x) => 4 * x), 3, 11).perRow, a.perRow.map((v) => 4 * v), 1e-14);
+    expectArrayRel(
+      fourierSpectrum(
+        Array.from(m, (x) => 4 * x),
+        3,
+        11,
+      ).perRow,
+      a.perRow.map((v) => 4 * v),
+      1e-14,
+    );
     expect(fourierSpectrum(Float64Array.from(m), 3, 11)).toEqual(a);
     expect(fourierSpectrum(Array.from(m), 3, 11)).toEqual(a);
   });
@@ -97,16 +122,21 @@ describe('fourierSpectrum (spec §7.4)', () => {
 });
 
 describe('frequencyEntropy (spec §7.4)', () => {
-  it.each(fixture.entropy.map((c) => [`p = ${c.p}, ${c.frequencies}`, c] as const))('%s against numpy (zero row skipped)', (_n, c) => {
-    const e = frequencyEntropy(c.matrix, c.rows, c.p, { frequencies: c.frequencies });
-    expect([e.neurons, e.skipped]).toEqual([c.neurons, c.skipped]);
-    expect(e.skipped).toBe(1);
-    expectRel(e.spectralConcentration, c.spectralConcentration);
-    expectRel(e.shannon, c.shannon);
-  });
+  it.each(fixture.entropy.map((c) => [`p = ${c.p}, ${c.frequencies}`, c] as const))(
+    '%s against numpy (zero row skipped)',
+    (_n, c) => {
+      const e = frequencyEntropy(c.matrix, c.rows, c.p, { frequencies: c.frequencies });
+      expect([e.neurons, e.skipped]).toEqual([c.neurons, c.skipped]);
+      expect(e.skipped).toBe(1);
+      expectRel(e.spectralConcentration, c.spectralConcentration);
+      expectRel(e.shannon, c.shannon);
+    },
+  );
   it("'reference' is the default", () => {
     const c = fixture.entropy.find((x) => x.frequencies === 'reference')!;
-    expect(frequencyEntropy(c.matrix, c.rows, c.p)).toEqual(frequencyEntropy(c.matrix, c.rows, c.p, { frequencies: 'reference' }));
+    expect(frequencyEntropy(c.matrix, c.rows, c.p)).toEqual(
+      frequencyEntropy(c.matrix, c.rows, c.p, { frequencies: 'reference' }),
+    );
   });
   it('flat spectrum (a delta row) → ln 32 for both statistics; ln 33 with all frequencies', () => {
     const delta = new Float64Array(67);
@@ -137,7 +167,7 @@ describe('frequencyEntropy (spec §7.4)', () => {
     }
     const mean = (v: number[]) => v.reduce((t, x) => t + x, 0) / v.length;
     expect(Math.abs(mean(conc) - 3.4576)).toBeLessThan(0.0003); // numpy, 2000 draws: 3.45755, std 0.0003
-    expect(Math.abs(mean(sh) - 3.330)).toBeLessThan(0.005); // numpy: 3.3302, std 0.0046
+    expect(Math.abs(mean(sh) - 3.33)).toBeLessThan(0.005); // numpy: 3.3302, std 0.0046
     const sd = Math.sqrt(mean(conc.map((x) => (x - mean(conc)) ** 2)));
     expect(sd).toBeGreaterThan(0.0001);
     expect(sd).toBeLessThan(0.0006);
@@ -152,13 +182,19 @@ describe('frequencyEntropy (spec §7.4)', () => {
     const m = randomMatrix(6, 67, 9);
     const a = frequencyEntropy(m, 6, 67);
     for (const k of [1e-6, 3, 1e8]) {
-      const b = frequencyEntropy(m.map((x) => k * x), 6, 67);
+      const b = frequencyEntropy(
+        m.map((x) => k * x),
+        6,
+        67,
+      );
       expectRel(b.spectralConcentration, a.spectralConcentration, 1e-13);
       expectRel(b.shannon, a.shannon, 1e-13);
     }
   });
   it("'reference' drops f = ⌊p/2⌋: a cosine at f = 33 is (almost) invisible to it, the only frequency with 'all'", () => {
-    const m = [...wave(67, 33, 0, 1), ...wave(67, 5, 0, 1)].map((x, i) => (i < 67 ? x + 1e-3 * Math.cos((2 * Math.PI * 2 * i) / 67) : x));
+    const m = [...wave(67, 33, 0, 1), ...wave(67, 5, 0, 1)].map((x, i) =>
+      i < 67 ? x + 1e-3 * Math.cos((2 * Math.PI * 2 * i) / 67) : x,
+    );
     const ref = frequencyEntropy(m, 2, 67);
     const all = frequencyEntropy(m, 2, 67, { frequencies: 'all' });
     // reference: row 0 is then the f = 2 cosine alone → ONE_FREQUENCY for both rows
@@ -181,7 +217,9 @@ describe('frequencyEntropy (spec §7.4)', () => {
     expect(() => frequencyEntropy([1, 2, 3], 1, 4)).toThrow(MetricsError);
     expect(() => frequencyEntropy([1, 2, 3], 1, 3)).toThrow("no frequencies to use for p = 3 with 'reference'");
     expect(frequencyEntropy([1, 2, 3], 1, 3, { frequencies: 'all' }).spectralConcentration).toBe(0); // K = 1: q = [1], ln e − 1 = 0
-    expect(() => frequencyEntropy([1, 2, 3], 1, 3, { frequencies: 'some' as 'all' })).toThrow("options.frequencies must be 'reference' or 'all'");
+    expect(() => frequencyEntropy([1, 2, 3], 1, 3, { frequencies: 'some' as 'all' })).toThrow(
+      "options.frequencies must be 'reference' or 'all'",
+    );
   });
 });
 
@@ -193,10 +231,13 @@ describe('gini', () => {
     expect(gini([3])).toBe(0);
     expectRel(gini([1, 2, 3]), 2 / 9, 1e-15); // (−2·1 + 0·2 + 2·3) / (3·6)
   });
-  it.each(fixture.gini.map((c) => [c.values.length, c] as const))('n = %i against numpy (mean absolute difference)', (_n, c) => {
-    expectRel(gini(c.values), c.gini, 1e-12);
-    expectRel(gini(Float32Array.from(c.values.map((x) => Math.fround(x)))), c.gini, 1e-6);
-  });
+  it.each(fixture.gini.map((c) => [c.values.length, c] as const))(
+    'n = %i against numpy (mean absolute difference)',
+    (_n, c) => {
+      expectRel(gini(c.values), c.gini, 1e-12);
+      expectRel(gini(Float32Array.from(c.values.map((x) => Math.fround(x)))), c.gini, 1e-6);
+    },
+  );
   it('invariant to scale and order; does not change its input', () => {
     const v = Float64Array.from(randomMatrix(1, 30, 4), Math.abs);
     const copy = Float64Array.from(v);
@@ -224,7 +265,13 @@ describe('spectrumGini', () => {
   it('ignores the constant term: adding a constant to every row changes nothing', () => {
     const m = randomMatrix(8, 67, 21);
     const a = spectrumGini(fourierSpectrum(m, 8, 67));
-    const b = spectrumGini(fourierSpectrum(m.map((x) => x + 5), 8, 67));
+    const b = spectrumGini(
+      fourierSpectrum(
+        m.map((x) => x + 5),
+        8,
+        67,
+      ),
+    );
     expectRel(b, a, 1e-12);
   });
   it('one frequency for every neuron → (K − 1)/K; random rows → low', () => {
@@ -240,11 +287,21 @@ describe('keyFrequencies (Nanda et al.; an extra)', () => {
     expect(k.keyFrequencies).toEqual(c.keyFrequencies);
     expect([k.assigned, k.unassigned]).toEqual([c.assigned, c.unassigned]);
     expect(k.perRow.map((r) => r.frequency)).toEqual(c.perRow.map((r) => r.frequency));
-    k.perRow.forEach((r, i) => (c.perRow[i]!.share === 0 ? expect(r.share).toBe(0) : expectRel(r.share, c.perRow[i]!.share, 1e-10)));
+    k.perRow.forEach((r, i) =>
+      c.perRow[i]!.share === 0 ? expect(r.share).toBe(0) : expectRel(r.share, c.perRow[i]!.share, 1e-10),
+    );
   });
   it('default threshold 0.85; sorted by neurons then frequency; constant and zero rows unassigned', () => {
     const p = 23;
-    const rows = [wave(p, 7), wave(p, 3, 1), wave(p, 7, 2, 5), wave(p, 3, 0, 0.1), wave(p, 2), new Array(p).fill(3), new Array(p).fill(0)];
+    const rows = [
+      wave(p, 7),
+      wave(p, 3, 1),
+      wave(p, 7, 2, 5),
+      wave(p, 3, 0, 0.1),
+      wave(p, 2),
+      new Array(p).fill(3),
+      new Array(p).fill(0),
+    ];
     rows[0] = rows[0]!.map((x, i) => x + 0.4 * Math.cos((2 * Math.PI * 5 * i) / p)); // share 1/1.16 ≈ 0.862 ≥ 0.85
     const k = keyFrequencies(rows.flat(), rows.length, p);
     expect(k.keyFrequencies).toEqual([
@@ -259,7 +316,10 @@ describe('keyFrequencies (Nanda et al.; an extra)', () => {
     ]);
     expect([k.assigned, k.unassigned]).toEqual([5, 2]);
     // at 0.87 the mixed row drops out
-    expect(keyFrequencies(rows.flat(), rows.length, p, { threshold: 0.87 }).perRow[0]).toEqual({ frequency: null, share: k.perRow[0]!.share });
+    expect(keyFrequencies(rows.flat(), rows.length, p, { threshold: 0.87 }).perRow[0]).toEqual({
+      frequency: null,
+      share: k.perRow[0]!.share,
+    });
   });
   it('ties go to the lowest frequency; a share equal to the threshold is assigned (≥)', () => {
     // a delta row has Y_f = y_0 exactly for every f: all 33 non-constant frequencies tie bit for bit
@@ -286,12 +346,20 @@ describe('keyFrequencies (Nanda et al.; an extra)', () => {
   it('invariant to scale and to a constant offset', () => {
     const c = fixture.keyFrequencies[0]!;
     const a = keyFrequencies(c.matrix, c.rows, c.p);
-    const b = keyFrequencies(c.matrix.map((x) => 1e-4 * x + 0.5), c.rows, c.p);
+    const b = keyFrequencies(
+      c.matrix.map((x) => 1e-4 * x + 0.5),
+      c.rows,
+      c.p,
+    );
     expect(b.keyFrequencies).toEqual(a.keyFrequencies);
-    b.perRow.forEach((r, i) => (i === 7 || i === 8 ? expect(r.share).toBe(0) : expectRel(r.share, a.perRow[i]!.share, 1e-9)));
+    b.perRow.forEach((r, i) =>
+      i === 7 || i === 8 ? expect(r.share).toBe(0) : expectRel(r.share, a.perRow[i]!.share, 1e-9),
+    );
   });
   it('errors', () => {
     expect(() => keyFrequencies([1, 2, 3], 1, 4)).toThrow(MetricsError);
-    expect(() => keyFrequencies([1, 2, 3, 4], 1, 4, { threshold: Number.NaN })).toThrow('threshold must be a finite number');
+    expect(() => keyFrequencies([1, 2, 3, 4], 1, 4, { threshold: Number.NaN })).toThrow(
+      'threshold must be a finite number',
+    );
   });
 });

@@ -28,8 +28,14 @@ describe('maskStats', () => {
 
 describe('maskOverlap', () => {
   it('by hand: Jaccard |a ∧ b| / |a ∨ b| per tensor and over all shared tensors', () => {
-    const o = maskOverlap({ W: Float32Array.from([1, 1, 0, 0]), V: Float32Array.from([1, 1]) }, { W: Float32Array.from([1, 0, 1, 0]), V: Float32Array.from([1, 1]) });
-    expect(o.perTensor).toEqual({ W: { intersection: 1, union: 3, jaccard: 1 / 3 }, V: { intersection: 2, union: 2, jaccard: 1 } });
+    const o = maskOverlap(
+      { W: Float32Array.from([1, 1, 0, 0]), V: Float32Array.from([1, 1]) },
+      { W: Float32Array.from([1, 0, 1, 0]), V: Float32Array.from([1, 1]) },
+    );
+    expect(o.perTensor).toEqual({
+      W: { intersection: 1, union: 3, jaccard: 1 / 3 },
+      V: { intersection: 2, union: 2, jaccard: 1 },
+    });
     expect(o.jaccard).toBe(3 / 5);
     expect([o.intersection, o.union]).toEqual([3, 5]);
   });
@@ -50,7 +56,9 @@ describe('maskOverlap', () => {
     expect(maskOverlap({ x: new Float32Array(3) }, { x: new Float32Array(3) }).jaccard).toBe(1);
   });
   it('errors: size mismatch, nothing shared', () => {
-    expect(() => maskOverlap({ x: new Float32Array(3) }, { x: new Float32Array(4) })).toThrow('mask "x" has 3 entries in the first set and 4 in the second');
+    expect(() => maskOverlap({ x: new Float32Array(3) }, { x: new Float32Array(4) })).toThrow(
+      'mask "x" has 3 entries in the first set and 4 in the second',
+    );
     expect(() => maskOverlap({ x: new Float32Array(3) }, { y: new Float32Array(3) })).toThrow(MetricsError);
     expect(() => maskOverlap({}, {})).toThrow('the two mask sets share no tensor name');
   });

@@ -17,13 +17,18 @@ describe('same-norm scales (spec §6.2; the expectations of training/test/ticket
     const s = sameNormScales(w, m, ['A', 'B'], 'global');
     expect(s.alphaL1).toBeCloseTo(6 / 12, 12);
     expect(s.alphaL2).toBeCloseTo(Math.sqrt(14 / 34), 12);
-    expect(sameNormScales(w, m, ['A', 'B'], 'perTensorSum').alphaL2).toBeCloseTo((Math.sqrt(10) + 2) / (Math.sqrt(26) + Math.sqrt(8)), 12);
+    expect(sameNormScales(w, m, ['A', 'B'], 'perTensorSum').alphaL2).toBeCloseTo(
+      (Math.sqrt(10) + 2) / (Math.sqrt(26) + Math.sqrt(8)),
+      12,
+    );
   });
   it('only the named tensors count; a tensor without a mask is unmasked', () => {
     expect(maskedNorms(w, m, ['B'], 'global')).toEqual({ l1: 2, l2: 2 });
     expect(maskedNorms(w, { A: m.A }, ['A', 'B'], 'global')).toEqual({ l1: 8, l2: Math.sqrt(18) });
     // the mask of every weight kept: α = 1
-    expect(sameNormScales(w, { A: new Float32Array(4).fill(1), B: new Float32Array(2).fill(1) }, ['A', 'B'], 'global')).toEqual({ alphaL1: 1, alphaL2: 1 });
+    expect(
+      sameNormScales(w, { A: new Float32Array(4).fill(1), B: new Float32Array(2).fill(1) }, ['A', 'B'], 'global'),
+    ).toEqual({ alphaL1: 1, alphaL2: 1 });
   });
   it('float64 inside: float32 inputs whose squares overflow float32 do not', () => {
     const big = { A: Float32Array.from([3e30, 4e30]) };
@@ -59,15 +64,32 @@ describe('weightNorms (spec §7.3)', () => {
     expect(n.perTensor).toEqual({ A: { l1: 3, l2: 3 }, B: { l1: 3, l2: Math.sqrt(5) } });
     // no masks: all of it; names: a subset, in any order
     expect(weightNorms(w).l1).toBe(10);
-    expect(weightNorms(w, null, ['B'])).toEqual({ l1: 3, l2: Math.sqrt(5), l1PerTensorMean: 3, l2PerTensorMean: Math.sqrt(5), perTensor: { B: { l1: 3, l2: Math.sqrt(5) } } });
+    expect(weightNorms(w, null, ['B'])).toEqual({
+      l1: 3,
+      l2: Math.sqrt(5),
+      l1PerTensorMean: 3,
+      l2PerTensorMean: Math.sqrt(5),
+      perTensor: { B: { l1: 3, l2: Math.sqrt(5) } },
+    });
   });
   it('the reference l2norm of θ0 at init ≈ 14.96 for the MLP (spec §3.5, §10.4) via the per-tensor mean', () => {
     // per-tensor Frobenius norms at init ≈ √500, √48, √500, √67: mean (22.36 + 6.93 + 22.36 + 8.19) / 4 ≈ 14.96
-    const sizes: Record<string, [number, number]> = { W_E: [33500, 67], W_in: [24000, 500], W_out: [24000, 48], W_U: [33500, 500] };
+    const sizes: Record<string, [number, number]> = {
+      W_E: [33500, 67],
+      W_in: [24000, 500],
+      W_out: [24000, 48],
+      W_U: [33500, 500],
+    };
     let s = 12345;
     const u = () => ((s = (s * 48271) % 2147483647), s / 2147483647);
     const w = Object.fromEntries(
-      Object.entries(sizes).map(([k, [n, fan]]) => [k, Float32Array.from({ length: n }, () => (Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u())) / Math.sqrt(fan))]),
+      Object.entries(sizes).map(([k, [n, fan]]) => [
+        k,
+        Float32Array.from(
+          { length: n },
+          () => (Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u())) / Math.sqrt(fan),
+        ),
+      ]),
     );
     expect(weightNorms(w).l2PerTensorMean).toBeGreaterThan(14.96 * 0.99);
     expect(weightNorms(w).l2PerTensorMean).toBeLessThan(14.96 * 1.01);
@@ -75,7 +97,11 @@ describe('weightNorms (spec §7.3)', () => {
   it('against the numpy fixture', () => {
     const W = f32(fx.weights);
     const M = f32(fx.masks);
-    const cases = { masked: weightNorms(W, M), unmasked: weightNorms(W), maskedSubset: weightNorms(W, M, fx.subset) } as const;
+    const cases = {
+      masked: weightNorms(W, M),
+      unmasked: weightNorms(W),
+      maskedSubset: weightNorms(W, M, fx.subset),
+    } as const;
     for (const [name, got] of Object.entries(cases)) {
       const want = fx.weightNorms[name as keyof typeof cases];
       for (const key of ['l1', 'l2', 'l1PerTensorMean', 'l2PerTensorMean'] as const) expectRel(got[key], want[key]);
@@ -92,7 +118,9 @@ describe('weightNorms (spec §7.3)', () => {
     const w = { A: Float32Array.from([1, 2]) };
     expect(() => weightNorms(w, null, ['B'])).toThrow(MetricsError);
     expect(() => weightNorms(w, null, ['B'])).toThrow('no weights named "B"');
-    expect(() => maskedNorms(w, { A: Float32Array.from([1]) }, ['A'], 'global')).toThrow('mask "A" has 1 entries but its weights have 2');
+    expect(() => maskedNorms(w, { A: Float32Array.from([1]) }, ['A'], 'global')).toThrow(
+      'mask "A" has 1 entries but its weights have 2',
+    );
   });
   it('no tensors: zero norms, NaN means', () => {
     const n = weightNorms({});

@@ -25,7 +25,11 @@ describe('crossEntropy: float64 and exact when tiny', () => {
   });
   it('label not the maximum: log Σ exp(l_j − m) − (l_y − m)', () => {
     expectRel(crossEntropy([0, 1, 2], 0), Math.log(1 + Math.E + Math.E ** 2), 1e-15);
-    expectRel(crossEntropy(Float32Array.from([1000, 0, 999]), 2), 1 + Math.log1p(Math.exp(-1) + Math.exp(-1000)), 1e-15);
+    expectRel(
+      crossEntropy(Float32Array.from([1000, 0, 999]), 2),
+      1 + Math.log1p(Math.exp(-1) + Math.exp(-1000)),
+      1e-15,
+    );
     expect(crossEntropy([5, 5], 0)).toBeCloseTo(Math.LN2, 15); // a tie with the label
     expect(crossEntropy([1, 2, 3, 9, 9], 1, 1, 2)).toBe(Math.log1p(Math.exp(-1))); // offset and classes: the row [2, 3]
   });
@@ -41,8 +45,13 @@ describe('the orthogonality restrictedLoss relies on', () => {
       const h = Math.floor(p / 2);
       const vecs: Array<{ name: string; v: Float64Array }> = [{ name: 'const', v: new Float64Array(p * p).fill(1) }];
       for (let k = 1; k <= h; k++) {
-        for (const [name, g] of [['u', Math.cos], ['v', Math.sin]] as const) {
-          const v = Float64Array.from({ length: p * p }, (_, i) => g((2 * Math.PI * k * (Math.floor(i / p) + (i % p))) / p));
+        for (const [name, g] of [
+          ['u', Math.cos],
+          ['v', Math.sin],
+        ] as const) {
+          const v = Float64Array.from({ length: p * p }, (_, i) =>
+            g((2 * Math.PI * k * (Math.floor(i / p) + (i % p))) / p),
+          );
           vecs.push({ name: `${name}${k}`, v });
         }
       }
@@ -53,7 +62,8 @@ describe('the orthogonality restrictedLoss relies on', () => {
           const nyquist = 2 * Number(vecs[i]!.name.slice(1)) === p;
           if (i !== j) expect(Math.abs(d), `${vecs[i]!.name}·${vecs[j]!.name}, p = ${p}`).toBeLessThan(1e-9);
           else if (vecs[i]!.name === 'const') expect(d).toBe(p * p);
-          else if (nyquist && vecs[i]!.name.startsWith('v')) expect(d).toBeLessThan(1e-20); // sin(πs) = 0
+          else if (nyquist && vecs[i]!.name.startsWith('v'))
+            expect(d).toBeLessThan(1e-20); // sin(πs) = 0
           else expectRel(d, nyquist ? p * p : (p * p) / 2, 1e-12);
         }
       }
@@ -62,16 +72,31 @@ describe('the orthogonality restrictedLoss relies on', () => {
 });
 
 describe('restrictedLoss (Nanda et al.; an extra)', () => {
-  it.each(fixture.restricted.map((c) => [c.name, c] as const))('%s against numpy (QR projection, 50-digit cross-entropy)', (_n, c) => {
-    const got = restrictedLoss({ logits: Float64Array.from(c.logits), p: c.p, labels: c.labels, trainPairs: c.trainPairs, keyFrequencies: c.keyFrequencies });
-    for (const v of ['full', 'restricted', 'excluded'] as const) {
-      for (const s of ['train', 'all'] as const) expectRel(got[v][s], c[v][s], 1e-10);
-    }
-  });
+  it.each(fixture.restricted.map((c) => [c.name, c] as const))(
+    '%s against numpy (QR projection, 50-digit cross-entropy)',
+    (_n, c) => {
+      const got = restrictedLoss({
+        logits: Float64Array.from(c.logits),
+        p: c.p,
+        labels: c.labels,
+        trainPairs: c.trainPairs,
+        keyFrequencies: c.keyFrequencies,
+      });
+      for (const v of ['full', 'restricted', 'excluded'] as const) {
+        for (const s of ['train', 'all'] as const) expectRel(got[v][s], c[v][s], 1e-10);
+      }
+    },
+  );
   it('memorised case: tiny losses exact (full 1e-14 relative, restricted 1e-12)', () => {
     const c = fixture.restricted.find((x) => x.name === 'p7-memorised')!;
     expect(c.full.train).toBeLessThan(1e-9);
-    const got = restrictedLoss({ logits: Float64Array.from(c.logits), p: c.p, labels: Int32Array.from(c.labels), trainPairs: Uint8Array.from(c.trainPairs, Number), keyFrequencies: c.keyFrequencies });
+    const got = restrictedLoss({
+      logits: Float64Array.from(c.logits),
+      p: c.p,
+      labels: Int32Array.from(c.labels),
+      trainPairs: Uint8Array.from(c.trainPairs, Number),
+      keyFrequencies: c.keyFrequencies,
+    });
     expectRel(got.full.train, c.full.train, 1e-14);
     expectRel(got.full.all, c.full.all, 1e-14);
     expectRel(got.restricted.train, c.restricted.train, 1e-12);
@@ -122,20 +147,44 @@ describe('restrictedLoss (Nanda et al.; an extra)', () => {
   it('Float32Array logits: same as their float64 values', () => {
     const c = fixture.restricted.find((x) => x.name === 'p8-nyquist')!;
     const l32 = Float32Array.from(c.logits);
-    const a = restrictedLoss({ logits: l32, p: c.p, labels: c.labels, trainPairs: c.trainPairs, keyFrequencies: c.keyFrequencies });
-    const b = restrictedLoss({ logits: Float64Array.from(l32), p: c.p, labels: c.labels, trainPairs: c.trainPairs, keyFrequencies: c.keyFrequencies });
+    const a = restrictedLoss({
+      logits: l32,
+      p: c.p,
+      labels: c.labels,
+      trainPairs: c.trainPairs,
+      keyFrequencies: c.keyFrequencies,
+    });
+    const b = restrictedLoss({
+      logits: Float64Array.from(l32),
+      p: c.p,
+      labels: c.labels,
+      trainPairs: c.trainPairs,
+      keyFrequencies: c.keyFrequencies,
+    });
     expect(a).toEqual(b);
     expectRel(a.full.all, c.full.all, 1e-6);
   });
   it('no training pairs: train losses NaN', () => {
     const c = fixture.restricted[0]!;
-    const r = restrictedLoss({ logits: Float64Array.from(c.logits), p: c.p, labels: c.labels, trainPairs: new Uint8Array(c.p * c.p), keyFrequencies: c.keyFrequencies });
+    const r = restrictedLoss({
+      logits: Float64Array.from(c.logits),
+      p: c.p,
+      labels: c.labels,
+      trainPairs: new Uint8Array(c.p * c.p),
+      keyFrequencies: c.keyFrequencies,
+    });
     expect(r.full.train).toBeNaN();
     expectRel(r.full.all, c.full.all);
   });
   it('errors: lengths, labels, frequencies (one line each)', () => {
     const c = fixture.restricted[0]!;
-    const ok = { logits: Float64Array.from(c.logits), p: c.p, labels: c.labels, trainPairs: c.trainPairs, keyFrequencies: c.keyFrequencies };
+    const ok = {
+      logits: Float64Array.from(c.logits),
+      p: c.p,
+      labels: c.labels,
+      trainPairs: c.trainPairs,
+      keyFrequencies: c.keyFrequencies,
+    };
     const cases: Array<[Partial<typeof ok>, string]> = [
       [{ logits: new Float64Array(10) }, 'logits has 10 entries, expected p² × p = 1331'],
       [{ labels: c.labels.slice(1) }, 'labels has 120 entries, expected p² = 121'],

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { firstStepReaching, speedup, stepsToGeneralize, stepsToMemorize, validateMetricsRow, type MetricsRow } from '../src/index.js';
+import {
+  firstStepReaching,
+  speedup,
+  stepsToGeneralize,
+  stepsToMemorize,
+  validateMetricsRow,
+  type MetricsRow,
+} from '../src/index.js';
 
 const row = (step: number, train_acc: number, test_acc: number, extra: Record<string, unknown> = {}): MetricsRow => ({
   step,
@@ -11,7 +18,16 @@ const row = (step: number, train_acc: number, test_acc: number, extra: Record<st
 });
 
 // A run that memorises at step 200 (0.99 reached; 0.95 at 100) and groks at 500 (0.95) / 600 (0.99) / 700 (1.0)
-const rows = [row(0, 0.02, 0.01), row(100, 0.96, 0.02), row(200, 0.99, 0.03), row(300, 1, 0.5), row(400, 1, 0.949999), row(500, 1, 0.95), row(600, 1, 0.995), row(700, 1, 1)];
+const rows = [
+  row(0, 0.02, 0.01),
+  row(100, 0.96, 0.02),
+  row(200, 0.99, 0.03),
+  row(300, 1, 0.5),
+  row(400, 1, 0.949999),
+  row(500, 1, 0.95),
+  row(600, 1, 0.995),
+  row(700, 1, 1),
+];
 
 describe('steps to generalise and memorise (spec §7.2)', () => {
   it('first logged step at or above the threshold (≥, not >)', () => {
@@ -28,7 +44,13 @@ describe('steps to generalise and memorise (spec §7.2)', () => {
     expect(firstStepReaching(rows, 'test_acc', 1.01)).toBeNull();
   });
   it('any logged key; values that are not numbers never reach the threshold', () => {
-    const r = [row(0, 0, 0, { l2_global: 30 }), row(10, 0, 0, { l2_global: null }), row(20, 0, 0, { l2_global: '99' }), row(30, 0, 0, { l2_global: 12 }), row(40, 0, 0)];
+    const r = [
+      row(0, 0, 0, { l2_global: 30 }),
+      row(10, 0, 0, { l2_global: null }),
+      row(20, 0, 0, { l2_global: '99' }),
+      row(30, 0, 0, { l2_global: 12 }),
+      row(40, 0, 0),
+    ];
     expect(firstStepReaching(r, 'l2_global', 20)).toBe(0);
     expect(firstStepReaching(r.slice(1), 'l2_global', 20)).toBeNull();
     expect(firstStepReaching(r.slice(1), 'l2_global', 12)).toBe(30);
@@ -52,7 +74,9 @@ describe('validateMetricsRow', () => {
   it('accepts a row, extra keys, and null scalars (how JSON writes NaN)', () => {
     expect(validateMetricsRow(ok)).toBeNull();
     expect(validateMetricsRow({ ...ok, step: 0, l1norm: 'anything' })).toBeNull();
-    expect(validateMetricsRow(JSON.parse(JSON.stringify({ ...ok, train_loss: Number.NaN, test_loss: Infinity })))).toBeNull();
+    expect(
+      validateMetricsRow(JSON.parse(JSON.stringify({ ...ok, train_loss: Number.NaN, test_loss: Infinity }))),
+    ).toBeNull();
   });
   it('names the first problem', () => {
     expect(validateMetricsRow(null)).toBe('not an object');

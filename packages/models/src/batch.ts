@@ -32,7 +32,8 @@ export function expectPairs(batch: Batch, vocab: number, model: string): PairBat
   if (batch.kind !== 'pairs') throw new Error(`model "${model}" reads token pairs, got a batch of ${batch.kind}`);
   for (const arr of [batch.a, batch.b]) {
     for (let i = 0; i < arr.length; i++) {
-      if (arr[i]! < 0 || arr[i]! >= vocab) throw new Error(`model "${model}": token ${arr[i]} outside the vocabulary 0..${vocab - 1}`);
+      if (arr[i]! < 0 || arr[i]! >= vocab)
+        throw new Error(`model "${model}": token ${arr[i]} outside the vocabulary 0..${vocab - 1}`);
     }
   }
   return batch;
@@ -56,7 +57,8 @@ export function stackedOneHot(labels: Int32Array[], classes: number): tf.Tensor3
 /** Checks that K batches have the same size and returns it. */
 export function commonSize(sizes: number[], model: string): number {
   if (sizes.length === 0) throw new Error(`model "${model}": a stack needs at least one batch`);
-  if (sizes.some((s) => s !== sizes[0])) throw new Error(`model "${model}": the batches of a stack must have the same size, got ${sizes.join(', ')}`);
+  if (sizes.some((s) => s !== sizes[0]))
+    throw new Error(`model "${model}": the batches of a stack must have the same size, got ${sizes.join(', ')}`);
   return sizes[0]!;
 }
 

@@ -1,8 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchedMatMul, matMul2d, sparseLookup, transposeInner } from '@grokking-tickets/backend';
-import { commonSize, concatInt32, expectPairs, offsetColumns, oneHotMatrix, sparseRows, stackedOneHot } from './batch.js';
+import {
+  commonSize,
+  concatInt32,
+  expectPairs,
+  offsetColumns,
+  oneHotMatrix,
+  sparseRows,
+  stackedOneHot,
+} from './batch.js';
 import { positiveInt, positiveNumber, ModelError } from './registry.js';
-import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
+import type {
+  Batch,
+  GrokModel,
+  ModelDefinition,
+  NamedTensors,
+  ParamSpec,
+  PreparedBatch,
+  StackedBatch,
+} from './types.js';
 
 /**
  * The reference's `OnlyMLP` for modular arithmetic (spec §3.1): embedding W_E (dEmb × vocab),
@@ -19,7 +35,12 @@ export const mlpDefinition: ModelDefinition = {
     params: {
       W_E: { key: 'embed.W_E', mask: 'embed.weight_mask' },
       W_in: { key: 'inproj.W', mask: 'inproj.weight_mask' },
-      ...Object.fromEntries(Array.from({ length: Number(c.hiddenLayers) }, (_, l) => [`W_h${l}`, { key: `mlps.${l}.W`, mask: `mlps.${l}.weight_mask` }])),
+      ...Object.fromEntries(
+        Array.from({ length: Number(c.hiddenLayers) }, (_, l) => [
+          `W_h${l}`,
+          { key: `mlps.${l}.W`, mask: `mlps.${l}.weight_mask` },
+        ]),
+      ),
       W_out: { key: 'outproj.W', mask: 'outproj.weight_mask' },
       W_U: { key: 'unembed.W_U', mask: 'unembed.weight_mask' },
     },
@@ -32,7 +53,9 @@ export const mlpDefinition: ModelDefinition = {
     const dModel = positiveInt('mlp', 'dModel', config.dModel);
     const hidden = config.hiddenLayers;
     if (typeof hidden !== 'number' || !Number.isInteger(hidden) || hidden < 0) {
-      throw new ModelError(`model "mlp" option "hiddenLayers" must be a non-negative integer, got ${JSON.stringify(hidden)}`);
+      throw new ModelError(
+        `model "mlp" option "hiddenLayers" must be a non-negative integer, got ${JSON.stringify(hidden)}`,
+      );
     }
     const s = positiveNumber('mlp', 'weightScale', config.weightScale);
     const hiddenNames = Array.from({ length: hidden }, (_, l) => `W_h${l}`);
@@ -61,7 +84,11 @@ export const mlpDefinition: ModelDefinition = {
         return {
           size: pairs.labels.length,
           // [one-hot a, one-hot b (reference path); the rows (a, b) with values (1, 1) (fast path)]
-          inputs: [oneHotMatrix(pairs.a, vocab), oneHotMatrix(pairs.b, vocab), ...sparseRows([pairs.a, pairs.b], [1, 1])],
+          inputs: [
+            oneHotMatrix(pairs.a, vocab),
+            oneHotMatrix(pairs.b, vocab),
+            ...sparseRows([pairs.a, pairs.b], [1, 1]),
+          ],
           targets: oneHotMatrix(pairs.labels, vocab),
           labels: pairs.labels,
         };
@@ -74,15 +101,36 @@ export const mlpDefinition: ModelDefinition = {
       forward(w, batch) {
         const aT = tf.transpose(matMul2d(w.W_in as tf.Tensor2D, w.W_E as tf.Tensor2D)); // vocab × dModel
         const b = matMul2d(w.W_out as tf.Tensor2D, w.W_U as tf.Tensor2D, { transposeA: true }); // dModel × vocab
-        const h = hiddenStack(w, tf.relu(sparseLookup(aT as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D, batch.inputs[3] as tf.Tensor2D)));
+        const h = hiddenStack(
+          w,
+          tf.relu(sparseLookup(aT as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D, batch.inputs[3] as tf.Tensor2D)),
+        );
         return matMul2d(h, b);
       },
       prepareStacked(batches: Batch[]): StackedBatch {
         const pairs = batches.map((b) => expectPairs(b, vocab, 'mlp'));
-        const size = commonSize(pairs.map((p) => p.labels.length), 'mlp');
-        const a = offsetColumns(pairs.map((p) => p.a), vocab);
-        const b = offsetColumns(pairs.map((p) => p.b), vocab);
-        return { stack: pairs.length, size, inputs: sparseRows([a, b], [1, 1]), targets: stackedOneHot(pairs.map((p) => p.labels), vocab), labels: concatInt32(pairs.map((p) => p.labels)) };
+        const size = commonSize(
+          pairs.map((p) => p.labels.length),
+          'mlp',
+        );
+        const a = offsetColumns(
+          pairs.map((p) => p.a),
+          vocab,
+        );
+        const b = offsetColumns(
+          pairs.map((p) => p.b),
+          vocab,
+        );
+        return {
+          stack: pairs.length,
+          size,
+          inputs: sparseRows([a, b], [1, 1]),
+          targets: stackedOneHot(
+            pairs.map((p) => p.labels),
+            vocab,
+          ),
+          labels: concatInt32(pairs.map((p) => p.labels)),
+        };
       },
       // `forward` with a leading run axis: the same operations per run, the products batched and the
       // K tables Aᵀ stacked as one [K·vocab, dModel] table read by one lookup.
@@ -90,7 +138,11 @@ export const mlpDefinition: ModelDefinition = {
         const k = batch.stack;
         const aT = transposeInner(batchedMatMul(w.W_in as tf.Tensor3D, w.W_E as tf.Tensor3D) as tf.Tensor3D); // K × vocab × dModel
         const b = batchedMatMul(w.W_out as tf.Tensor3D, w.W_U as tf.Tensor3D, { transposeA: true }); // K × dModel × vocab
-        const looked = sparseLookup(tf.reshape(aT, [k * vocab, dModel]) as tf.Tensor2D, batch.inputs[0] as tf.Tensor2D, batch.inputs[1] as tf.Tensor2D);
+        const looked = sparseLookup(
+          tf.reshape(aT, [k * vocab, dModel]) as tf.Tensor2D,
+          batch.inputs[0] as tf.Tensor2D,
+          batch.inputs[1] as tf.Tensor2D,
+        );
         let h = tf.relu(tf.reshape(looked, [k, batch.size, dModel])) as tf.Tensor3D;
         for (const name of hiddenNames) h = tf.relu(batchedMatMul(h, transposeInner(w[name]! as tf.Tensor3D)));
         return batchedMatMul(h, b);

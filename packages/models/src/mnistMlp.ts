@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchedMatMul, matMul2d, sparseLookup, transposeInner } from '@grokking-tickets/backend';
 import { commonSize, concatInt32, oneHotMatrix, stackedOneHot } from './batch.js';
 import { positiveInt, positiveNumber } from './registry.js';
-import type { Batch, GrokModel, ImageBatch, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
+import type {
+  Batch,
+  GrokModel,
+  ImageBatch,
+  ModelDefinition,
+  NamedTensors,
+  ParamSpec,
+  PreparedBatch,
+  StackedBatch,
+} from './types.js';
 
 /**
  * The reference's MNIST MLP (spec §3.3): 784 → ReLU 200 → ReLU 200 → 10, bias-free, init std
@@ -33,28 +42,39 @@ export const mnistMlpDefinition: ModelDefinition = {
       { name: 'W2', shape: [width, width], initStd: s / Math.sqrt(width), prunable: true },
       { name: 'W3', shape: [classes, width], initStd: s / Math.sqrt(width), prunable: true },
     ];
-    const layer = (w: NamedTensors, x: tf.Tensor2D, name: string): tf.Tensor2D => matMul2d(x, tf.transpose(w[name] as tf.Tensor2D));
+    const layer = (w: NamedTensors, x: tf.Tensor2D, name: string): tf.Tensor2D =>
+      matMul2d(x, tf.transpose(w[name] as tf.Tensor2D));
     const head = (w: NamedTensors, h1: tf.Tensor2D) => layer(w, tf.relu(layer(w, tf.relu(h1), 'W2')), 'W3');
     // Pixels are x/255 with no normalisation, so ~80% of inputs are exact zeros: the first layer is
     // a sparse lookup of W1ᵀ rows by the non-zero pixels (≈5x fewer FLOPs forward and for W1's
     // gradient, and no transpose of the 1000 × 784 input). Same function as the dense product.
     const forward = (w: NamedTensors, batch: PreparedBatch): tf.Tensor2D =>
-      head(w, sparseLookup(tf.transpose(w.W1 as tf.Tensor2D), batch.inputs[1] as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D));
+      head(
+        w,
+        sparseLookup(tf.transpose(w.W1 as tf.Tensor2D), batch.inputs[1] as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D),
+      );
     // The same with a leading run axis: K first layers as one [K·inputDim, width] table read by one
     // lookup (run r's pixel columns offset by r·inputDim), the other layers as batched products.
-    const layerStacked = (w: NamedTensors, x: tf.Tensor3D, name: string): tf.Tensor3D => batchedMatMul(x, transposeInner(w[name]! as tf.Tensor3D));
+    const layerStacked = (w: NamedTensors, x: tf.Tensor3D, name: string): tf.Tensor3D =>
+      batchedMatMul(x, transposeInner(w[name]! as tf.Tensor3D));
     const forwardStacked = (w: NamedTensors, batch: StackedBatch): tf.Tensor3D => {
       const k = batch.stack;
       const table = tf.reshape(transposeInner(w.W1! as tf.Tensor3D), [k * inputDim, width]) as tf.Tensor2D;
-      const h1 = tf.reshape(sparseLookup(table, batch.inputs[0] as tf.Tensor2D, batch.inputs[1] as tf.Tensor2D), [k, batch.size, width]) as tf.Tensor3D;
+      const h1 = tf.reshape(sparseLookup(table, batch.inputs[0] as tf.Tensor2D, batch.inputs[1] as tf.Tensor2D), [
+        k,
+        batch.size,
+        width,
+      ]) as tf.Tensor3D;
       return layerStacked(w, tf.relu(layerStacked(w, tf.relu(h1), 'W2')), 'W3');
     };
     const expectImages = (batch: Batch): ImageBatch => {
       if (batch.kind !== 'images') throw new Error('model "mnist-mlp" reads images, got a batch of token pairs');
-      if (batch.dim !== inputDim) throw new Error(`model "mnist-mlp" expects ${inputDim} inputs per image, got ${batch.dim}`);
+      if (batch.dim !== inputDim)
+        throw new Error(`model "mnist-mlp" expects ${inputDim} inputs per image, got ${batch.dim}`);
       return batch;
     };
-    const forwardReference = (w: NamedTensors, batch: PreparedBatch): tf.Tensor2D => head(w, layer(w, batch.inputs[0] as tf.Tensor2D, 'W1'));
+    const forwardReference = (w: NamedTensors, batch: PreparedBatch): tf.Tensor2D =>
+      head(w, layer(w, batch.inputs[0] as tf.Tensor2D, 'W1'));
     return {
       kind: 'mnist-mlp',
       config: { ...config },
@@ -64,7 +84,8 @@ export const mnistMlpDefinition: ModelDefinition = {
       input: 'images',
       prepare(batch: Batch): PreparedBatch {
         if (batch.kind !== 'images') throw new Error('model "mnist-mlp" reads images, got a batch of token pairs');
-        if (batch.dim !== inputDim) throw new Error(`model "mnist-mlp" expects ${inputDim} inputs per image, got ${batch.dim}`);
+        if (batch.dim !== inputDim)
+          throw new Error(`model "mnist-mlp" expects ${inputDim} inputs per image, got ${batch.dim}`);
         const size = batch.labels.length;
         return {
           size,
@@ -78,7 +99,10 @@ export const mnistMlpDefinition: ModelDefinition = {
       forwardReference,
       prepareStacked(batches: Batch[]): StackedBatch {
         const images = batches.map(expectImages);
-        const size = commonSize(images.map((b) => b.labels.length), 'mnist-mlp');
+        const size = commonSize(
+          images.map((b) => b.labels.length),
+          'mnist-mlp',
+        );
         const width = Math.max(1, ...images.map((b) => nonZeroWidth(b.images, size, inputDim)));
         const rows = images.map((b, r) => nonZeroArrays(b.images, size, inputDim, width, r * inputDim));
         const idx = new Int32Array(images.length * size * width);
@@ -90,8 +114,14 @@ export const mnistMlpDefinition: ModelDefinition = {
         return {
           stack: images.length,
           size,
-          inputs: [tf.tensor2d(idx, [images.length * size, width], 'int32'), tf.tensor2d(val, [images.length * size, width])],
-          targets: stackedOneHot(images.map((b) => b.labels), classes),
+          inputs: [
+            tf.tensor2d(idx, [images.length * size, width], 'int32'),
+            tf.tensor2d(val, [images.length * size, width]),
+          ],
+          targets: stackedOneHot(
+            images.map((b) => b.labels),
+            classes,
+          ),
           labels: concatInt32(images.map((b) => b.labels)),
         };
       },
@@ -112,7 +142,13 @@ function nonZeroWidth(x: Float32Array, rows: number, cols: number): number {
 }
 
 /** The non-zero entries of each row as (column + shift, value) pairs, rows padded with value 0 to width k. */
-function nonZeroArrays(x: Float32Array, rows: number, cols: number, k: number, shift: number): [Int32Array, Float32Array] {
+function nonZeroArrays(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  k: number,
+  shift: number,
+): [Int32Array, Float32Array] {
   const idx = new Int32Array(rows * k);
   const val = new Float32Array(rows * k);
   for (let i = 0; i < rows; i++) {

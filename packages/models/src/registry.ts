@@ -30,7 +30,8 @@ export function getModelDefinition(kind: string): ModelDefinition {
  * @example
  * const mlp = createModel('mlp');                       // the reference MLP: 115 000 weights
  * const small = createModel('mlp', { vocab: 11, dEmb: 32, dModel: 16 });
- * small.params.map((p) => `${p.name} ${p.shape.join('×')}`); // [ 'W_E 32×11', 'W_in 16×32', 'W_out 32×16', 'W_U 32×11' ]
+ * small.params.map((p) => `${p.name} ${p.shape.join('×')}`); // [ 'W_E 32×11', 'W_in 16×32', 'W_out 32×16', 'W_U 32×11'
+ * ]
  */
 export function createModel(kind: string, overrides: Record<string, unknown> = {}): GrokModel {
   const def = getModelDefinition(kind);

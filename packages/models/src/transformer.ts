@@ -1,8 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchedMatMul, matMul2d, sparseLookup, transposeInner } from '@grokking-tickets/backend';
-import { commonSize, concatInt32, expectPairs, offsetColumns, oneHotMatrix, sparseRows, stackedOneHot } from './batch.js';
+import {
+  commonSize,
+  concatInt32,
+  expectPairs,
+  offsetColumns,
+  oneHotMatrix,
+  sparseRows,
+  stackedOneHot,
+} from './batch.js';
 import { positiveInt } from './registry.js';
-import type { Batch, GrokModel, ModelDefinition, NamedTensors, ParamSpec, PreparedBatch, StackedBatch } from './types.js';
+import type {
+  Batch,
+  GrokModel,
+  ModelDefinition,
+  NamedTensors,
+  ParamSpec,
+  PreparedBatch,
+  StackedBatch,
+} from './types.js';
 
 /**
  * The reference's 1-layer `Transformer` (spec §3.2): no positional embedding, no LayerNorm, no
@@ -94,7 +110,8 @@ export const transformerDefinition: ModelDefinition = {
         const [, , rowB, oneB, pairAB, signAB, pairS, signS] = batch.inputs as tf.Tensor2D[];
         const embT = tf.transpose(w.W_E as tf.Tensor2D); // vocab × dModel
         // Per-head token projections as [heads, vocab, dHead].
-        const perHead = (wt: tf.Tensor) => tf.transpose(tf.reshape(matMul2d(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
+        const perHead = (wt: tf.Tensor) =>
+          tf.transpose(tf.reshape(matMul2d(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
         const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D); // heads × dHead × vocab
         const scores = batchedMatMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
         const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D; // [b·vocab + key, h]
@@ -105,12 +122,18 @@ export const transformerDefinition: ModelDefinition = {
         const alpha = tf.reshape(tf.sigmoid(tf.mul(gap, scale)), [n, heads, 1]); // softmax weight of position 0
         const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [n, heads, dModel]));
         const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [vocab, dModel]) : tf.sum(voHeads, 0)); // E[tok] + Σ_h VO_h[tok]
-        const r: tf.Tensor2D = tf.add(sparseLookup(base as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [n, dModel]) : tf.sum(delta, 1));
+        const r: tf.Tensor2D = tf.add(
+          sparseLookup(base as tf.Tensor2D, rowB!, oneB!),
+          heads === 1 ? tf.reshape(delta, [n, dModel]) : tf.sum(delta, 1),
+        );
         return matMul2d(mlpBlock(w, r), w.W_U as tf.Tensor2D);
       },
       prepareStacked(batches: Batch[]): StackedBatch {
         const pairs = batches.map((b) => expectPairs(b, vocab, 'transformer'));
-        const size = commonSize(pairs.map((p) => p.labels.length), 'transformer');
+        const size = commonSize(
+          pairs.map((p) => p.labels.length),
+          'transformer',
+        );
         const cols = (f: (p: (typeof pairs)[number]) => Int32Array, rows: number) => offsetColumns(pairs.map(f), rows);
         const v2 = vocab * vocab;
         return {
@@ -120,9 +143,15 @@ export const transformerDefinition: ModelDefinition = {
           inputs: [
             ...sparseRows([cols((p) => p.b, vocab)], [1]),
             ...sparseRows([cols((p) => p.a, vocab), cols((p) => p.b, vocab)], [1, -1]),
-            ...sparseRows([cols((p) => p.b.map((b, i) => b * vocab + p.a[i]!), v2), cols((p) => p.b.map((b) => b * vocab + b), v2)], [1, -1]),
+            ...sparseRows(
+              [cols((p) => p.b.map((b, i) => b * vocab + p.a[i]!), v2), cols((p) => p.b.map((b) => b * vocab + b), v2)],
+              [1, -1],
+            ),
           ],
-          targets: stackedOneHot(pairs.map((p) => p.labels), vocab),
+          targets: stackedOneHot(
+            pairs.map((p) => p.labels),
+            vocab,
+          ),
           labels: concatInt32(pairs.map((p) => p.labels)),
         };
       },
@@ -136,18 +165,28 @@ export const transformerDefinition: ModelDefinition = {
         const projTs = (wt: tf.Tensor) => transposeInner(tf.reshape(wt, [k, hd, dModel]) as tf.Tensor3D);
         // [K·heads, vocab, dHead]
         const perHead = (wt: tf.Tensor) =>
-          tf.reshape(tf.transpose(tf.reshape(batchedMatMul(embT, projTs(wt)), [k, vocab, heads, dHead]), [0, 2, 1, 3]), [k * heads, vocab, dHead]) as tf.Tensor3D;
+          tf.reshape(
+            tf.transpose(tf.reshape(batchedMatMul(embT, projTs(wt)), [k, vocab, heads, dHead]), [0, 2, 1, 3]),
+            [k * heads, vocab, dHead],
+          ) as tf.Tensor3D;
         const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D);
         const scores = tf.reshape(batchedMatMul(perHead(w.W_Q!), kT), [k, heads, vocab, vocab]);
         const sTable = tf.reshape(tf.transpose(scores, [0, 2, 3, 1]), [k * vocab * vocab, heads]) as tf.Tensor2D;
-        const oT = tf.reshape(tf.transpose(tf.reshape(w.W_O!, [k, dModel, heads, dHead]), [0, 2, 3, 1]), [k * heads, dHead, dModel]) as tf.Tensor3D;
+        const oT = tf.reshape(tf.transpose(tf.reshape(w.W_O!, [k, dModel, heads, dHead]), [0, 2, 3, 1]), [
+          k * heads,
+          dHead,
+          dModel,
+        ]) as tf.Tensor3D;
         const voHeads = tf.reshape(batchedMatMul(perHead(w.W_V!), oT), [k, heads, vocab, dModel]);
         const voTable = tf.reshape(tf.transpose(voHeads, [0, 2, 1, 3]), [k * vocab, heads * dModel]) as tf.Tensor2D;
         const gap = sparseLookup(sTable, pairS!, signS!);
         const alpha = tf.reshape(tf.sigmoid(tf.mul(gap, scale)), [k * n, heads, 1]);
         const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [k * n, heads, dModel]));
         const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [k, vocab, dModel]) : tf.sum(voHeads, 1));
-        const r = tf.add(sparseLookup(tf.reshape(base, [k * vocab, dModel]) as tf.Tensor2D, rowB!, oneB!), heads === 1 ? tf.reshape(delta, [k * n, dModel]) : tf.sum(delta, 1));
+        const r = tf.add(
+          sparseLookup(tf.reshape(base, [k * vocab, dModel]) as tf.Tensor2D, rowB!, oneB!),
+          heads === 1 ? tf.reshape(delta, [k * n, dModel]) : tf.sum(delta, 1),
+        );
         const r3 = tf.reshape(r, [k, n, dModel]) as tf.Tensor3D;
         const pre = tf.relu(batchedMatMul(r3, transposeInner(w.W_in! as tf.Tensor3D)));
         const out = tf.add(r3, batchedMatMul(pre, transposeInner(w.W_out! as tf.Tensor3D))) as tf.Tensor3D;
@@ -163,7 +202,11 @@ export const transformerDefinition: ModelDefinition = {
         ) as tf.Tensor3D; // n × 2 × dModel
         const flat = tf.reshape(x, [2 * n, dModel]) as tf.Tensor2D;
         const perHead = (wt: tf.Tensor) =>
-          tf.reshape(tf.transpose(tf.reshape(tf.matMul(flat, projT(wt)), [n, 2, heads, dHead]), [0, 2, 1, 3]), [n * heads, 2, dHead]) as tf.Tensor3D;
+          tf.reshape(tf.transpose(tf.reshape(tf.matMul(flat, projT(wt)), [n, 2, heads, dHead]), [0, 2, 1, 3]), [
+            n * heads,
+            2,
+            dHead,
+          ]) as tf.Tensor3D;
         const q = perHead(w.W_Q!);
         const k = perHead(w.W_K!);
         const v = perHead(w.W_V!);
@@ -172,7 +215,10 @@ export const transformerDefinition: ModelDefinition = {
         const masked = tf.add(tf.mul(raw, causal), tf.mul(tf.sub(1, causal), -1e10));
         const attn = tf.softmax(tf.mul(masked, scale));
         const z = tf.matMul(attn, v); // (n·heads) × 2 × dHead
-        const zFlat = tf.reshape(tf.transpose(tf.reshape(z, [n, heads, 2, dHead]), [0, 2, 1, 3]), [2 * n, hd]) as tf.Tensor2D;
+        const zFlat = tf.reshape(tf.transpose(tf.reshape(z, [n, heads, 2, dHead]), [0, 2, 1, 3]), [
+          2 * n,
+          hd,
+        ]) as tf.Tensor2D;
         const r: tf.Tensor2D = tf.add(flat, tf.matMul(zFlat, tf.transpose(w.W_O as tf.Tensor2D)));
         const out = tf.reshape(mlpBlock(w, r), [n, 2, dModel]);
         const last = tf.reshape(tf.slice(out, [0, 1, 0], [n, 1, dModel]), [n, dModel]) as tf.Tensor2D;

@@ -46,16 +46,20 @@ export function validateArrays(model: GrokModel, arrays: NamedArrays, what: 'wei
     if (!spec) throw new ModelError(`${what}: "${name}" is not a parameter of model "${model.kind}"`);
     if (what === 'masks' && !spec.prunable) throw new ModelError(`masks: "${name}" is not prunable`);
     if (data.length !== sizeOf(spec.shape)) {
-      throw new ModelError(`${what}: "${name}" has ${data.length} values, expected ${sizeOf(spec.shape)} (shape ${spec.shape.join('×')})`);
+      throw new ModelError(
+        `${what}: "${name}" has ${data.length} values, expected ${sizeOf(spec.shape)} (shape ${spec.shape.join('×')})`,
+      );
     }
     if (what === 'masks') {
       for (let i = 0; i < data.length; i++) {
-        if (data[i] !== 0 && data[i] !== 1) throw new ModelError(`masks: "${name}" has value ${data[i]} at ${i}; masks hold 0 or 1`);
+        if (data[i] !== 0 && data[i] !== 1)
+          throw new ModelError(`masks: "${name}" has value ${data[i]} at ${i}; masks hold 0 or 1`);
       }
     }
   }
   if (what === 'weights') {
-    for (const p of model.params) if (!(p.name in arrays)) throw new ModelError(`weights: missing parameter "${p.name}"`);
+    for (const p of model.params)
+      if (!(p.name in arrays)) throw new ModelError(`weights: missing parameter "${p.name}"`);
   }
 }
 
@@ -81,7 +85,12 @@ export function applyMasks(weights: NamedTensors, masks: NamedTensors): NamedTen
  * `firstOrder: true` uses a cheaper cross-entropy whose gradient is not differentiable again (the
  * training step); the default is safe for second-order use (GraSP's Hessian-gradient product).
  */
-export function modelLoss(model: GrokModel, weights: NamedTensors, batch: PreparedBatch, options: { firstOrder?: boolean } = {}): tf.Scalar {
+export function modelLoss(
+  model: GrokModel,
+  weights: NamedTensors,
+  batch: PreparedBatch,
+  options: { firstOrder?: boolean } = {},
+): tf.Scalar {
   const logits = model.forward(weights, batch);
   if (model.loss === 'mse') return meanSquaredError(logits, batch.targets);
   return options.firstOrder ? crossEntropyFirstOrder(logits, batch.targets) : crossEntropy(logits, batch.targets);
@@ -98,7 +107,11 @@ export function modelLoss(model: GrokModel, weights: NamedTensors, batch: Prepar
  * const sd = toReferenceStateDict(model, initialWeights(model, 0));
  * Object.keys(sd); // ['embed.W_E', 'embed.weight_mask', 'inproj.W', ...]
  */
-export function toReferenceStateDict(model: GrokModel, weights: NamedArrays, masks: NamedArrays = {}): Record<string, { shape: number[]; data: Float32Array }> {
+export function toReferenceStateDict(
+  model: GrokModel,
+  weights: NamedArrays,
+  masks: NamedArrays = {},
+): Record<string, { shape: number[]; data: Float32Array }> {
   const layout = getModelDefinition(model.kind).referenceLayout?.(model.config);
   if (!layout) throw new ModelError(`model "${model.kind}" has no counterpart in the reference implementation`);
   validateArrays(model, weights, 'weights');
@@ -107,7 +120,10 @@ export function toReferenceStateDict(model: GrokModel, weights: NamedArrays, mas
     const names = layout.params[p.name];
     if (!names) throw new ModelError(`model "${model.kind}": no reference name for "${p.name}"`);
     out[names.key] = { shape: p.shape, data: Float32Array.from(weights[p.name]!) };
-    out[names.mask] = { shape: p.shape, data: masks[p.name] ? Float32Array.from(masks[p.name]!) : new Float32Array(sizeOf(p.shape)).fill(1) };
+    out[names.mask] = {
+      shape: p.shape,
+      data: masks[p.name] ? Float32Array.from(masks[p.name]!) : new Float32Array(sizeOf(p.shape)).fill(1),
+    };
   }
   for (const [k, b] of Object.entries(layout.buffers)) out[k] = { shape: b.shape, data: Float32Array.from(b.data) };
   return out;

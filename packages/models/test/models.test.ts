@@ -40,7 +40,9 @@ function randomMasks(model: GrokModel, keep: number, seed: number): NamedArrays 
   const out: NamedArrays = {};
   for (const p of model.params) {
     const size = p.shape.reduce((x, y) => x * y, 1);
-    out[p.name] = new Float32Array(size).map(() => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 < keep ? 1 : 0));
+    out[p.name] = new Float32Array(size).map(() =>
+      (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 < keep ? 1 : 0,
+    );
   }
   return out;
 }
@@ -103,7 +105,10 @@ describe('initialisation', () => {
     const cases: Array<[string, Record<string, number>]> = [
       ['mlp', { W_E: 1 / Math.sqrt(67), W_in: 1 / Math.sqrt(500), W_out: 1 / Math.sqrt(48), W_U: 1 / Math.sqrt(500) }],
       ['mnist-mlp', { W1: 8 / Math.sqrt(784), W2: 8 / Math.sqrt(200), W3: 8 / Math.sqrt(200) }],
-      ['transformer', { W_E: 1 / Math.sqrt(67), W_Q: 1 / Math.sqrt(128), W_O: 1 / Math.sqrt(128), W_U: 1 / Math.sqrt(128) }],
+      [
+        'transformer',
+        { W_E: 1 / Math.sqrt(67), W_Q: 1 / Math.sqrt(128), W_O: 1 / Math.sqrt(128), W_U: 1 / Math.sqrt(128) },
+      ],
     ];
     for (const [kind, expected] of cases) {
       const w = initialWeights(createModel(kind), 3);
@@ -116,7 +121,7 @@ describe('initialisation', () => {
     expect(frob(mlp.W_U!)).toBeCloseTo(Math.sqrt(67), -0.3);
   });
 
-  it("code-defined l2norm at init ≈ 14.96 (MLP) and ≈ 10.92 (Transformer)", () => {
+  it('code-defined l2norm at init ≈ 14.96 (MLP) and ≈ 10.92 (Transformer)', () => {
     const meanNorm = (kind: string) => {
       const w = initialWeights(createModel(kind), 1);
       const norms = Object.values(w).map(frob);
@@ -153,16 +158,19 @@ describe.each(['mlp', 'transformer', 'mnist-mlp'])('%s: fast forward equals the 
     const w = toTensors(model, initialWeights(model, 11));
     const masks = toTensors(model, randomMasks(model, 0.6, 3));
     const names = model.params.map((p) => p.name);
-    const lossOf = (path: 'forward' | 'forwardReference') => (...ws: tf.Tensor[]) => {
-      const named = Object.fromEntries(names.map((n, i) => [n, ws[i]!]));
-      const eff = applyMasks(named, masks);
-      const logits = model[path](eff, batch);
-      return tf.mean(tf.mul(logits, tf.randomNormal(logits.shape, 0, 1, 'float32', 5))) as tf.Scalar;
-    };
+    const lossOf =
+      (path: 'forward' | 'forwardReference') =>
+      (...ws: tf.Tensor[]) => {
+        const named = Object.fromEntries(names.map((n, i) => [n, ws[i]!]));
+        const eff = applyMasks(named, masks);
+        const logits = model[path](eff, batch);
+        return tf.mean(tf.mul(logits, tf.randomNormal(logits.shape, 0, 1, 'float32', 5))) as tf.Scalar;
+      };
     const fast = model.forward(applyMasks(w, masks), batch).arraySync() as number[][];
     const ref = model.forwardReference(applyMasks(w, masks), batch).arraySync() as number[][];
     const scale = Math.max(...ref.flat().map(Math.abs));
-    for (let i = 0; i < fast.length; i++) for (let j = 0; j < fast[0]!.length; j++) expect(Math.abs(fast[i]![j]! - ref[i]![j]!)).toBeLessThan(1e-4 * scale);
+    for (let i = 0; i < fast.length; i++)
+      for (let j = 0; j < fast[0]!.length; j++) expect(Math.abs(fast[i]![j]! - ref[i]![j]!)).toBeLessThan(1e-4 * scale);
     const list = names.map((n) => w[n]!);
     const gFast = tf.grads(lossOf('forward'))(list);
     const gRef = tf.grads(lossOf('forwardReference'))(list);
@@ -179,7 +187,12 @@ describe.each(['mlp', 'transformer', 'mnist-mlp'])('%s: fast forward equals the 
     if (kind !== 'transformer') return;
     const model = createModel('transformer', { vocab: 7, dModel: 8, dHead: 8, dMlp: 8 });
     const w = toTensors(model, initialWeights(model, 2));
-    const batch = model.prepare({ kind: 'pairs', a: new Int32Array([1, 1, 2]), b: new Int32Array([3, 4, 3]), labels: new Int32Array([0, 0, 0]) });
+    const batch = model.prepare({
+      kind: 'pairs',
+      a: new Int32Array([1, 1, 2]),
+      b: new Int32Array([3, 4, 3]),
+      labels: new Int32Array([0, 0, 0]),
+    });
     const out = model.forward(w, batch).arraySync() as number[][];
     expect(out[0]).not.toEqual(out[1]);
     expect(out[0]).not.toEqual(out[2]);
@@ -192,21 +205,26 @@ describe('masks', () => {
     const batch = model.prepare(pairBatch(11, 40, 1));
     const weights = initialWeights(model, 4);
     const maskArrays = randomMasks(model, 0.4, 9);
-    const zeroed: NamedArrays = Object.fromEntries(Object.entries(weights).map(([k, v]) => [k, v.map((x, i) => x * maskArrays[k]![i]!)]));
+    const zeroed: NamedArrays = Object.fromEntries(
+      Object.entries(weights).map(([k, v]) => [k, v.map((x, i) => x * maskArrays[k]![i]!)]),
+    );
     const masks = toTensors(model, maskArrays);
     const a = model.forward(applyMasks(toTensors(model, weights), masks), batch).dataSync();
     const b = model.forward(toTensors(model, zeroed), batch).dataSync();
     expect(Array.from(a)).toEqual(Array.from(b));
     const names = model.params.map((p) => p.name);
-    const grads = tf.grads((...ws: tf.Tensor[]) => modelLoss(model, applyMasks(Object.fromEntries(names.map((n, i) => [n, ws[i]!])), masks), batch))(names.map((n) => tf.tensor(weights[n]!, model.params.find((p) => p.name === n)!.shape)));
+    const grads = tf.grads((...ws: tf.Tensor[]) =>
+      modelLoss(model, applyMasks(Object.fromEntries(names.map((n, i) => [n, ws[i]!])), masks), batch),
+    )(names.map((n) => tf.tensor(weights[n]!, model.params.find((p) => p.name === n)!.shape)));
     let pruned = 0;
     names.forEach((n, k) => {
       const g = grads[k]!.dataSync();
       const m = maskArrays[n]!;
-      for (let i = 0; i < g.length; i++) if (m[i] === 0) {
-        expect(g[i] === 0, `${n}[${i}]`).toBe(true); // -0 counts as zero
-        pruned++;
-      }
+      for (let i = 0; i < g.length; i++)
+        if (m[i] === 0) {
+          expect(g[i] === 0, `${n}[${i}]`).toBe(true); // -0 counts as zero
+          pruned++;
+        }
     });
     expect(pruned).toBeGreaterThan(500); // ~60% of 1 380 weights
     // and the unpruned gradient is not trivially zero
@@ -215,7 +233,9 @@ describe('masks', () => {
 
   it('prepare rejects tokens outside the vocabulary and the wrong batch kind', () => {
     const model = createModel('mlp', { vocab: 5, dEmb: 4, dModel: 3 });
-    expect(() => model.prepare({ kind: 'pairs', a: new Int32Array([5]), b: new Int32Array([0]), labels: new Int32Array([0]) })).toThrow(/outside the vocabulary/);
+    expect(() =>
+      model.prepare({ kind: 'pairs', a: new Int32Array([5]), b: new Int32Array([0]), labels: new Int32Array([0]) }),
+    ).toThrow(/outside the vocabulary/);
     expect(() => createModel('mnist-mlp').prepare(pairBatch(5, 2, 1))).toThrow(/reads images/);
   });
 });

@@ -15,7 +15,8 @@ import { PrunerError, definePruner } from '@grokking-tickets/pruners';
  * not match the weights.
  * @example
  * // grokking-tickets ticket --pruner @grokking-tickets/pruner-magnitude-increase, or from code:
- * const { masks } = await buildMask(magnitudeIncrease, { model, weights: thetaFinal, initialWeights: theta0, seed: 0 }, { pruningRate: 0.6 });
+ * const { masks } = await buildMask(magnitudeIncrease, { model, weights: thetaFinal, initialWeights: theta0, seed: 0 },
+ * { pruningRate: 0.6 });
  */
 const magnitudeIncreasePruner = definePruner({
   name: 'magnitude-increase',
@@ -24,13 +25,20 @@ const magnitudeIncreasePruner = definePruner({
   needsInitialWeights: true,
   score(ctx) {
     const theta0 = ctx.initialWeights;
-    if (!theta0) throw new PrunerError('pruner "magnitude-increase" needs the initial weights θ0 (ctx.initialWeights); pass the dense run\'s θ0');
+    if (!theta0)
+      throw new PrunerError(
+        'pruner "magnitude-increase" needs the initial weights θ0 (ctx.initialWeights); pass the dense run\'s θ0',
+      );
     return Object.fromEntries(
       ctx.prunable.map((name) => {
         const w = ctx.weights[name]!;
         const w0 = theta0[name];
-        if (!w0) throw new PrunerError(`pruner "magnitude-increase": the initial weights θ0 have no parameter "${name}"`);
-        if (w0.length !== w.length) throw new PrunerError(`pruner "magnitude-increase": θ0 "${name}" has ${w0.length} values, the weights ${w.length}`);
+        if (!w0)
+          throw new PrunerError(`pruner "magnitude-increase": the initial weights θ0 have no parameter "${name}"`);
+        if (w0.length !== w.length)
+          throw new PrunerError(
+            `pruner "magnitude-increase": θ0 "${name}" has ${w0.length} values, the weights ${w.length}`,
+          );
         return [name, Float64Array.from(w, (x, i) => Math.abs(x) - Math.abs(w0[i]!))];
       }),
     );

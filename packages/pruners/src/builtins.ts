@@ -1,5 +1,14 @@
 import { hessianVectorProduct, tf } from '@grokking-tickets/backend';
-import { SeededRandom, disposeBatch, modelLoss, toTensors, type GrokModel, type NamedArrays, type NamedTensors, type PreparedBatch } from '@grokking-tickets/models';
+import {
+  SeededRandom,
+  disposeBatch,
+  modelLoss,
+  toTensors,
+  type GrokModel,
+  type NamedArrays,
+  type NamedTensors,
+  type PreparedBatch,
+} from '@grokking-tickets/models';
 import { PrunerError } from './errors.js';
 import type { Pruner, ScoringContext, Scores } from './types.js';
 
@@ -33,7 +42,8 @@ export function prunerShapeProblem(p: unknown): string | null {
   if (typeof o.score !== 'function') return `pruner "${o.name}" has no score(ctx) function`;
   if (typeof o.needsData !== 'boolean') return `pruner "${o.name}" must say whether it needsData (boolean)`;
   if (typeof o.description !== 'string') return `pruner "${o.name}" has no string "description"`;
-  if (o.needsInitialWeights !== undefined && typeof o.needsInitialWeights !== 'boolean') return `pruner "${o.name}": needsInitialWeights must be a boolean`;
+  if (o.needsInitialWeights !== undefined && typeof o.needsInitialWeights !== 'boolean')
+    return `pruner "${o.name}": needsInitialWeights must be a boolean`;
   return null;
 }
 
@@ -105,7 +115,8 @@ const identity = (w: Float32Array) => w;
  */
 export const randomPruner = definePruner({
   name: 'random',
-  description: 'i.i.d. N(0, 1) scores (seeded); with a global threshold removes about the same fraction from every tensor',
+  description:
+    'i.i.d. N(0, 1) scores (seeded); with a global threshold removes about the same fraction from every tensor',
   needsData: false,
   score(ctx) {
     const out: Scores = {};
@@ -140,10 +151,21 @@ export function snipSaliency(ctx: ScoringContext): Record<string, Float64Array> 
   const g = withScoringTensors(ctx, 'snip', identity, (raw, masks, batch) => {
     const eff = effective(raw, masks, names);
     // differentiate with respect to the effective weights themselves
-    const f = (xs: tf.Tensor[]) => modelLoss(ctx.model, { ...eff, ...Object.fromEntries(names.map((n, i) => [n, xs[i]!])) }, batch, { firstOrder: true });
-    return arraysOf(names, gradients(f, names.map((n) => eff[n]!)));
+    const f = (xs: tf.Tensor[]) =>
+      modelLoss(ctx.model, { ...eff, ...Object.fromEntries(names.map((n, i) => [n, xs[i]!])) }, batch, {
+        firstOrder: true,
+      });
+    return arraysOf(
+      names,
+      gradients(
+        f,
+        names.map((n) => eff[n]!),
+      ),
+    );
   });
-  return Object.fromEntries(names.map((name) => [name, Float64Array.from(g[name]!, (x, i) => Math.abs(x * ctx.weights[name]![i]!))]));
+  return Object.fromEntries(
+    names.map((name) => [name, Float64Array.from(g[name]!, (x, i) => Math.abs(x * ctx.weights[name]![i]!))]),
+  );
 }
 
 /**
@@ -225,11 +247,25 @@ export const synflowPruner = definePruner({
     const abs = (w: Float32Array) => w.map(Math.abs);
     const g = withScoringTensors(ctx, 'synflow', abs, (raw, masks, batch) => {
       const f = (xs: tf.Tensor[]) => tf.sum(ctx.model.forward(effective(raw, masks, names, xs), batch)) as tf.Scalar;
-      return arraysOf(names, gradients(f, names.map((n) => raw[n]!)));
+      return arraysOf(
+        names,
+        gradients(
+          f,
+          names.map((n) => raw[n]!),
+        ),
+      );
     });
-    return Object.fromEntries(names.map((name) => [name, Float64Array.from(g[name]!, (x, i) => Math.abs(x * ctx.weights[name]![i]!))]));
+    return Object.fromEntries(
+      names.map((name) => [name, Float64Array.from(g[name]!, (x, i) => Math.abs(x * ctx.weights[name]![i]!))]),
+    );
   },
 });
 
 /** The pruners of the reference implementation, in its order. */
-export const BUILTIN_PRUNERS: readonly Pruner[] = [randomPruner, magnitudePruner, snipPruner, graspPruner, synflowPruner];
+export const BUILTIN_PRUNERS: readonly Pruner[] = [
+  randomPruner,
+  magnitudePruner,
+  snipPruner,
+  graspPruner,
+  synflowPruner,
+];

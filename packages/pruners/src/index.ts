@@ -5,6 +5,21 @@
  */
 export type { MaskOptions, MaskResult, MaskSchedule, MaskScope, Pruner, ScoringContext, Scores } from './types.js';
 export { PrunerError } from './errors.js';
-export { BUILTIN_PRUNERS, definePruner, graspPruner, magnitudePruner, randomPruner, snipPruner, synflowPruner } from './builtins.js';
-export { TIE_TOLERANCE, buildMask, keepFractionOf, scheduledKeepFraction, shuffleMasks, thresholdScores } from './mask.js';
+export {
+  BUILTIN_PRUNERS,
+  definePruner,
+  graspPruner,
+  magnitudePruner,
+  randomPruner,
+  snipPruner,
+  synflowPruner,
+} from './builtins.js';
+export {
+  TIE_TOLERANCE,
+  buildMask,
+  keepFractionOf,
+  scheduledKeepFraction,
+  shuffleMasks,
+  thresholdScores,
+} from './mask.js';
 export { getPruner, listPruners, loadPruner, registerPruner } from './registry.js';

@@ -60,7 +60,12 @@ export function thresholdScores(scores: Scores, keepFraction: number, scope: Mas
  * `linear` 1 − (1 − κ)·(e/E), `exponential` κ^(e/E), `one-shot` κ. (So k = floor((1 − κ_e)·N)
  * inherits the reference's rounding: κ 0.2, e/E = 1/4, N = 360 gives k = floor(71.999…) = 71.)
  */
-export function scheduledKeepFraction(keepFraction: number, round: number, rounds: number, schedule: NonNullable<MaskOptions['schedule']>): number {
+export function scheduledKeepFraction(
+  keepFraction: number,
+  round: number,
+  rounds: number,
+  schedule: NonNullable<MaskOptions['schedule']>,
+): number {
   if (schedule === 'one-shot') return keepFraction;
   if (schedule === 'exponential') return keepFraction ** (round / rounds);
   return 1 - (1 - keepFraction) * (round / rounds);
@@ -72,8 +77,12 @@ function checkScores(pruner: Pruner, scores: Scores, ctx: ScoringContext): void 
     const s = scores[name];
     const size = ctx.weights[name]?.length;
     if (!s) throw new PrunerError(`pruner "${pruner.name}" returned no scores for "${name}"`);
-    if (s.length !== size) throw new PrunerError(`pruner "${pruner.name}" returned ${s.length} scores for "${name}", which has ${size} weights`);
-    for (let i = 0; i < s.length; i++) if (Number.isNaN(s[i]!)) throw new PrunerError(`pruner "${pruner.name}" returned NaN for "${name}"[${i}]`);
+    if (s.length !== size)
+      throw new PrunerError(
+        `pruner "${pruner.name}" returned ${s.length} scores for "${name}", which has ${size} weights`,
+      );
+    for (let i = 0; i < s.length; i++)
+      if (Number.isNaN(s[i]!)) throw new PrunerError(`pruner "${pruner.name}" returned NaN for "${name}"[${i}]`);
   }
 }
 
@@ -110,7 +119,8 @@ export function shuffleMasks(masks: NamedArrays, seed: number): NamedArrays {
  * @example
  * await initBackend();
  * const model = createModel('mlp');
- * const { masks, kept, total } = await buildMask(getPruner('magnitude'), { model, weights: initialWeights(model, 0), seed: 0 }, { pruningRate: 0.6 });
+ * const { masks, kept, total } = await buildMask(getPruner('magnitude'), { model, weights: initialWeights(model, 0),
+ * seed: 0 }, { pruningRate: 0.6 });
  * kept / total; // 0.4
  */
 export async function buildMask(
@@ -122,22 +132,32 @@ export async function buildMask(
   const schedule = options.schedule ?? 'one-shot';
   const scope = options.scope ?? 'global';
   const rounds = options.rounds ?? 1;
-  if (!['one-shot', 'linear', 'exponential'].includes(schedule)) throw new PrunerError(`schedule must be one-shot, linear or exponential, got ${JSON.stringify(schedule)}`);
-  if (scope !== 'global' && scope !== 'local') throw new PrunerError(`scope must be global or local, got ${JSON.stringify(scope)}`);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new PrunerError(`rounds must be a positive integer, got ${rounds}`);
-  if (schedule === 'one-shot' && rounds > 1) throw new PrunerError(`a one-shot schedule has one round; use linear or exponential for ${rounds} rounds`);
+  if (!['one-shot', 'linear', 'exponential'].includes(schedule))
+    throw new PrunerError(`schedule must be one-shot, linear or exponential, got ${JSON.stringify(schedule)}`);
+  if (scope !== 'global' && scope !== 'local')
+    throw new PrunerError(`scope must be global or local, got ${JSON.stringify(scope)}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new PrunerError(`rounds must be a positive integer, got ${rounds}`);
+  if (schedule === 'one-shot' && rounds > 1)
+    throw new PrunerError(`a one-shot schedule has one round; use linear or exponential for ${rounds} rounds`);
   const prunableSet = new Set(ctx.model.params.filter((p) => p.prunable).map((p) => p.name));
-  for (const name of options.prunable ?? []) if (!prunableSet.has(name)) throw new PrunerError(`"${name}" is not a prunable parameter of model "${ctx.model.kind}"`);
+  for (const name of options.prunable ?? [])
+    if (!prunableSet.has(name))
+      throw new PrunerError(`"${name}" is not a prunable parameter of model "${ctx.model.kind}"`);
   // in model order, whatever order the caller listed them in
-  const prunable = ctx.model.params.filter((p) => p.prunable && (!options.prunable || options.prunable.includes(p.name))).map((p) => p.name);
+  const prunable = ctx.model.params
+    .filter((p) => p.prunable && (!options.prunable || options.prunable.includes(p.name)))
+    .map((p) => p.name);
   try {
     validateArrays(ctx.model, ctx.weights, 'weights');
     if (ctx.masks) validateArrays(ctx.model, ctx.masks, 'masks');
   } catch (e) {
     throw new PrunerError(`buildMask: ${(e as Error).message}`, { cause: e });
   }
-  if (pruner.needsData && !ctx.batch) throw new PrunerError(`pruner "${pruner.name}" needs scoring data (the training set)`);
-  if (pruner.needsInitialWeights && !ctx.initialWeights) throw new PrunerError(`pruner "${pruner.name}" needs the initial weights θ0`);
+  if (pruner.needsData && !ctx.batch)
+    throw new PrunerError(`pruner "${pruner.name}" needs scoring data (the training set)`);
+  if (pruner.needsInitialWeights && !ctx.initialWeights)
+    throw new PrunerError(`pruner "${pruner.name}" needs the initial weights θ0`);
   let masks: NamedArrays = { ...denseMasks(ctx.model), ...ctx.masks };
   for (let round = 1; round <= rounds; round++) {
     const full: ScoringContext = { ...ctx, masks, prunable, round, rounds };
@@ -145,9 +165,13 @@ export async function buildMask(
     checkScores(pruner, raw, full);
     const scores: Scores = {};
     for (const name of prunable) scores[name] = options.invert ? Float64Array.from(raw[name]!, (x) => -x) : raw[name]!;
-    masks = { ...masks, ...thresholdScores(scores, scheduledKeepFraction(keepFraction, round, rounds, schedule), scope) };
+    masks = {
+      ...masks,
+      ...thresholdScores(scores, scheduledKeepFraction(keepFraction, round, rounds, schedule), scope),
+    };
   }
-  if (options.shuffle) masks = { ...masks, ...shuffleMasks(Object.fromEntries(prunable.map((n) => [n, masks[n]!])), ctx.seed) };
+  if (options.shuffle)
+    masks = { ...masks, ...shuffleMasks(Object.fromEntries(prunable.map((n) => [n, masks[n]!])), ctx.seed) };
   const perTensor: MaskResult['perTensor'] = {};
   let kept = 0;
   let total = 0;
@@ -170,5 +194,13 @@ export async function buildMask(
         `its scores tie at the threshold, and tied weights are all pruned; a pruner needs scores that rank the weights`,
     );
   }
-  return { masks: Object.fromEntries(prunable.map((n) => [n, masks[n]!])), keepFraction, pruningRate: options.pruningRate, kept, total, perTensor, rounds };
+  return {
+    masks: Object.fromEntries(prunable.map((n) => [n, masks[n]!])),
+    keepFraction,
+    pruningRate: options.pruningRate,
+    kept,
+    total,
+    perTensor,
+    rounds,
+  };
 }

@@ -16,7 +16,10 @@ export function registerPruner(pruner: Pruner): void {
   registry.set(pruner.name, pruner);
 }
 
-/** Names of every registered pruner: the built-ins (random, magnitude, snip, grasp, synflow), then any registered at run time. */
+/**
+ * Names of every registered pruner: the built-ins (random, magnitude, snip, grasp, synflow), then any registered at run
+ * time.
+ */
 export function listPruners(): string[] {
   return [...registry.keys()];
 }
@@ -24,18 +27,32 @@ export function listPruners(): string[] {
 /** A registered pruner by name, or a PrunerError listing the known names. */
 export function getPruner(name: string): Pruner {
   const p = registry.get(name);
-  if (!p) throw new PrunerError(`unknown pruner "${name}" (known: ${listPruners().join(', ')}; or an installed package name, or a path to a module)`);
+  if (!p)
+    throw new PrunerError(
+      `unknown pruner "${name}" (known: ${listPruners().join(', ')}; or an installed package name, or a path to a module)`,
+    );
   return p;
 }
 
 /** A path rather than a package name: relative, absolute, or ending in a JavaScript extension. */
 function looksLikePath(spec: string): boolean {
-  return spec.startsWith('./') || spec.startsWith('../') || spec === '.' || path.isAbsolute(spec) || /\.[cm]?[jt]s$/.test(spec) || spec.startsWith('file:');
+  return (
+    spec.startsWith('./') ||
+    spec.startsWith('../') ||
+    spec === '.' ||
+    path.isAbsolute(spec) ||
+    /\.[cm]?[jt]s$/.test(spec) ||
+    spec.startsWith('file:')
+  );
 }
 
 const isNotFound = (e: unknown) => {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /cannot find (package|module)|failed to load url/i.test(String((e as Error)?.message));
+  return (
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    /cannot find (package|module)|failed to load url/i.test(String((e as Error)?.message))
+  );
 };
 
 /** Imports a package by name: first as this package would resolve it, then from `cwd`'s node_modules. */
@@ -69,7 +86,8 @@ async function importPackage(spec: string, cwd: string): Promise<unknown> {
  * const fromFile = await loadPruner('./my-pruner.mjs', process.cwd());
  */
 export async function loadPruner(spec: string, cwd: string = process.cwd()): Promise<Pruner> {
-  if (typeof spec !== 'string' || spec === '') throw new PrunerError(`pruner spec must be a non-empty string (built-in: ${BUILTIN_NAMES.join(', ')})`);
+  if (typeof spec !== 'string' || spec === '')
+    throw new PrunerError(`pruner spec must be a non-empty string (built-in: ${BUILTIN_NAMES.join(', ')})`);
   const known = registry.get(spec);
   if (known) return known;
   const file = spec.startsWith('file:') ? spec : path.resolve(cwd, spec);
@@ -88,14 +106,20 @@ export async function loadPruner(spec: string, cwd: string = process.cwd()): Pro
     }
   } catch (e) {
     const why = isNotFound(e) ? 'no such pruner, package or module' : String((e as Error)?.message ?? e).split('\n')[0];
-    throw new PrunerError(`cannot load pruner "${spec}": ${why} (built-in: ${BUILTIN_NAMES.join(', ')}; or an installed package name, or a path to a module)`, { cause: e });
+    throw new PrunerError(
+      `cannot load pruner "${spec}": ${why} (built-in: ${BUILTIN_NAMES.join(', ')}; or an installed package name, or a path to a module)`,
+      { cause: e },
+    );
   }
   const outer = mod.default as Record<string, unknown> | undefined;
   // CommonJS or double-wrapped modules: { default: { default: pruner } }
-  const candidate = outer && typeof outer === 'object' && 'default' in outer && !('score' in outer) ? outer.default : outer;
+  const candidate =
+    outer && typeof outer === 'object' && 'default' in outer && !('score' in outer) ? outer.default : outer;
   const problem = prunerShapeProblem(candidate);
   if (problem) {
-    throw new PrunerError(`"${spec}" does not default-export a pruner: ${problem} (export default definePruner({...}) from @grokking-tickets/pruners; built-in: ${BUILTIN_NAMES.join(', ')})`);
+    throw new PrunerError(
+      `"${spec}" does not default-export a pruner: ${problem} (export default definePruner({...}) from @grokking-tickets/pruners; built-in: ${BUILTIN_NAMES.join(', ')})`,
+    );
   }
   return candidate as Pruner;
 }

@@ -4,7 +4,14 @@
  * Framework-agnostic: `await assertPrunerConforms(pruner)` inside any test. The caller initialises
  * a tfjs backend first (`await initBackend()` from @grokking-tickets/backend) for pruners that use tfjs.
  */
-import { SeededRandom, createModel, initialWeights, type Batch, type GrokModel, type NamedArrays } from '@grokking-tickets/models';
+import {
+  SeededRandom,
+  createModel,
+  initialWeights,
+  type Batch,
+  type GrokModel,
+  type NamedArrays,
+} from '@grokking-tickets/models';
 import { prunerShapeProblem } from './builtins.js';
 import { buildMask } from './mask.js';
 import type { Pruner, ScoringContext, Scores } from './types.js';
@@ -16,13 +23,24 @@ export interface ConformanceCheck {
   detail?: string;
 }
 
-/** The setting of the checks: an mlp with vocab 7, dEmb 12, dModel 8; θ0; a perturbed θ_t; 20 token pairs labelled (a + b) mod 7. */
-export function conformanceSetting(seed = 0): { model: GrokModel; theta0: NamedArrays; thetaT: NamedArrays; batch: Batch } {
+/**
+ * The setting of the checks: an mlp with vocab 7, dEmb 12, dModel 8; θ0; a perturbed θ_t; 20 token pairs labelled (a +
+ * b) mod 7.
+ */
+export function conformanceSetting(seed = 0): {
+  model: GrokModel;
+  theta0: NamedArrays;
+  thetaT: NamedArrays;
+  batch: Batch;
+} {
   const model = createModel('mlp', { vocab: 7, dEmb: 12, dModel: 8 });
   const theta0 = initialWeights(model, seed);
   const rng = new SeededRandom(seed, 'conformance/theta-t');
   const thetaT: NamedArrays = Object.fromEntries(
-    Object.entries(theta0).map(([k, w]) => [k, w.map((x) => x + 0.5 * rng.normal() * Math.abs(x) + 0.01 * rng.normal())]),
+    Object.entries(theta0).map(([k, w]) => [
+      k,
+      w.map((x) => x + 0.5 * rng.normal() * Math.abs(x) + 0.01 * rng.normal()),
+    ]),
   );
   const a = Int32Array.from({ length: 20 }, (_, i) => i % 7);
   const b = Int32Array.from({ length: 20 }, (_, i) => (i * 3 + 1) % 7);
@@ -41,13 +59,17 @@ const run = async (name: string, fn: () => Promise<string | null> | string | nul
 
 /** Whether any two scores are equal (within one tensor for `local`, across all for `global`). */
 function hasTies(scores: Scores, names: string[], scope: 'global' | 'local'): boolean {
-  const groups = scope === 'local' ? names.map((n) => Float64Array.from(scores[n]!)) : [Float64Array.from(names.flatMap((n) => Array.from(scores[n]!)))];
+  const groups =
+    scope === 'local'
+      ? names.map((n) => Float64Array.from(scores[n]!))
+      : [Float64Array.from(names.flatMap((n) => Array.from(scores[n]!)))];
   return groups.some((g) => g.sort().some((v, i) => i > 0 && v === g[i - 1]));
 }
 
 /** Problems of a score set: missing names, wrong lengths, extra names, non-numbers (NaN; also ±∞ when `finite`). */
 function scoreProblem(scores: Scores, prunable: string[], weights: NamedArrays, finite: boolean): string | null {
-  if (!scores || typeof scores !== 'object') return `score() returned ${scores === null ? 'null' : typeof scores}, not a record of arrays`;
+  if (!scores || typeof scores !== 'object')
+    return `score() returned ${scores === null ? 'null' : typeof scores}, not a record of arrays`;
   for (const name of prunable) {
     const s = scores[name];
     if (!s) return `no scores for "${name}"`;
@@ -75,17 +97,34 @@ function scoreProblem(scores: Scores, prunable: string[], weights: NamedArrays, 
  *   crash and returns finite scores, and a two-round linear schedule reaches its target.
  * Returns every check; none throws.
  */
-export async function checkPrunerConformance(pruner: Pruner, options: { seed?: number } = {}): Promise<ConformanceCheck[]> {
+export async function checkPrunerConformance(
+  pruner: Pruner,
+  options: { seed?: number } = {},
+): Promise<ConformanceCheck[]> {
   const seed = options.seed ?? 0;
   const checks: ConformanceCheck[] = [];
   const shape = prunerShapeProblem(pruner);
-  checks.push({ name: 'has a name, description, needsData and score()', ok: !shape, ...(shape ? { detail: shape } : {}) });
+  checks.push({
+    name: 'has a name, description, needsData and score()',
+    ok: !shape,
+    ...(shape ? { detail: shape } : {}),
+  });
   if (shape) return checks;
 
   const { model, theta0, thetaT, batch } = conformanceSetting(seed);
   const prunable = model.params.filter((p) => p.prunable).map((p) => p.name);
   const ones = Object.fromEntries(prunable.map((n) => [n, new Float32Array(thetaT[n]!.length).fill(1)]));
-  const ctx: ScoringContext = { model, weights: thetaT, masks: ones, prunable, initialWeights: theta0, batch, seed, round: 1, rounds: 1 };
+  const ctx: ScoringContext = {
+    model,
+    weights: thetaT,
+    masks: ones,
+    prunable,
+    initialWeights: theta0,
+    batch,
+    seed,
+    round: 1,
+    rounds: 1,
+  };
   const total = prunable.reduce((n, k) => n + thetaT[k]!.length, 0);
 
   let first: Scores | null = null;
@@ -100,7 +139,9 @@ export async function checkPrunerConformance(pruner: Pruner, options: { seed?: n
       if (!first) return 'no first scores to compare';
       const again = await pruner.score(ctx);
       for (const name of prunable) {
-        for (let i = 0; i < first[name]!.length; i++) if (!Object.is(again[name]?.[i], first[name]![i])) return `"${name}"[${i}] is ${first[name]![i]} then ${again[name]?.[i]}`;
+        for (let i = 0; i < first[name]!.length; i++)
+          if (!Object.is(again[name]?.[i], first[name]![i]))
+            return `"${name}"[${i}] is ${first[name]![i]} then ${again[name]?.[i]}`;
       }
       return null;
     }),
@@ -109,13 +150,23 @@ export async function checkPrunerConformance(pruner: Pruner, options: { seed?: n
     for (const rate of [0, 0.3, 0.6, 0.9]) {
       checks.push(
         await run(`${scope} mask at pruning rate ${rate}: 0/1 entries, removes floor(rate·N) weights`, async () => {
-          const r = await buildMask(pruner, { model, weights: thetaT, initialWeights: theta0, batch, seed }, { pruningRate: rate, scope });
-          for (const [name, m] of Object.entries(r.masks)) for (let i = 0; i < m.length; i++) if (m[i] !== 0 && m[i] !== 1) return `"${name}"[${i}] of the mask is ${m[i]}`;
-          const expected = scope === 'global' ? Math.floor(rate * total) : prunable.reduce((n, k) => n + Math.floor(rate * thetaT[k]!.length), 0);
+          const r = await buildMask(
+            pruner,
+            { model, weights: thetaT, initialWeights: theta0, batch, seed },
+            { pruningRate: rate, scope },
+          );
+          for (const [name, m] of Object.entries(r.masks))
+            for (let i = 0; i < m.length; i++)
+              if (m[i] !== 0 && m[i] !== 1) return `"${name}"[${i}] of the mask is ${m[i]}`;
+          const expected =
+            scope === 'global'
+              ? Math.floor(rate * total)
+              : prunable.reduce((n, k) => n + Math.floor(rate * thetaT[k]!.length), 0);
           const removed = r.total - r.kept;
           if (rate === 0) return removed === 0 ? null : `rate 0 removed ${removed}`;
           const ties = first ? hasTies(first, prunable, scope) : true;
-          if (!ties && removed !== expected) return `removed ${removed}, expected exactly ${expected} (the scores have no ties)`;
+          if (!ties && removed !== expected)
+            return `removed ${removed}, expected exactly ${expected} (the scores have no ties)`;
           if (removed < expected) return `removed ${removed}, expected at least ${expected}`;
           return null;
         }),
@@ -125,15 +176,23 @@ export async function checkPrunerConformance(pruner: Pruner, options: { seed?: n
   checks.push(
     await run('scores a masked model (ctx.masks with half the weights pruned): finite scores', async () => {
       const rng = new SeededRandom(seed, 'conformance/masks');
-      const masks = Object.fromEntries(prunable.map((n) => [n, Float32Array.from(thetaT[n]!, () => (rng.uniform() < 0.5 ? 0 : 1))]));
+      const masks = Object.fromEntries(
+        prunable.map((n) => [n, Float32Array.from(thetaT[n]!, () => (rng.uniform() < 0.5 ? 0 : 1))]),
+      );
       const s = await pruner.score({ ...ctx, masks, round: 2, rounds: 2 });
       return scoreProblem(s, prunable, thetaT, true);
     }),
   );
   checks.push(
     await run('a two-round linear schedule rescores the masked model and reaches the target', async () => {
-      const r = await buildMask(pruner, { model, weights: thetaT, initialWeights: theta0, batch, seed }, { pruningRate: 0.6, schedule: 'linear', rounds: 2 });
-      return r.total - r.kept >= Math.floor(0.6 * total) ? null : `removed ${r.total - r.kept} of ${total}, expected at least ${Math.floor(0.6 * total)}`;
+      const r = await buildMask(
+        pruner,
+        { model, weights: thetaT, initialWeights: theta0, batch, seed },
+        { pruningRate: 0.6, schedule: 'linear', rounds: 2 },
+      );
+      return r.total - r.kept >= Math.floor(0.6 * total)
+        ? null
+        : `removed ${r.total - r.kept} of ${total}, expected at least ${Math.floor(0.6 * total)}`;
     }),
   );
   return checks;
@@ -146,6 +205,8 @@ export async function checkPrunerConformance(pruner: Pruner, options: { seed?: n
 export async function assertPrunerConforms(pruner: Pruner, options: { seed?: number } = {}): Promise<void> {
   const failed = (await checkPrunerConformance(pruner, options)).filter((c) => !c.ok);
   if (failed.length) {
-    throw new Error(`pruner "${(pruner as Partial<Pruner> | undefined)?.name}" fails ${failed.length} conformance check(s):\n${failed.map((c) => `- ${c.name}: ${c.detail}`).join('\n')}`);
+    throw new Error(
+      `pruner "${(pruner as Partial<Pruner> | undefined)?.name}" fails ${failed.length} conformance check(s):\n${failed.map((c) => `- ${c.name}: ${c.detail}`).join('\n')}`,
+    );
   }
 }

@@ -6,7 +6,10 @@ export type Scores = Record<string, Float32Array | Float64Array>;
 /** Everything a pruner may read when scoring. */
 export interface ScoringContext {
   model: GrokModel;
-  /** Raw parameter values being scored (θ_t of a trained run for tickets, θ0 for pruning at initialisation); every parameter. */
+  /**
+   * Raw parameter values being scored (θ_t of a trained run for tickets, θ0 for pruning at initialisation); every
+   * parameter.
+   */
   weights: NamedArrays;
   /** Current masks (all ones in round 1) for every prunable parameter. */
   masks: NamedArrays;
@@ -42,15 +45,24 @@ export type MaskSchedule = 'one-shot' | 'linear' | 'exponential';
 
 /** How `buildMask` turns scores into masks. */
 export interface MaskOptions {
-  /** Fraction of prunable weights removed, in [0, 1): the paper's pruning rate (0.6 removes 60 %). keepFraction = 1 − pruningRate. */
+  /**
+   * Fraction of prunable weights removed, in [0, 1): the paper's pruning rate (0.6 removes 60 %). keepFraction = 1 −
+   * pruningRate.
+   */
   pruningRate: number;
   /** One threshold over every scored weight (`global`, default; what the paper uses) or one per tensor (`local`). */
   scope?: MaskScope;
   /** Default `one-shot` (one round); `linear` or `exponential` over `rounds`. */
   schedule?: MaskSchedule;
-  /** Scoring rounds E (default 1, a positive integer; more than 1 needs a linear or exponential schedule); scores are recomputed each round on the masked model. */
+  /**
+   * Scoring rounds E (default 1, a positive integer; more than 1 needs a linear or exponential schedule); scores are
+   * recomputed each round on the masked model.
+   */
   rounds?: number;
-  /** Keep the lowest scores instead: implemented as negation of the scores (the reference takes reciprocals, which gives NaN at 0). */
+  /**
+   * Keep the lowest scores instead: implemented as negation of the scores (the reference takes reciprocals, which gives
+   * NaN at 0).
+   */
   invert?: boolean;
   /** Permute each tensor's final mask randomly (a random mask with the same per-tensor densities), seeded. */
   shuffle?: boolean;

@@ -3,7 +3,9 @@ import { createModel, type Batch, type NamedArrays } from '@grokking-tickets/mod
 import type { ScoringContext } from '../src/index.js';
 
 /** The float64 fixture written by test/fixtures/make_pruner_fixtures.py. */
-export const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/pruner_scores.json', import.meta.url), 'utf8')) as {
+export const fixture = JSON.parse(
+  fs.readFileSync(new URL('./fixtures/pruner_scores.json', import.meta.url), 'utf8'),
+) as {
   config: { vocab: number; dEmb: number; dModel: number };
   weights: Record<string, number[]>;
   masks: Record<string, number[]>;
@@ -18,8 +20,12 @@ export const PRUNABLE = ['W_E', 'W_in', 'W_out', 'W_U'];
 /** The fixture's model, weights, masks and batch as a scoring context (round 1 of 1, seed 0). */
 export function fixtureContext(): ScoringContext {
   const model = createModel('mlp', fixture.config);
-  const weights: NamedArrays = Object.fromEntries(Object.entries(fixture.weights).map(([k, v]) => [k, Float32Array.from(v)]));
-  const masks: NamedArrays = Object.fromEntries(Object.entries(fixture.masks).map(([k, v]) => [k, Float32Array.from(v)]));
+  const weights: NamedArrays = Object.fromEntries(
+    Object.entries(fixture.weights).map(([k, v]) => [k, Float32Array.from(v)]),
+  );
+  const masks: NamedArrays = Object.fromEntries(
+    Object.entries(fixture.masks).map(([k, v]) => [k, Float32Array.from(v)]),
+  );
   const { a, b, labels } = fixture.pairs;
   const batch: Batch = { kind: 'pairs', a: Int32Array.from(a), b: Int32Array.from(b), labels: Int32Array.from(labels) };
   return { model, weights, masks, prunable: [...PRUNABLE], batch, seed: 0, round: 1, rounds: 1 };

@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BUILTIN_PRUNERS, PrunerError, definePruner, getPruner, listPruners, loadPruner, registerPruner } from '../src/index.js';
+import {
+  BUILTIN_PRUNERS,
+  PrunerError,
+  definePruner,
+  getPruner,
+  listPruners,
+  loadPruner,
+  registerPruner,
+} from '../src/index.js';
 
 const BUILTINS = 'random, magnitude, snip, grasp, synflow';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-pruners-'));
@@ -21,9 +29,17 @@ write('named-only.mjs', `export const pruner = { name: 'x', description: '', nee
 write('broken.mjs', `throw new Error('boom while loading');\n`);
 write(
   'node_modules/pruner-from-cwd/package.json',
-  JSON.stringify({ name: 'pruner-from-cwd', version: '1.0.0', type: 'module', exports: { '.': { default: './index.js' } } }),
+  JSON.stringify({
+    name: 'pruner-from-cwd',
+    version: '1.0.0',
+    type: 'module',
+    exports: { '.': { default: './index.js' } },
+  }),
 );
-write('node_modules/pruner-from-cwd/index.js', `export default { name: 'from-cwd', description: 'installed in the project', needsData: false, score: (ctx) => Object.fromEntries(ctx.prunable.map((n) => [n, Float64Array.from(ctx.weights[n], Math.abs)])) };\n`);
+write(
+  'node_modules/pruner-from-cwd/index.js',
+  `export default { name: 'from-cwd', description: 'installed in the project', needsData: false, score: (ctx) => Object.fromEntries(ctx.prunable.map((n) => [n, Float64Array.from(ctx.weights[n], Math.abs)])) };\n`,
+);
 
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -35,15 +51,21 @@ describe('registry', () => {
     expect(() => getPruner('magnitud')).toThrow(`unknown pruner "magnitud" (known: ${BUILTINS}`);
   });
   it('registerPruner adds (and checks) a pruner', async () => {
-    registerPruner(definePruner({ name: 'registered-at-run-time', description: '', needsData: false, score: () => ({}) }));
+    registerPruner(
+      definePruner({ name: 'registered-at-run-time', description: '', needsData: false, score: () => ({}) }),
+    );
     expect(listPruners()).toContain('registered-at-run-time');
     expect((await loadPruner('registered-at-run-time')).name).toBe('registered-at-run-time');
-    expect(() => registerPruner({ name: 'bad' } as never)).toThrow(/registerPruner: pruner "bad" has no score\(ctx\) function/);
+    expect(() => registerPruner({ name: 'bad' } as never)).toThrow(
+      /registerPruner: pruner "bad" has no score\(ctx\) function/,
+    );
   });
   it('definePruner returns its argument and rejects malformed objects', () => {
     const p = { name: 'ok', description: '', needsData: false, score: () => ({}) };
     expect(definePruner(p)).toBe(p);
-    expect(() => definePruner({ ...p, needsData: 'yes' } as never)).toThrow(/definePruner: pruner "ok" must say whether it needsData/);
+    expect(() => definePruner({ ...p, needsData: 'yes' } as never)).toThrow(
+      /definePruner: pruner "ok" must say whether it needsData/,
+    );
     expect(() => definePruner({ ...p, name: '' })).toThrow(/missing a non-empty string "name"/);
     expect(() => definePruner(null as never)).toThrow(/not a pruner object/);
   });
@@ -67,23 +89,39 @@ describe('loadPruner', () => {
   });
 
   it('an unknown name: one PrunerError line listing the built-ins, the load error as cause', async () => {
-    const err = await loadPruner('no-such-pruner', dir).then(() => { throw new Error('expected a PrunerError'); }, (e: unknown) => e as PrunerError);
+    const err = await loadPruner('no-such-pruner', dir).then(
+      () => {
+        throw new Error('expected a PrunerError');
+      },
+      (e: unknown) => e as PrunerError,
+    );
     expect(err).toBeInstanceOf(PrunerError);
-    expect(err.message).toBe(`cannot load pruner "no-such-pruner": no such pruner, package or module (built-in: ${BUILTINS}; or an installed package name, or a path to a module)`);
+    expect(err.message).toBe(
+      `cannot load pruner "no-such-pruner": no such pruner, package or module (built-in: ${BUILTINS}; or an installed package name, or a path to a module)`,
+    );
     expect(err.message).not.toContain('\n');
     expect(err.cause).toBeInstanceOf(Error);
-    await expect(loadPruner('./missing.mjs', dir)).rejects.toThrow(/cannot load pruner "\.\/missing\.mjs": no such pruner, package or module/);
+    await expect(loadPruner('./missing.mjs', dir)).rejects.toThrow(
+      /cannot load pruner "\.\/missing\.mjs": no such pruner, package or module/,
+    );
   });
 
   it('a module whose default export is not a pruner, or that has none', async () => {
     await expect(loadPruner('./half.mjs', dir)).rejects.toThrow(
       `"./half.mjs" does not default-export a pruner: pruner "half" has no score(ctx) function (export default definePruner({...}) from @grokking-tickets/pruners; built-in: ${BUILTINS})`,
     );
-    await expect(loadPruner('./named-only.mjs', dir)).rejects.toThrow(/"\.\/named-only\.mjs" does not default-export a pruner: not a pruner object \(got undefined\)/);
+    await expect(loadPruner('./named-only.mjs', dir)).rejects.toThrow(
+      /"\.\/named-only\.mjs" does not default-export a pruner: not a pruner object \(got undefined\)/,
+    );
   });
 
   it('a module that throws on import: its first line, chained as cause', async () => {
-    const err = await loadPruner('./broken.mjs', dir).then(() => { throw new Error('expected a PrunerError'); }, (e: unknown) => e as PrunerError);
+    const err = await loadPruner('./broken.mjs', dir).then(
+      () => {
+        throw new Error('expected a PrunerError');
+      },
+      (e: unknown) => e as PrunerError,
+    );
     expect(err).toBeInstanceOf(PrunerError);
     expect(err.message).toMatch(/^cannot load pruner "\.\/broken\.mjs": boom while loading \(built-in: /);
     expect((err.cause as Error).message).toBe('boom while loading');

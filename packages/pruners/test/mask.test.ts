@@ -1,7 +1,15 @@
 import { initBackend } from '@grokking-tickets/backend';
 import { createModel, initialWeights, type NamedArrays } from '@grokking-tickets/models';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { PrunerError, buildMask, definePruner, getPruner, scheduledKeepFraction, thresholdScores, type Pruner } from '../src/index.js';
+import {
+  PrunerError,
+  buildMask,
+  definePruner,
+  getPruner,
+  scheduledKeepFraction,
+  thresholdScores,
+  type Pruner,
+} from '../src/index.js';
 import { fixtureContext, ones } from './helpers.js';
 
 beforeAll(async () => {
@@ -18,15 +26,26 @@ describe('thresholdScores (spec §5.3, §10 item 5)', () => {
   });
   it('ties at the threshold are also removed (so at least k go)', () => {
     // k = 6, the 6th smallest is 4, and three scores equal 4: 8 are removed
-    expect(arr(thresholdScores({ w: f64(4, 1, 4, 9, 2, 4, 3, 8, 0.5, 6) }, 0.4, 'global').w)).toEqual([0, 0, 0, 1, 0, 0, 0, 1, 0, 1]);
+    expect(arr(thresholdScores({ w: f64(4, 1, 4, 9, 2, 4, 3, 8, 0.5, 6) }, 0.4, 'global').w)).toEqual([
+      0, 0, 0, 1, 0, 0, 0, 1, 0, 1,
+    ]);
   });
   it('k < 1 leaves every weight (κ 0.95 of 10: k = floor(0.5) = 0), and κ = 1 too', () => {
-    for (const kappa of [0.95, 1]) expect(arr(thresholdScores({ w: f64(3, 1, 2, 0, 5, 4, 9, 8, 7, 6) }, kappa, 'global').w)).toEqual(Array(10).fill(1));
+    for (const kappa of [0.95, 1])
+      expect(arr(thresholdScores({ w: f64(3, 1, 2, 0, 5, 4, 9, 8, 7, 6) }, kappa, 'global').w)).toEqual(
+        Array(10).fill(1),
+      );
   });
   it('global ranks across tensors, local within each', () => {
     const s = { a: f64(1, 2, 3, 4), b: f64(10, 20, 30, 40) };
-    expect(thresholdScores(s, 0.5, 'global')).toEqual({ a: new Float32Array([0, 0, 0, 0]), b: new Float32Array([1, 1, 1, 1]) });
-    expect(thresholdScores(s, 0.5, 'local')).toEqual({ a: new Float32Array([0, 0, 1, 1]), b: new Float32Array([0, 0, 1, 1]) });
+    expect(thresholdScores(s, 0.5, 'global')).toEqual({
+      a: new Float32Array([0, 0, 0, 0]),
+      b: new Float32Array([1, 1, 1, 1]),
+    });
+    expect(thresholdScores(s, 0.5, 'local')).toEqual({
+      a: new Float32Array([0, 0, 1, 1]),
+      b: new Float32Array([0, 0, 1, 1]),
+    });
   });
   it('signed scores: the most negative go first (GraSP)', () => {
     expect(arr(thresholdScores({ w: f64(-3, 2, -1, 0.5) }, 0.5, 'global').w)).toEqual([0, 1, 0, 1]);
@@ -45,15 +64,26 @@ const flat = (m: NamedArrays) => ['W_E', 'W_in', 'W_out', 'W_U'].flatMap((n) => 
 
 describe('buildMask with magnitude on a synthetic vector (spec §10 item 5)', () => {
   it('N = 10, pruning rate 0.6 (κ 0.4): the 6 smallest |w| are removed', async () => {
-    const r = await buildMask(getPruner('magnitude'), { model: tiny, weights: tinyWeights([5, -0.1, 3, -9, 0.5, 7, -2, 8, 4, -6]), seed: 0 }, { pruningRate: 0.6 });
+    const r = await buildMask(
+      getPruner('magnitude'),
+      { model: tiny, weights: tinyWeights([5, -0.1, 3, -9, 0.5, 7, -2, 8, 4, -6]), seed: 0 },
+      { pruningRate: 0.6 },
+    );
     expect(flat(r.masks)).toEqual([0, 0, 0, 1, 0, 1, 0, 1, 0, 1]); // |w| 9, 7, 8, 6 stay
     expect([r.kept, r.total, r.pruningRate, r.rounds]).toEqual([4, 10, 0.6, 1]);
     expect(r.keepFraction).toBeCloseTo(0.4, 15);
-    expect(r.perTensor).toEqual({ W_E: { kept: 0, total: 3 }, W_in: { kept: 1, total: 2 }, W_out: { kept: 1, total: 2 }, W_U: { kept: 2, total: 3 } });
+    expect(r.perTensor).toEqual({
+      W_E: { kept: 0, total: 3 },
+      W_in: { kept: 1, total: 2 },
+      W_out: { kept: 1, total: 2 },
+      W_U: { kept: 2, total: 3 },
+    });
   });
   it('ties at the threshold are removed; k < 1 keeps everything', async () => {
     const ctx = { model: tiny, weights: tinyWeights([4, 1, -4, 9, 2, 4, 3, 8, 0.5, 6]), seed: 0 };
-    expect(flat((await buildMask(getPruner('magnitude'), ctx, { pruningRate: 0.6 })).masks)).toEqual([0, 0, 0, 1, 0, 0, 0, 1, 0, 1]);
+    expect(flat((await buildMask(getPruner('magnitude'), ctx, { pruningRate: 0.6 })).masks)).toEqual([
+      0, 0, 0, 1, 0, 0, 0, 1, 0, 1,
+    ]);
     const none = await buildMask(getPruner('magnitude'), ctx, { pruningRate: 0.05 });
     expect([none.kept, none.total]).toEqual([10, 10]);
     const zero = await buildMask(getPruner('magnitude'), ctx, { pruningRate: 0 });
@@ -64,7 +94,12 @@ describe('buildMask with magnitude on a synthetic vector (spec §10 item 5)', ()
 describe('buildMask', () => {
   const zeros = (kind: string) => {
     const model = createModel(kind);
-    return { model, weights: Object.fromEntries(model.params.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))])) };
+    return {
+      model,
+      weights: Object.fromEntries(
+        model.params.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))]),
+      ),
+    };
   };
 
   it('counts of spec §5.3 on the real model sizes (random scores)', async () => {
@@ -81,7 +116,12 @@ describe('buildMask', () => {
     for (const t of Object.values(r81.perTensor)) expect(Math.abs(t.kept / t.total - 0.19)).toBeLessThan(0.01);
     // local: the same rule in each tensor
     const local = await buildMask(random, { ...mlp, seed: 1 }, { pruningRate: 0.6, scope: 'local' });
-    expect(local.perTensor).toEqual({ W_E: { kept: 13_400, total: 33_500 }, W_in: { kept: 9_600, total: 24_000 }, W_out: { kept: 9_600, total: 24_000 }, W_U: { kept: 13_400, total: 33_500 } });
+    expect(local.perTensor).toEqual({
+      W_E: { kept: 13_400, total: 33_500 },
+      W_in: { kept: 9_600, total: 24_000 },
+      W_out: { kept: 9_600, total: 24_000 },
+      W_U: { kept: 13_400, total: 33_500 },
+    });
   });
 
   it('global vs local on magnitude: global follows the layer scales, local keeps κ per tensor', async () => {
@@ -89,7 +129,11 @@ describe('buildMask', () => {
     const weights = initialWeights(model, 0);
     weights.W_in = weights.W_in!.map((x) => 10 * x); // one layer with much larger weights
     const g = await buildMask(getPruner('magnitude'), { model, weights, seed: 0 }, { pruningRate: 0.5 });
-    const l = await buildMask(getPruner('magnitude'), { model, weights, seed: 0 }, { pruningRate: 0.5, scope: 'local' });
+    const l = await buildMask(
+      getPruner('magnitude'),
+      { model, weights, seed: 0 },
+      { pruningRate: 0.5, scope: 'local' },
+    );
     expect(g.kept).toBe(180);
     expect(g.perTensor.W_in!.kept).toBe(88); // the large layer keeps 92 %, each other layer under half
     for (const n of ['W_E', 'W_out', 'W_U']) expect(g.perTensor[n]!.kept / g.perTensor[n]!.total).toBeLessThan(0.5);
@@ -97,8 +141,14 @@ describe('buildMask', () => {
   });
 
   it('schedules: κ_e per round as the reference computes it (linear 1 − (1 − κ)·e/E, exponential κ^(e/E))', () => {
-    expect([1, 2, 3, 4].map((e) => scheduledKeepFraction(0.2, e, 4, 'linear'))).toEqual([0.8, 0.6, 0.3999999999999999, 0.19999999999999996]);
-    expect([1, 2, 4].map((e) => scheduledKeepFraction(0.2, e, 4, 'exponential'))).toEqual([0.2 ** 0.25, 0.2 ** 0.5, 0.2]);
+    expect([1, 2, 3, 4].map((e) => scheduledKeepFraction(0.2, e, 4, 'linear'))).toEqual([
+      0.8, 0.6, 0.3999999999999999, 0.19999999999999996,
+    ]);
+    expect([1, 2, 4].map((e) => scheduledKeepFraction(0.2, e, 4, 'exponential'))).toEqual([
+      0.2 ** 0.25,
+      0.2 ** 0.5,
+      0.2,
+    ]);
     expect(scheduledKeepFraction(0.4, 1, 1, 'one-shot')).toBe(0.4);
   });
 
@@ -107,24 +157,32 @@ describe('buildMask', () => {
     // reference's rounding: round 1 of linear is floor(71.999…) = 71)
     ['linear', [71, 144, 216, 288]],
     ['exponential', [119, 199, 252, 288]],
-  ] as const)('%s schedule: the masked model is rescored each round and hits each round target', async (schedule, removed) => {
-    const model = createModel('mlp', { vocab: 7, dEmb: 12, dModel: 8 });
-    const weights = initialWeights(model, 0);
-    const seen: Array<[number, number, number]> = [];
-    // random scores are fresh each round (the round is part of the stream), so each round really re-ranks
-    const spy: Pruner = definePruner({
-      ...getPruner('random'),
-      name: 'spy',
-      score: (ctx) => {
-        seen.push([ctx.round, ctx.rounds, Object.values(ctx.masks).reduce((s, m) => s + ones(m), 0)]);
-        return getPruner('random').score(ctx);
-      },
-    });
-    const r = await buildMask(spy, { model, weights, seed: 0 }, { pruningRate: 0.8, schedule, rounds: 4 });
-    expect(seen).toEqual([[1, 4, 360], [2, 4, 360 - removed[0]], [3, 4, 360 - removed[1]], [4, 4, 360 - removed[2]]]);
-    expect(r.total - r.kept).toBe(removed[3]);
-    expect(r.rounds).toBe(4);
-  });
+  ] as const)(
+    '%s schedule: the masked model is rescored each round and hits each round target',
+    async (schedule, removed) => {
+      const model = createModel('mlp', { vocab: 7, dEmb: 12, dModel: 8 });
+      const weights = initialWeights(model, 0);
+      const seen: Array<[number, number, number]> = [];
+      // random scores are fresh each round (the round is part of the stream), so each round really re-ranks
+      const spy: Pruner = definePruner({
+        ...getPruner('random'),
+        name: 'spy',
+        score: (ctx) => {
+          seen.push([ctx.round, ctx.rounds, Object.values(ctx.masks).reduce((s, m) => s + ones(m), 0)]);
+          return getPruner('random').score(ctx);
+        },
+      });
+      const r = await buildMask(spy, { model, weights, seed: 0 }, { pruningRate: 0.8, schedule, rounds: 4 });
+      expect(seen).toEqual([
+        [1, 4, 360],
+        [2, 4, 360 - removed[0]],
+        [3, 4, 360 - removed[1]],
+        [4, 4, 360 - removed[2]],
+      ]);
+      expect(r.total - r.kept).toBe(removed[3]);
+      expect(r.rounds).toBe(4);
+    },
+  );
 
   it('magnitude over rounds equals one shot (the raw weights do not change), spec §5.4', async () => {
     const ctx = { ...fixtureContext(), masks: undefined };
@@ -164,14 +222,22 @@ describe('buildMask', () => {
   it('a prunable subset (any order; scored in model order): only those tensors are masked and counted; given masks are used in round 1', async () => {
     const ctx = fixtureContext();
     const seen: string[][] = [];
-    const spy = definePruner({ ...getPruner('magnitude'), name: 'spy2', score: (c) => (seen.push(c.prunable), getPruner('magnitude').score(c)) });
+    const spy = definePruner({
+      ...getPruner('magnitude'),
+      name: 'spy2',
+      score: (c) => (seen.push(c.prunable), getPruner('magnitude').score(c)),
+    });
     const r = await buildMask(spy, { ...ctx, masks: undefined }, { pruningRate: 0.5, prunable: ['W_U', 'W_in'] });
     expect(seen).toEqual([['W_in', 'W_U']]);
     expect(Object.keys(r.masks)).toEqual(['W_in', 'W_U']);
     expect(r.total).toBe(24 + 30);
     expect(r.kept).toBe(27);
     const masked: number[] = [];
-    const spy3 = definePruner({ ...getPruner('magnitude'), name: 'spy3', score: (c) => (masked.push(ones(c.masks.W_E!)), getPruner('magnitude').score(c)) });
+    const spy3 = definePruner({
+      ...getPruner('magnitude'),
+      name: 'spy3',
+      score: (c) => (masked.push(ones(c.masks.W_E!)), getPruner('magnitude').score(c)),
+    });
     await buildMask(spy3, ctx, { pruningRate: 0.5 });
     expect(masked).toEqual([ones(ctx.masks.W_E!)]);
   });
@@ -196,18 +262,45 @@ describe('buildMask', () => {
 
   it('rejects weights or masks that do not fit the model', async () => {
     const ctx = { ...fixtureContext(), masks: undefined };
-    await expect(buildMask(getPruner('magnitude'), { ...ctx, weights: { ...ctx.weights, W_in: new Float32Array(3) } }, { pruningRate: 0.5 })).rejects.toThrow(/buildMask: weights: "W_in" has 3 values, expected 24/);
-    await expect(buildMask(getPruner('magnitude'), { ...ctx, masks: { W_U: new Float32Array(30).fill(0.5) } }, { pruningRate: 0.5 })).rejects.toThrow(PrunerError);
+    await expect(
+      buildMask(
+        getPruner('magnitude'),
+        { ...ctx, weights: { ...ctx.weights, W_in: new Float32Array(3) } },
+        { pruningRate: 0.5 },
+      ),
+    ).rejects.toThrow(/buildMask: weights: "W_in" has 3 values, expected 24/);
+    await expect(
+      buildMask(
+        getPruner('magnitude'),
+        { ...ctx, masks: { W_U: new Float32Array(30).fill(0.5) } },
+        { pruningRate: 0.5 },
+      ),
+    ).rejects.toThrow(PrunerError);
   });
 
   it('checks what a pruner returns and what it needs', async () => {
     const ctx = { ...fixtureContext(), masks: undefined };
-    await expect(buildMask(getPruner('snip'), { ...ctx, batch: undefined }, { pruningRate: 0.5 })).rejects.toThrow(/pruner "snip" needs scoring data/);
+    await expect(buildMask(getPruner('snip'), { ...ctx, batch: undefined }, { pruningRate: 0.5 })).rejects.toThrow(
+      /pruner "snip" needs scoring data/,
+    );
     const needs0 = definePruner({ ...getPruner('magnitude'), name: 'needs-theta0', needsInitialWeights: true });
     await expect(buildMask(needs0, ctx, { pruningRate: 0.5 })).rejects.toThrow(/needs the initial weights/);
-    const short = definePruner({ name: 'short', description: '', needsData: false, score: (c) => Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(2)])) });
-    await expect(buildMask(short, ctx, { pruningRate: 0.5 })).rejects.toThrow(/returned 2 scores for "W_E", which has 30 weights/);
-    const nan = definePruner({ name: 'nan', description: '', needsData: false, score: (c) => Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(c.weights[n]!.length).fill(Number.NaN)])) });
+    const short = definePruner({
+      name: 'short',
+      description: '',
+      needsData: false,
+      score: (c) => Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(2)])),
+    });
+    await expect(buildMask(short, ctx, { pruningRate: 0.5 })).rejects.toThrow(
+      /returned 2 scores for "W_E", which has 30 weights/,
+    );
+    const nan = definePruner({
+      name: 'nan',
+      description: '',
+      needsData: false,
+      score: (c) =>
+        Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(c.weights[n]!.length).fill(Number.NaN)])),
+    });
     await expect(buildMask(nan, ctx, { pruningRate: 0.5 })).rejects.toThrow(/returned NaN/);
   });
 });

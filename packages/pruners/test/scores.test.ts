@@ -30,13 +30,16 @@ describe('scores match the float64 fixture (make_pruner_fixtures.py)', () => {
     for (const name of PRUNABLE) expect(fixture.masks[name]).toContain(0);
   });
 
-  it.each(['magnitude', 'snip', 'grasp', 'synflow'] as const)('%s: every weight, and the same mask at pruning rate 0.5', async (name) => {
-    const ctx = fixtureContext();
-    const got = await getPruner(name).score(ctx);
-    expect(scaledError(got, fixture.scores[name])).toBeLessThanOrEqual(TOLERANCE[name]);
-    const want: Scores = Object.fromEntries(PRUNABLE.map((n) => [n, Float64Array.from(fixture.scores[name][n]!)]));
-    expect(thresholdScores(got, 0.5, 'global')).toEqual(thresholdScores(want, 0.5, 'global'));
-  });
+  it.each(['magnitude', 'snip', 'grasp', 'synflow'] as const)(
+    '%s: every weight, and the same mask at pruning rate 0.5',
+    async (name) => {
+      const ctx = fixtureContext();
+      const got = await getPruner(name).score(ctx);
+      expect(scaledError(got, fixture.scores[name])).toBeLessThanOrEqual(TOLERANCE[name]);
+      const want: Scores = Object.fromEntries(PRUNABLE.map((n) => [n, Float64Array.from(fixture.scores[name][n]!)]));
+      expect(thresholdScores(got, 0.5, 'global')).toEqual(thresholdScores(want, 0.5, 'global'));
+    },
+  );
 
   it('SNIP before normalisation: |W ⊙ ∂L/∂(W⊙M)|', () => {
     expect(scaledError(snipSaliency(fixtureContext()), fixture.scores.snipRaw)).toBeLessThanOrEqual(TOLERANCE.snipRaw);
@@ -55,10 +58,13 @@ describe('scores match the float64 fixture (make_pruner_fixtures.py)', () => {
     expect(total(await getPruner('snip').score(ctx))).toBeCloseTo(1, 12);
     // |Σ W⊙Hg| is only ~3e-6 here (Hg scales as 1/T²), so the ε = 1e-10 of the normalisation shows:
     // Σ = |Σ S| / (|Σ S| + ε) ≈ 0.99996, as in the float64 fixture
-    const want = Object.values(fixture.scores.grasp).flat().reduce((x, y) => x + y, 0);
+    const want = Object.values(fixture.scores.grasp)
+      .flat()
+      .reduce((x, y) => x + y, 0);
     expect(Math.abs(total(await getPruner('grasp').score(ctx)) - want)).toBeLessThan(1e-6);
     const syn = await getPruner('synflow').score(ctx);
-    for (const name of PRUNABLE) ctx.masks[name]!.forEach((m, i) => m === 0 && expect(Math.abs(syn[name]![i]!)).toBe(0));
+    for (const name of PRUNABLE)
+      ctx.masks[name]!.forEach((m, i) => m === 0 && expect(Math.abs(syn[name]![i]!)).toBe(0));
   });
 });
 
@@ -66,12 +72,17 @@ describe('random and magnitude', () => {
   it('random: standard normal, deterministic for a seed, independent of the weights', async () => {
     const ctx = fixtureContext();
     const a = await getPruner('random').score(ctx);
-    const b = await getPruner('random').score({ ...ctx, weights: Object.fromEntries(Object.entries(ctx.weights).map(([k, w]) => [k, w.map((x) => 2 * x)])) });
+    const b = await getPruner('random').score({
+      ...ctx,
+      weights: Object.fromEntries(Object.entries(ctx.weights).map(([k, w]) => [k, w.map((x) => 2 * x)])),
+    });
     const c = await getPruner('random').score({ ...ctx, seed: 1 });
     expect(b).toEqual(a);
     expect(c.W_E).not.toEqual(a.W_E);
     const model = createModel('mlp');
-    const all = Object.values(await getPruner('random').score({ ...ctx, model, weights: initialWeights(model, 0), prunable: PRUNABLE })).flatMap((s) => Array.from(s));
+    const all = Object.values(
+      await getPruner('random').score({ ...ctx, model, weights: initialWeights(model, 0), prunable: PRUNABLE }),
+    ).flatMap((s) => Array.from(s));
     const mean = all.reduce((s, x) => s + x, 0) / all.length;
     const sd = Math.sqrt(all.reduce((s, x) => s + (x - mean) ** 2, 0) / all.length);
     expect(all).toHaveLength(115_000);
@@ -95,22 +106,38 @@ describe('data-dependent pruners', () => {
     expect(() => pruner.score(rest as ScoringContext)).toThrow(/needs scoring data/);
   });
 
-  it.each(['snip', 'grasp', 'synflow'])('%s scores the Transformer (last-position logits) and the MNIST MLP (MSE)', async (name) => {
-    const pruner = getPruner(name);
-    const tr = createModel('transformer', { vocab: 5, dModel: 8, dHead: 8, dMlp: 8 });
-    const pairs: Batch = { kind: 'pairs', a: Int32Array.of(0, 1, 2, 3), b: Int32Array.of(4, 3, 2, 1), labels: Int32Array.of(4, 4, 4, 4) };
-    const mn = createModel('mnist-mlp', { inputDim: 6, width: 5, classes: 3 });
-    const images: Batch = { kind: 'images', images: Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 7), dim: 6, labels: Int32Array.of(0, 1, 2, 1) };
-    for (const [model, batch] of [[tr, pairs], [mn, images]] as const) {
-      const prunable = model.params.map((p) => p.name);
-      const weights = initialWeights(model, 3);
-      const masks = Object.fromEntries(prunable.map((n) => [n, new Float32Array(weights[n]!.length).fill(1)]));
-      const s = await pruner.score({ model, weights, masks, prunable, batch, seed: 0, round: 1, rounds: 1 });
-      for (const n of prunable) {
-        expect(s[n]).toHaveLength(weights[n]!.length);
-        expect(Array.from(s[n]!).every(Number.isFinite)).toBe(true);
-        expect(Array.from(s[n]!).some((x) => x !== 0)).toBe(true);
+  it.each(['snip', 'grasp', 'synflow'])(
+    '%s scores the Transformer (last-position logits) and the MNIST MLP (MSE)',
+    async (name) => {
+      const pruner = getPruner(name);
+      const tr = createModel('transformer', { vocab: 5, dModel: 8, dHead: 8, dMlp: 8 });
+      const pairs: Batch = {
+        kind: 'pairs',
+        a: Int32Array.of(0, 1, 2, 3),
+        b: Int32Array.of(4, 3, 2, 1),
+        labels: Int32Array.of(4, 4, 4, 4),
+      };
+      const mn = createModel('mnist-mlp', { inputDim: 6, width: 5, classes: 3 });
+      const images: Batch = {
+        kind: 'images',
+        images: Float32Array.from({ length: 24 }, (_, i) => (i % 7) / 7),
+        dim: 6,
+        labels: Int32Array.of(0, 1, 2, 1),
+      };
+      for (const [model, batch] of [
+        [tr, pairs],
+        [mn, images],
+      ] as const) {
+        const prunable = model.params.map((p) => p.name);
+        const weights = initialWeights(model, 3);
+        const masks = Object.fromEntries(prunable.map((n) => [n, new Float32Array(weights[n]!.length).fill(1)]));
+        const s = await pruner.score({ model, weights, masks, prunable, batch, seed: 0, round: 1, rounds: 1 });
+        for (const n of prunable) {
+          expect(s[n]).toHaveLength(weights[n]!.length);
+          expect(Array.from(s[n]!).every(Number.isFinite)).toBe(true);
+          expect(Array.from(s[n]!).some((x) => x !== 0)).toBe(true);
+        }
       }
-    }
-  });
+    },
+  );
 });

@@ -18,7 +18,10 @@ export class ReportInputError extends Error {
   readonly code: string = 'GT_REPORT_INPUT';
 }
 
-/** A report option that does not fit the inputs (a baseline that is not one of the runs): a usage error, `GT_CONFIG` (exit code 2). */
+/**
+ * A report option that does not fit the inputs (a baseline that is not one of the runs): a usage error, `GT_CONFIG`
+ * (exit code 2).
+ */
 export class ReportOptionError extends Error {
   override name = 'ReportOptionError';
   /** Stable identifier: `GT_CONFIG` (a usage error). */

@@ -14,10 +14,37 @@
  */
 export { ReportError, ReportInputError, ReportOptionError } from './errors.js';
 export { escapeHtml, escapeMarkdown } from './escape.js';
-export type { Float32Arrays, ReportData, ReportGroup, ReportRun, ReportSweep, SkippedInput, SweepPointValues, SweepResultRow } from './types.js';
+export type {
+  Float32Arrays,
+  ReportData,
+  ReportGroup,
+  ReportRun,
+  ReportSweep,
+  SkippedInput,
+  SweepPointValues,
+  SweepResultRow,
+} from './types.js';
 export { displayPath, loadRunFolder, type RunLabel } from './runs.js';
-export { listSourceKinds, loadReportData, registerSourceKind, type LoadOptions, type LoadedSource, type SourceContext, type SourceKind } from './sources.js';
-export { halfwayStep, maskBlocks, neuronSpectrum, runStats, settlingStep, tokenMatrices, type MaskBlock, type NeuronSpectrum, type RunStats } from './stats.js';
+export {
+  listSourceKinds,
+  loadReportData,
+  registerSourceKind,
+  type LoadOptions,
+  type LoadedSource,
+  type SourceContext,
+  type SourceKind,
+} from './sources.js';
+export {
+  halfwayStep,
+  maskBlocks,
+  neuronSpectrum,
+  runStats,
+  settlingStep,
+  tokenMatrices,
+  type MaskBlock,
+  type NeuronSpectrum,
+  type RunStats,
+} from './stats.js';
 export { buildFigures, type Figure } from './figures.js';
 export { loadSweepFolder, parseSweepRows } from './sweepFolder.js';
 export {

@@ -11,7 +11,8 @@ import { ReportError } from './errors.js';
  *
  * @example
  * ```ts
- * const svg = await renderSvg({ data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] }, mark: 'line', encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
+ * const svg = await renderSvg({ data: { values: [{ x: 1, y: 2 }, { x: 2, y: 3 }] }, mark: 'line', encoding: { x: {
+ * field: 'x', type: 'quantitative' }, y: { field: 'y', type: 'quantitative' } } });
  * ```
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -24,7 +25,10 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader });
   try {
     const svg = await view.toSVG();
-    if (/<script|\son[a-z]+\s*=|(?:href|src)\s*=\s*["'](?!#)/i.test(svg)) throw new ReportError('a rendered figure holds a script, an event handler or an external reference; refusing to write it');
+    if (/<script|\son[a-z]+\s*=|(?:href|src)\s*=\s*["'](?!#)/i.test(svg))
+      throw new ReportError(
+        'a rendered figure holds a script, an event handler or an external reference; refusing to write it',
+      );
     return svg;
   } finally {
     view.finalize();

@@ -49,7 +49,9 @@ function entropySteps(available: number[]): number[] {
   const grid = Math.max(first, Math.round(last / 10 / first) * first);
   for (let s = grid; s < last; s += grid) wanted.add(s);
   // Snap each wanted step to the nearest available one.
-  const snapped = [...wanted].map((w) => steps.reduce((best, s) => (Math.abs(s - w) < Math.abs(best - w) ? s : best), steps[0]!));
+  const snapped = [...wanted].map((w) =>
+    steps.reduce((best, s) => (Math.abs(s - w) < Math.abs(best - w) ? s : best), steps[0]!),
+  );
   return [...new Set(snapped)].sort((a, b) => a - b);
 }
 
@@ -61,7 +63,20 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
     title: 'Summary',
     caption:
       'Steps are the first evaluation at or above the threshold (resolution: the evaluation interval). Speed-up = the baseline\'s steps to 95 % test accuracy / the run\'s. Norms are the global L1 and L2 norms of W ⊙ M at the last evaluation. Frequency entropy: the reference statistic of the input side at the first and last analysed step; "half-way" is the first analysed step at which it had made half of that change, "settled" the first from which it stays within 10 % of the change from its final value (resolution: the analysis interval).',
-    header: ['run', 'kept weights', 'memorised (train ≥ 95 %)', 'generalised (test ≥ 95 %)', 'speed-up', 'final train acc', 'final test acc', 'L1', 'L2', 'freq. entropy (in)', 'entropy half-way', 'entropy settled'],
+    header: [
+      'run',
+      'kept weights',
+      'memorised (train ≥ 95 %)',
+      'generalised (test ≥ 95 %)',
+      'speed-up',
+      'final train acc',
+      'final test acc',
+      'L1',
+      'L2',
+      'freq. entropy (in)',
+      'entropy half-way',
+      'entropy settled',
+    ],
     rows: stats.map((s) => [
       s.name,
       `${pct(s.keptFraction)} (${int(s.kept)})`,
@@ -84,7 +99,8 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
     tables.push({
       id: 'frequency-entropy',
       title: 'Frequency entropy of the input side over time',
-      caption: 'The reference statistic ("entropy" in the reference code; 3.466 for a flat spectrum, 2.518 for one frequency per neuron) of the effective input weights at selected analysed steps.',
+      caption:
+        'The reference statistic ("entropy" in the reference code; 3.466 for a flat spectrum, 2.518 for one frequency per neuron) of the effective input weights at selected analysed steps.',
       header: ['step', ...analysed.map((r) => r.name)],
       rows: steps.map((step) => [int(step), ...series.map((m) => (m.has(step) ? m.get(step)!.toFixed(4) : '–'))]),
     });
@@ -114,7 +130,8 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
       tables.push({
         id: 'mask-overlap',
         title: 'Mask overlap',
-        caption: 'Jaccard overlap J = |a ∧ b| / |a ∨ b| of the kept weights of every pair of masks (two independent random masks keeping a fraction κ each overlap by about κ / (2 − κ)).',
+        caption:
+          'Jaccard overlap J = |a ∧ b| / |a ∨ b| of the kept weights of every pair of masks (two independent random masks keeping a fraction κ each overlap by about κ / (2 − κ)).',
         header: ['masks', 'Jaccard', 'kept by both', 'kept by either'],
         rows: overlaps.map((o) => [`${o.a} – ${o.b}`, o.jaccard.toFixed(4), int(o.intersection), int(o.union)]),
       });
@@ -123,9 +140,18 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
   tables.push({
     id: 'runs',
     title: 'Runs',
-    caption: 'Where each run comes from. Frequency curves come from the metrics rows (logged during training every --analysis-every steps) or from analysis.jsonl (grokking-tickets analyze).',
+    caption:
+      'Where each run comes from. Frequency curves come from the metrics rows (logged during training every --analysis-every steps) or from analysis.jsonl (grokking-tickets analyze).',
     header: ['run', 'folder', 'model', 'steps', 'eval every', 'frequency analysis', 'spectra from'],
-    rows: data.runs.map((r) => [r.name, r.dir, r.model, int(r.steps), int(r.evalEvery), r.analysisSource ? `${r.analysisSource} (${r.analysis.length} points)` : 'none', r.lastCheckpoint]),
+    rows: data.runs.map((r) => [
+      r.name,
+      r.dir,
+      r.model,
+      int(r.steps),
+      int(r.evalEvery),
+      r.analysisSource ? `${r.analysisSource} (${r.analysis.length} points)` : 'none',
+      r.lastCheckpoint,
+    ]),
   });
   return tables;
 }
@@ -186,7 +212,10 @@ function htmlTable(t: ReportTable, level = 2): string {
   return `<section id="table-${escapeHtml(t.id)}"><h${level}>${escapeHtml(t.title)}</h${level}>\n<table>\n${head}\n${body}\n</table>\n<p class="caption">${escapeHtml(t.caption)}</p></section>`;
 }
 
-/** One part of a report: a sweep (its heading, intro and notes) or the runs; its first table leads, then its figures, then the other tables. */
+/**
+ * One part of a report: a sweep (its heading, intro and notes) or the runs; its first table leads, then its figures,
+ * then the other tables.
+ */
 interface Part {
   heading: string | null;
   intro: string | null;
@@ -200,10 +229,22 @@ function partsOf(report: Report): Part[] {
   const parts: Part[] = report.data.sweeps.map((s) => {
     const key = sweepSection(s);
     const intro = sweepIntro(s);
-    return { heading: `Sweep ${s.name}`, intro: intro.summary, notes: intro.notes, tables: report.tables.filter((t) => t.section === key), figures: report.figures.filter((f) => f.section === key) };
+    return {
+      heading: `Sweep ${s.name}`,
+      intro: intro.summary,
+      notes: intro.notes,
+      tables: report.tables.filter((t) => t.section === key),
+      figures: report.figures.filter((f) => f.section === key),
+    };
   });
   if (report.data.runs.length > 0) {
-    parts.push({ heading: 'Runs', intro: null, notes: [], tables: report.tables.filter((t) => t.section === undefined), figures: report.figures.filter((f) => f.section === undefined) });
+    parts.push({
+      heading: 'Runs',
+      intro: null,
+      notes: [],
+      tables: report.tables.filter((t) => t.section === undefined),
+      figures: report.figures.filter((f) => f.section === undefined),
+    });
   }
   // A report of one part needs no part headings: its title says what it is.
   if (parts.length === 1) parts[0]!.heading = null;
@@ -213,7 +254,12 @@ function partsOf(report: Report): Part[] {
 /** "3 runs", "sweep e3 (39 runs)", "sweep e3 (39 runs) and 4 runs". */
 function sourcesLine(data: ReportData): string {
   const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
-  return [...data.sweeps.map((s) => `sweep ${s.name} (${n(s.rows.length, 'run')})`), ...(data.runs.length ? [n(data.runs.length, 'run')] : [])].join(', ').replace(/, ([^,]*)$/, ' and $1');
+  return [
+    ...data.sweeps.map((s) => `sweep ${s.name} (${n(s.rows.length, 'run')})`),
+    ...(data.runs.length ? [n(data.runs.length, 'run')] : []),
+  ]
+    .join(', ')
+    .replace(/, ([^,]*)$/, ' and $1');
 }
 
 /** Notes and skipped inputs, as lines. */
@@ -229,7 +275,10 @@ function notesOf(report: Report): { notes: string[]; skipped: string[] } {
 export function reportHtml(report: Report): string {
   const { data } = report;
   const { notes, skipped } = notesOf(report);
-  const groups = data.groups.map((g) => `<li><b>${escapeHtml(g.name)}</b> (<code>${escapeHtml(g.dir)}</code>): ${escapeHtml(g.description)}${g.baseline ? `; speed-ups against ${escapeHtml(g.baseline)}` : ''}</li>`);
+  const groups = data.groups.map(
+    (g) =>
+      `<li><b>${escapeHtml(g.name)}</b> (<code>${escapeHtml(g.dir)}</code>): ${escapeHtml(g.description)}${g.baseline ? `; speed-ups against ${escapeHtml(g.baseline)}` : ''}</li>`,
+  );
   const parts = [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -244,15 +293,22 @@ export function reportHtml(report: Report): string {
     `<h1>${escapeHtml(data.title)}</h1>`,
     `<p class="caption">Made by <code>grokking-tickets report</code> from ${escapeHtml(sourcesLine(data))}.</p>`,
     groups.length ? `<ul>${groups.join('\n')}</ul>` : '',
-    skipped.length ? `<section id="skipped"><h2>Skipped inputs</h2><ul class="skipped">${skipped.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul></section>` : '',
-    notes.length ? `<section id="notes"><h2>Notes</h2><ul class="notes">${notes.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul></section>` : '',
+    skipped.length
+      ? `<section id="skipped"><h2>Skipped inputs</h2><ul class="skipped">${skipped.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul></section>`
+      : '',
+    notes.length
+      ? `<section id="notes"><h2>Notes</h2><ul class="notes">${notes.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul></section>`
+      : '',
     ...partsOf(report).flatMap((part) => {
       const level = part.heading ? 3 : 2;
-      const figure = (f: RenderedFigure) => `<figure id="fig-${escapeHtml(f.id)}" class="plot"><h3>${escapeHtml(f.title)}</h3>\n${f.svg}\n<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`;
+      const figure = (f: RenderedFigure) =>
+        `<figure id="fig-${escapeHtml(f.id)}" class="plot"><h3>${escapeHtml(f.title)}</h3>\n${f.svg}\n<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`;
       return [
         part.heading ? `<h2>${escapeHtml(part.heading)}</h2>` : '',
         part.intro ? `<p class="caption">${escapeHtml(part.intro)}</p>` : '',
-        part.notes.length ? `<ul class="notes">${part.notes.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul>` : '',
+        part.notes.length
+          ? `<ul class="notes">${part.notes.map((s) => `<li>${escapeHtml(s)}</li>`).join('\n')}</ul>`
+          : '',
         ...part.tables.slice(0, 1).map((t) => htmlTable(t, level)),
         ...part.figures.map(figure),
         ...part.tables.slice(1).map((t) => htmlTable(t, level)),
@@ -267,7 +323,12 @@ export function reportHtml(report: Report): string {
 
 /** A file name part from a figure id: lowercase letters, digits and dashes. */
 function slug(id: string): string {
-  return id.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'figure';
+  return (
+    id
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'figure'
+  );
 }
 
 /**
@@ -275,15 +336,35 @@ function slug(id: string): string {
  * `<stem>-<figure>.svg`. Returns the Markdown text and the files to write (names relative to the
  * Markdown file's folder). User strings are escaped.
  */
-export function reportMarkdown(report: Report, stem = 'report'): { markdown: string; files: Array<{ name: string; content: string }> } {
+export function reportMarkdown(
+  report: Report,
+  stem = 'report',
+): { markdown: string; files: Array<{ name: string; content: string }> } {
   const { data } = report;
   const { notes, skipped } = notesOf(report);
   const files: Array<{ name: string; content: string }> = [];
   const used = new Set<string>();
   const mdTable = (t: ReportTable, h: string) =>
-    [`${h} ${escapeMarkdown(t.title)}`, '', `| ${t.header.map(escapeMarkdown).join(' | ')} |`, `|${t.header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...t.rows.map((r) => `| ${r.map(escapeMarkdown).join(' | ')} |`), '', escapeMarkdown(t.caption), ''].join('\n');
-  const lines: string[] = [`# ${escapeMarkdown(data.title)}`, '', `Made by \`grokking-tickets report\` from ${escapeMarkdown(sourcesLine(data))}.`, ''];
-  for (const g of data.groups) lines.push(`- **${escapeMarkdown(g.name)}**: ${escapeMarkdown(g.description)}${g.baseline ? `; speed-ups against ${escapeMarkdown(g.baseline)}` : ''}`);
+    [
+      `${h} ${escapeMarkdown(t.title)}`,
+      '',
+      `| ${t.header.map(escapeMarkdown).join(' | ')} |`,
+      `|${t.header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+      ...t.rows.map((r) => `| ${r.map(escapeMarkdown).join(' | ')} |`),
+      '',
+      escapeMarkdown(t.caption),
+      '',
+    ].join('\n');
+  const lines: string[] = [
+    `# ${escapeMarkdown(data.title)}`,
+    '',
+    `Made by \`grokking-tickets report\` from ${escapeMarkdown(sourcesLine(data))}.`,
+    '',
+  ];
+  for (const g of data.groups)
+    lines.push(
+      `- **${escapeMarkdown(g.name)}**: ${escapeMarkdown(g.description)}${g.baseline ? `; speed-ups against ${escapeMarkdown(g.baseline)}` : ''}`,
+    );
   if (data.groups.length) lines.push('');
   if (skipped.length) lines.push('## Skipped inputs', '', ...skipped.map((s) => `- ${escapeMarkdown(s)}`), '');
   if (notes.length) lines.push('## Notes', '', ...notes.map((s) => `- ${escapeMarkdown(s)}`), '');
@@ -298,7 +379,14 @@ export function reportMarkdown(report: Report, stem = 'report'): { markdown: str
       for (let i = 2; used.has(name); i++) name = `${stem}-${slug(f.id)}-${i}.svg`;
       used.add(name);
       files.push({ name, content: f.svg });
-      lines.push(`${h} ${escapeMarkdown(f.title)}`, '', `![${escapeMarkdown(f.title)}](${encodeURI(name)})`, '', escapeMarkdown(f.caption), '');
+      lines.push(
+        `${h} ${escapeMarkdown(f.title)}`,
+        '',
+        `![${escapeMarkdown(f.title)}](${encodeURI(name)})`,
+        '',
+        escapeMarkdown(f.caption),
+        '',
+      );
     }
     for (const t of part.tables.slice(1)) lines.push(mdTable(t, h));
   }
@@ -335,6 +423,9 @@ export function writeReport(report: Report, file: string, format: ReportFormat =
     return [file, ...written];
   } catch (e) {
     if (e instanceof ReportError) throw e;
-    throw new ReportError(`cannot write the report to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+    throw new ReportError(
+      `cannot write the report to ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }

@@ -58,14 +58,25 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
   }
   const config = record.config;
   const configFile = store.file('config.json');
-  if (!isObject(config) || !isObject(config.model) || typeof config.steps !== 'number' || typeof config.evalEvery !== 'number') {
+  if (
+    !isObject(config) ||
+    !isObject(config.model) ||
+    typeof config.steps !== 'number' ||
+    typeof config.evalEvery !== 'number'
+  ) {
     throw new ReportInputError(`${configFile}: config has no model, steps or evalEvery; is it a training run?`);
   }
   const parameters = record.parameters;
-  if (!Array.isArray(parameters) || parameters.length === 0 || !parameters.every((p) => isObject(p) && typeof p.name === 'string' && Array.isArray(p.shape))) {
+  if (
+    !Array.isArray(parameters) ||
+    parameters.length === 0 ||
+    !parameters.every((p) => isObject(p) && typeof p.name === 'string' && Array.isArray(p.shape))
+  ) {
     throw new ReportInputError(`${configFile}: lists no parameters (name and shape)`);
   }
-  const shapes = Object.fromEntries((parameters as Array<{ name: string; shape: number[] }>).map((p) => [p.name, p.shape]));
+  const shapes = Object.fromEntries(
+    (parameters as Array<{ name: string; shape: number[] }>).map((p) => [p.name, p.shape]),
+  );
   const steps = config.steps;
 
   // Metrics: strict, line by line.
@@ -76,15 +87,18 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
     asInputError(e);
   }
   const metricsFile = store.file('metrics.jsonl');
-  if (metrics.rows.length === 0) throw new ReportInputError(`${metricsFile}: ${fs.existsSync(metricsFile) ? 'holds no rows' : 'is missing'}`);
+  if (metrics.rows.length === 0)
+    throw new ReportInputError(`${metricsFile}: ${fs.existsSync(metricsFile) ? 'holds no rows' : 'is missing'}`);
   metrics.rows.forEach((row, i) => {
     const problem = validateMetricsRow(row);
     if (problem) throw new ReportInputError(`${metricsFile}:${i + 1}: ${problem}`);
   });
-  if (metrics.tornLine !== null) notes.push(`${metricsFile}:${metrics.tornLine}: a line cut short (an interrupted write); left out`);
+  if (metrics.tornLine !== null)
+    notes.push(`${metricsFile}:${metrics.tornLine}: a line cut short (an interrupted write); left out`);
   const finished = store.isFinished();
   const lastRow = metrics.rows[metrics.rows.length - 1]!;
-  if (!finished) notes.push(`${displayPath(dir, cwd)}: unfinished, its metrics end at step ${lastRow.step} of ${steps}`);
+  if (!finished)
+    notes.push(`${displayPath(dir, cwd)}: unfinished, its metrics end at step ${lastRow.step} of ${steps}`);
 
   // Checkpoints: the last weights and the init masks, verified.
   const names = store.checkpointNames();
@@ -92,7 +106,8 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
     .map((name) => ({ name, step: checkpointStep(name, steps) }))
     .filter((c): c is { name: string; step: number } => c.step !== null)
     .sort((a, b) => a.step - b.step || (a.name === 'final' ? 1 : -1));
-  if (ordered.length === 0) throw new ReportInputError(`${store.file('checkpoints')}: no checkpoints (init, step-NNNNNN, final)`);
+  if (ordered.length === 0)
+    throw new ReportInputError(`${store.file('checkpoints')}: no checkpoints (init, step-NNNNNN, final)`);
   const last = ordered[ordered.length - 1]!;
   const expect = { configHash: record.configHash, shapes };
   let weights: Float32Arrays;
@@ -103,11 +118,15 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
     if (ordered[0]!.name === 'init') {
       const init = last.name === 'init' ? loaded : await store.loadWeights('init', expect);
       masks = Object.keys(init.masks).length > 0 ? init.masks : null;
-    } else notes.push(`${store.file('checkpoints', 'init.safetensors')} is missing: the run's masks are unknown, shown as dense`);
+    } else
+      notes.push(
+        `${store.file('checkpoints', 'init.safetensors')} is missing: the run's masks are unknown, shown as dense`,
+      );
   } catch (e) {
     asInputError(e);
   }
-  if (last.name !== 'final' && finished) notes.push(`${store.file('checkpoints')}: no final checkpoint; spectra use ${last.name}`);
+  if (last.name !== 'final' && finished)
+    notes.push(`${store.file('checkpoints')}: no final checkpoint; spectra use ${last.name}`);
 
   // Fourier analysis: logged rows, else analysis.jsonl.
   let analysis: StoredRow[] = metrics.rows.filter((r) => 'freq_entropy_in' in r);
@@ -115,7 +134,9 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
   const analysisFile = store.file('analysis.jsonl');
   if (analysis.length === 0 && fs.existsSync(analysisFile)) {
     try {
-      analysis = parseMetrics(fs.readFileSync(analysisFile, 'utf8'), analysisFile).rows.filter((r) => 'freq_entropy_in' in r);
+      analysis = parseMetrics(fs.readFileSync(analysisFile, 'utf8'), analysisFile).rows.filter(
+        (r) => 'freq_entropy_in' in r,
+      );
       analysisSource = analysis.length > 0 ? 'analysis.jsonl' : null;
     } catch (e) {
       notes.push(`${(e as Error).message}; frequency curves left out`);

@@ -53,8 +53,10 @@ const kinds: SourceKind[] = [];
  *   marker: 'seeds.txt',
  *   detect: (dir) => fs.existsSync(path.join(dir, 'seeds.txt')),
  *   async load(dir, ctx) {
- *     const runs = await Promise.all(fs.readdirSync(path.join(dir, 'runs')).map((r) => ctx.loadRun(path.join(dir, 'runs', r), { group: 'seeds' })));
- *     return { group: { name: 'seeds', kind: 'seeds', dir: ctx.display(dir), description: 'one config, several seeds', baseline: null }, runs, skipped: [] };
+ * const runs = await Promise.all(fs.readdirSync(path.join(dir, 'runs')).map((r) => ctx.loadRun(path.join(dir, 'runs',
+ * r), { group: 'seeds' })));
+ * return { group: { name: 'seeds', kind: 'seeds', dir: ctx.display(dir), description: 'one config, several seeds',
+ * baseline: null }, runs, skipped: [] };
  *   },
  * });
  * ```
@@ -108,7 +110,8 @@ registerSourceKind({
 /**
  * A ticket experiment folder (`ticket.json`, `arms/<arm>/`, `dense-source/` or the reused dense run
  * named in `ticket.json`, and a sweep's shared dense arm when it records one): every arm in the
- * experiment's order, and the dense source run when it is not itself the dense arm. Speed-ups are measured against the `dense` arm (else the dense source).
+ * experiment's order, and the dense source run when it is not itself the dense arm. Speed-ups are measured against the
+ * `dense` arm (else the dense source).
  */
 registerSourceKind({
   name: 'ticket-experiment',
@@ -119,23 +122,30 @@ registerSourceKind({
     const file = path.join(dir, 'ticket.json');
     let config: Record<string, unknown>;
     // Sweeps record the shared dense run and mask-free dense arm as folders relative to the experiment.
-    const relativeFolder = (value: unknown) => (typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.join(dir, value) : null);
+    const relativeFolder = (value: unknown) =>
+      typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.join(dir, value) : null;
     let recordedDense: string | null = null;
     let recordedDenseArm: string | null = null;
     try {
       const record = readJson(file) as { config?: unknown; denseRun?: unknown; denseArm?: unknown };
-      if (!record || typeof record !== 'object' || !record.config || typeof record.config !== 'object') throw new ReportInputError(`${file}: not a ticket record (no config)`);
+      if (!record || typeof record !== 'object' || !record.config || typeof record.config !== 'object')
+        throw new ReportInputError(`${file}: not a ticket record (no config)`);
       config = record.config as Record<string, unknown>;
       recordedDense = relativeFolder(record.denseRun);
       recordedDenseArm = relativeFolder(record.denseArm);
-      if (!Array.isArray(config.arms) || !config.arms.every((a) => typeof a === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(a))) throw new ReportInputError(`${file}: config.arms is not a list of arm names`);
+      if (
+        !Array.isArray(config.arms) ||
+        !config.arms.every((a) => typeof a === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(a))
+      )
+        throw new ReportInputError(`${file}: config.arms is not a list of arm names`);
     } catch (e) {
       return { group: null, runs: [], skipped: [skip(ctx.display(dir), e)] };
     }
     const arms = config.arms as string[];
     let denseDir = path.join(dir, 'dense-source');
     if (!exists(denseDir) && recordedDense) denseDir = recordedDense;
-    else if (!exists(denseDir) && typeof config.denseDir === 'string') denseDir = path.resolve(ctx.cwd, config.denseDir);
+    else if (!exists(denseDir) && typeof config.denseDir === 'string')
+      denseDir = path.resolve(ctx.cwd, config.denseDir);
     const runs: ReportRun[] = [];
     const skipped: SkippedInput[] = [];
     const tryLoad = async (runDir: string, label: RunLabel) => {
@@ -156,15 +166,24 @@ registerSourceKind({
         // Retrained with the dense run's own settings, the dense arm is the dense run itself.
         denseIsArm = true;
         await tryLoad(denseDir, { name: 'dense', arm: 'dense' });
-      } else skipped.push({ path: ctx.display(armDir), reason: `${ctx.display(armDir)} does not exist (the arm has not run yet)` });
+      } else
+        skipped.push({
+          path: ctx.display(armDir),
+          reason: `${ctx.display(armDir)} does not exist (the arm has not run yet)`,
+        });
     }
     if (!denseIsArm) {
       if (exists(denseDir)) await tryLoad(denseDir, { name: 'dense-source', arm: 'dense-source' });
-      else skipped.push({ path: ctx.display(denseDir), reason: `${ctx.display(denseDir)}: the experiment's dense run does not exist` });
+      else
+        skipped.push({
+          path: ctx.display(denseDir),
+          reason: `${ctx.display(denseDir)}: the experiment's dense run does not exist`,
+        });
     }
     const names = runs.map((r) => r.name);
     const rate = typeof config.pruningRate === 'number' ? config.pruningRate : null;
-    const from = config.fromStep === 'final' || config.fromStep === undefined ? 'final' : `step ${String(config.fromStep)}`;
+    const from =
+      config.fromStep === 'final' || config.fromStep === undefined ? 'final' : `step ${String(config.fromStep)}`;
     const retrain = (config.retrain ?? {}) as { weightDecay?: number };
     const description = [
       `pruner ${String(config.pruner ?? 'magnitude')} on the dense run's ${from} weights`,
@@ -175,7 +194,13 @@ registerSourceKind({
       .filter(Boolean)
       .join(', ');
     return {
-      group: { name: group, kind: 'ticket-experiment', dir: ctx.display(dir), description, baseline: names.includes('dense') ? 'dense' : names.includes('dense-source') ? 'dense-source' : null },
+      group: {
+        name: group,
+        kind: 'ticket-experiment',
+        dir: ctx.display(dir),
+        description,
+        baseline: names.includes('dense') ? 'dense' : names.includes('dense-source') ? 'dense-source' : null,
+      },
       runs,
       skipped,
     };
@@ -229,7 +254,11 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
   // Runs are opened by the path people see (relative when inside the working directory), so that
   // every message names files the way the user would type them.
   const open = (d: string) => (cwd === process.cwd() ? displayPath(d, cwd) : path.resolve(cwd, d));
-  const ctx: SourceContext = { cwd, display: (d) => displayPath(d, cwd), loadRun: (d, label) => loadRunFolder(open(d), label, cwd) };
+  const ctx: SourceContext = {
+    cwd,
+    display: (d) => displayPath(d, cwd),
+    loadRun: (d, label) => loadRunFolder(open(d), label, cwd),
+  };
   const runs: ReportRun[] = [];
   const groups: Array<Omit<ReportGroup, 'runs'> & { members: ReportRun[] }> = [];
   const sweeps: ReportSweep[] = [];
@@ -247,7 +276,10 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
     }
     const kind = ordered.find((k) => k.detect(dir));
     if (!kind) {
-      skipped.push({ path: p, reason: `${p} is not a run, experiment or sweep folder (it has no ${ordered.map((k) => k.marker).join(', no ')})` });
+      skipped.push({
+        path: p,
+        reason: `${p} is not a run, experiment or sweep folder (it has no ${ordered.map((k) => k.marker).join(', no ')})`,
+      });
       continue;
     }
     const loaded = await kind.load(dir, ctx);
@@ -271,20 +303,35 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
   const used = new Set<string>();
   for (const r of runs) {
     let name = r.group !== null && !alone ? `${r.group}/${r.name}` : r.name;
-    for (let i = 2; used.has(name); i++) name = `${r.group !== null && !alone ? `${r.group}/${r.name}` : r.name} (${i})`;
+    for (let i = 2; used.has(name); i++)
+      name = `${r.group !== null && !alone ? `${r.group}/${r.name}` : r.name} (${i})`;
     used.add(name);
     r.name = name;
   }
   const reportGroups: ReportGroup[] = groups.map(({ members, ...g }) => {
-    const baseline = g.baseline === null ? null : members.find((m) => given.get(m) === g.baseline)?.name ?? null;
+    const baseline = g.baseline === null ? null : (members.find((m) => given.get(m) === g.baseline)?.name ?? null);
     return { ...g, runs: members.map((m) => m.name), baseline };
   });
   if (options.baseline !== undefined) {
-    if (!runs.some((r) => r.name === options.baseline)) throw new ReportOptionError(`baseline "${options.baseline}" is not one of the runs (${runs.map((r) => r.name).join(', ')})`);
+    if (!runs.some((r) => r.name === options.baseline))
+      throw new ReportOptionError(
+        `baseline "${options.baseline}" is not one of the runs (${runs.map((r) => r.name).join(', ')})`,
+      );
     for (const g of reportGroups) g.baseline = options.baseline;
   }
-  const kindTitle = (g: { kind: string; name: string }) => (g.kind === 'ticket-experiment' ? `Ticket experiment ${g.name}` : `${g.kind} ${g.name}`);
+  const kindTitle = (g: { kind: string; name: string }) =>
+    g.kind === 'ticket-experiment' ? `Ticket experiment ${g.name}` : `${g.kind} ${g.name}`;
   const onlySweep = runs.length === 0 && sweeps.length === 1;
-  const title = options.title ?? (onlySweep ? `Sweep ${sweeps[0]!.name}` : sweeps.length > 0 ? 'grokking-tickets report' : alone ? kindTitle(groups[0]!) : runs.length === 1 ? `Run ${runs[0]!.name}` : 'grokking-tickets report');
+  const title =
+    options.title ??
+    (onlySweep
+      ? `Sweep ${sweeps[0]!.name}`
+      : sweeps.length > 0
+        ? 'grokking-tickets report'
+        : alone
+          ? kindTitle(groups[0]!)
+          : runs.length === 1
+            ? `Run ${runs[0]!.name}`
+            : 'grokking-tickets report');
   return { title, runs, groups: reportGroups, sweeps, skipped, baseline: options.baseline ?? null };
 }

@@ -1,4 +1,13 @@
-import { firstStepReaching, fourierSpectrum, maskOverlap, maskStats, speedup, tokenAxisMatrices, type TensorOverlap, type TokenAxisMatrices } from '@grokking-tickets/grokking-metrics';
+import {
+  firstStepReaching,
+  fourierSpectrum,
+  maskOverlap,
+  maskStats,
+  speedup,
+  tokenAxisMatrices,
+  type TensorOverlap,
+  type TokenAxisMatrices,
+} from '@grokking-tickets/grokking-metrics';
 import type { StoredRow } from '@grokking-tickets/run-store';
 import type { ReportData, ReportRun } from './types.js';
 
@@ -22,7 +31,10 @@ export interface RunStats {
   kept: number;
   total: number;
   keptFraction: number;
-  /** The input-side frequency statistic (reference "entropy") first and last analysed, and when it settled (see {@link settlingStep}). */
+  /**
+   * The input-side frequency statistic (reference "entropy") first and last analysed, and when it settled (see {@link
+   * settlingStep}).
+   */
   entropyInStart: number | null;
   entropyInEnd: number | null;
   entropyInSettled: number | null;
@@ -38,7 +50,8 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
  * statistic never moved; null without points. Used for "the ticket's frequency entropy falls to its
  * final level within the first few thousand steps" (spec E7): the resolution is the analysis interval.
  * @example
- * settlingStep([{ step: 0, value: 3.45 }, { step: 1000, value: 3.3 }, { step: 2000, value: 3.26 }, { step: 3000, value: 3.25 }]); // 2000
+ * settlingStep([{ step: 0, value: 3.45 }, { step: 1000, value: 3.3 }, { step: 2000, value: 3.26 }, { step: 3000, value:
+ * 3.25 }]); // 2000
  */
 export function settlingStep(points: ReadonlyArray<{ step: number; value: number }>, tolerance = 0.1): number | null {
   if (points.length === 0) return null;
@@ -55,7 +68,8 @@ export function settlingStep(points: ReadonlyArray<{ step: number; value: number
  * without points. For the frequency entropy this dates the drop: a grokking ticket's within its first
  * few hundred steps, a dense network's near its grokking step (spec E7).
  * @example
- * halfwayStep([{ step: 0, value: 3.46 }, { step: 10000, value: 3.4 }, { step: 20000, value: 3.25 }, { step: 30000, value: 3.14 }]); // 20000
+ * halfwayStep([{ step: 0, value: 3.46 }, { step: 10000, value: 3.4 }, { step: 20000, value: 3.25 }, { step: 30000,
+ * value: 3.14 }]); // 20000
  */
 export function halfwayStep(points: ReadonlyArray<{ step: number; value: number }>): number | null {
   if (points.length === 0) return null;
@@ -74,7 +88,10 @@ export function seriesOf(rows: readonly StoredRow[], key: string): Array<{ step:
   return out;
 }
 
-/** The run speed-ups of `run` are measured against: its group's baseline, else the report's; null for the baseline itself. */
+/**
+ * The run speed-ups of `run` are measured against: its group's baseline, else the report's; null for the baseline
+ * itself.
+ */
 export function baselineOf(data: ReportData, run: ReportRun): ReportRun | null {
   const group = data.groups.find((g) => g.runs.includes(run.name));
   const name = group ? group.baseline : data.baseline;
@@ -111,19 +128,27 @@ export function runStats(run: ReportRun, baseline: ReportRun | null): RunStats {
   };
 }
 
-/** The token-axis matrices of a run's last weights (rows × p, masks applied), or null for a model without one (MNIST). */
+/**
+ * The token-axis matrices of a run's last weights (rows × p, masks applied), or null for a model without one (MNIST).
+ */
 export function tokenMatrices(run: ReportRun): TokenAxisMatrices | null {
   return tokenAxisMatrices(run.model, run.weights, run.masks, run.shapes);
 }
 
-/** Per-neuron spectrum of one side: each row's share of its non-constant power per frequency, rows sorted by dominant frequency. */
+/**
+ * Per-neuron spectrum of one side: each row's share of its non-constant power per frequency, rows sorted by dominant
+ * frequency.
+ */
 export interface NeuronSpectrum {
   p: number;
   /** Frequencies 1..⌊p/2⌋. */
   frequencies: number[];
   /** One entry per row (neuron), sorted by dominant frequency then by its share (descending). */
   neurons: Array<{ row: number; dominant: number | null; shares: number[] }>;
-  /** Σ over rows of the amplitude n_f (Parseval-normalised, see `fourierSpectrum`), f = 1..⌊p/2⌋, as shares of their sum. */
+  /**
+   * Σ over rows of the amplitude n_f (Parseval-normalised, see `fourierSpectrum`), f = 1..⌊p/2⌋, as shares of their
+   * sum.
+   */
   summedShares: number[];
 }
 
@@ -145,7 +170,12 @@ export function neuronSpectrum(matrix: Float64Array, rows: number, p: number): N
     if (sum > 0) dominant = frequencies[shares.indexOf(Math.max(...shares))]!;
     return { row: r, dominant, shares };
   });
-  neurons.sort((a, b) => (a.dominant ?? Infinity) - (b.dominant ?? Infinity) || Math.max(...b.shares) - Math.max(...a.shares) || a.row - b.row);
+  neurons.sort(
+    (a, b) =>
+      (a.dominant ?? Infinity) - (b.dominant ?? Infinity) ||
+      Math.max(...b.shares) - Math.max(...a.shares) ||
+      a.row - b.row,
+  );
   const summed = frequencies.map((f) => s.summed[f]!);
   const total = summed.reduce((a, b) => a + b, 0);
   return { p, frequencies, neurons, summedShares: summed.map((x) => (total > 0 ? x / total : 0)) };
@@ -185,7 +215,10 @@ export function maskBlocks(mask: ArrayLike<number>, shape: readonly number[], ma
 
 /** The Jaccard overlap of the masks of every pair of masked runs within each group (and among ungrouped runs). */
 export function maskOverlaps(data: ReportData): Array<{ a: string; b: string } & TensorOverlap> {
-  const sets = [...data.groups.map((g) => g.runs), data.runs.filter((r) => !data.groups.some((g) => g.runs.includes(r.name))).map((r) => r.name)];
+  const sets = [
+    ...data.groups.map((g) => g.runs),
+    data.runs.filter((r) => !data.groups.some((g) => g.runs.includes(r.name))).map((r) => r.name),
+  ];
   const out: Array<{ a: string; b: string } & TensorOverlap> = [];
   for (const names of sets) {
     const masked = names.map((n) => data.runs.find((r) => r.name === n)!).filter((r) => r.masks);
@@ -197,7 +230,13 @@ export function maskOverlaps(data: ReportData): Array<{ a: string; b: string } &
         } catch {
           continue; // masks of different models: no overlap to speak of
         }
-        out.push({ a: masked[i]!.name, b: masked[j]!.name, intersection: o.intersection, union: o.union, jaccard: o.jaccard });
+        out.push({
+          a: masked[i]!.name,
+          b: masked[j]!.name,
+          intersection: o.intersection,
+          union: o.union,
+          jaccard: o.jaccard,
+        });
       }
     }
   }

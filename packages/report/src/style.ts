@@ -17,4 +17,3 @@ export const CONFIG = {
 /** Width and height of one panel (px). */
 export const W = 330;
 export const H = 220;
-

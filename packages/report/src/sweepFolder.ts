@@ -7,7 +7,7 @@ import type { ReportSweep, SkippedInput, SweepPointValues, SweepResultRow } from
 const SWEEP_FORMAT = 1;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const shown = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
+const shown = (v: unknown) => (v === undefined ? 'nothing' : (JSON.stringify(v)?.slice(0, 60) ?? String(v)));
 
 /** An axis value as a report shows it: numbers and strings as they are, a variant by its name. */
 function axisValue(v: unknown): string | number {
@@ -20,9 +20,16 @@ type Check = (v: unknown) => string | null;
 const str: Check = (v) => (typeof v === 'string' ? null : 'must be a string');
 const strOrNull: Check = (v) => (v === null || typeof v === 'string' ? null : 'must be a string or null');
 const num: Check = (v) => (typeof v === 'number' && Number.isFinite(v) ? null : 'must be a finite number');
-const numOrNull: Check = (v) => (v === null || (typeof v === 'number' && Number.isFinite(v)) ? null : 'must be a finite number or null');
-const stepOrNull: Check = (v) => (v === null || v === 'final' || (typeof v === 'number' && Number.isInteger(v) && v >= 0) ? null : 'must be a step, "final" or null');
-const indexes: Check = (v) => (Array.isArray(v) && v.length > 0 && v.every((i) => Number.isInteger(i) && i >= 0) ? null : 'must be a non-empty list of point indexes');
+const numOrNull: Check = (v) =>
+  v === null || (typeof v === 'number' && Number.isFinite(v)) ? null : 'must be a finite number or null';
+const stepOrNull: Check = (v) =>
+  v === null || v === 'final' || (typeof v === 'number' && Number.isInteger(v) && v >= 0)
+    ? null
+    : 'must be a step, "final" or null';
+const indexes: Check = (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((i) => Number.isInteger(i) && i >= 0)
+    ? null
+    : 'must be a non-empty list of point indexes';
 
 /** The columns a report relies on, and what each must hold. */
 const COLUMNS: ReadonlyArray<readonly [Exclude<keyof SweepResultRow, 'line'>, Check]> = [
@@ -64,7 +71,11 @@ function rowProblem(value: unknown, points: number): string | null {
  * (a column missing or of the wrong type, a point the sweep does not have) is left out and listed
  * with its file and line; blank lines are ignored. `file` is the path shown in messages.
  */
-export function parseSweepRows(text: string, file: string, points: number): { rows: SweepResultRow[]; skipped: SkippedInput[] } {
+export function parseSweepRows(
+  text: string,
+  file: string,
+  points: number,
+): { rows: SweepResultRow[]; skipped: SkippedInput[] } {
   const rows: SweepResultRow[] = [];
   const skipped: SkippedInput[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -90,29 +101,57 @@ export function parseSweepRows(text: string, file: string, points: number): { ro
   return { rows, skipped };
 }
 
-/** Checks `sweep.json` and returns its name, kind, axes and points; throws a ReportInputError naming the file and field. */
-function parseSweepRecord(value: unknown, file: string, fallbackName: string): Omit<ReportSweep, 'dir' | 'rows' | 'resultsFile'> {
+/**
+ * Checks `sweep.json` and returns its name, kind, axes and points; throws a ReportInputError naming the file and field.
+ */
+function parseSweepRecord(
+  value: unknown,
+  file: string,
+  fallbackName: string,
+): Omit<ReportSweep, 'dir' | 'rows' | 'resultsFile'> {
   if (!isObject(value)) throw new ReportInputError(`${file}: not a sweep record (a JSON object)`);
-  if (value.format !== SWEEP_FORMAT) throw new ReportInputError(`${file}: format ${shown(value.format)}; this report reads format ${SWEEP_FORMAT}`);
-  const fail = (field: string, what: string, got: unknown) => new ReportInputError(`${file}: ${field} ${what}, got ${shown(got)}`);
+  if (value.format !== SWEEP_FORMAT)
+    throw new ReportInputError(`${file}: format ${shown(value.format)}; this report reads format ${SWEEP_FORMAT}`);
+  const fail = (field: string, what: string, got: unknown) =>
+    new ReportInputError(`${file}: ${field} ${what}, got ${shown(got)}`);
   if (value.name !== undefined && typeof value.name !== 'string') throw fail('name', 'must be a string', value.name);
   if (typeof value.kind !== 'string') throw fail('kind', 'must be a string', value.kind);
-  if (value.description !== undefined && typeof value.description !== 'string') throw fail('description', 'must be a string', value.description);
+  if (value.description !== undefined && typeof value.description !== 'string')
+    throw fail('description', 'must be a string', value.description);
   if (!Array.isArray(value.axes)) throw fail('axes', 'must be a list', value.axes);
   const axes = value.axes.map((a, i) => {
-    if (!isObject(a) || typeof a.name !== 'string' || !Array.isArray(a.values)) throw fail(`axes[${i}]`, 'must be { name, values }', a);
+    if (!isObject(a) || typeof a.name !== 'string' || !Array.isArray(a.values))
+      throw fail(`axes[${i}]`, 'must be { name, values }', a);
     return { name: a.name, values: a.values.map(axisValue) };
   });
-  if (!Array.isArray(value.points) || value.points.length === 0) throw fail('points', 'must be a non-empty list', value.points);
+  if (!Array.isArray(value.points) || value.points.length === 0)
+    throw fail('points', 'must be a non-empty list', value.points);
   const points: SweepPointValues[] = value.points.map((p, i) => {
-    if (!isObject(p) || p.index !== i || !isObject(p.axes)) throw fail(`points[${i}]`, `must be { index: ${i}, axes, label }`, p);
+    if (!isObject(p) || p.index !== i || !isObject(p.axes))
+      throw fail(`points[${i}]`, `must be { index: ${i}, axes, label }`, p);
     const pointAxes = Object.fromEntries(Object.entries(p.axes).map(([k, v]) => [k, axisValue(v)]));
-    return { index: i, axes: pointAxes, label: typeof p.label === 'string' ? p.label : Object.entries(pointAxes).map(([k, v]) => `${k} ${v}`).join(', ') };
+    return {
+      index: i,
+      axes: pointAxes,
+      label:
+        typeof p.label === 'string'
+          ? p.label
+          : Object.entries(pointAxes)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', '),
+    };
   });
   for (const p of points) {
-    for (const a of axes) if (!(a.name in p.axes)) throw fail(`points[${p.index}].axes`, `has no value of axis "${a.name}"`, p.axes);
+    for (const a of axes)
+      if (!(a.name in p.axes)) throw fail(`points[${p.index}].axes`, `has no value of axis "${a.name}"`, p.axes);
   }
-  return { name: (value.name as string | undefined) ?? fallbackName, description: (value.description as string | undefined) ?? null, kind: value.kind, axes, points };
+  return {
+    name: (value.name as string | undefined) ?? fallbackName,
+    description: (value.description as string | undefined) ?? null,
+    kind: value.kind,
+    axes,
+    points,
+  };
 }
 
 /**
@@ -131,7 +170,11 @@ export function loadSweepFolder(dir: string, shownDir = dir): { sweep: ReportSwe
       return fs.readFileSync(path.join(dir, name), 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ReportInputError(code === 'ENOENT' ? `${file} is missing${name === 'sweep-results.jsonl' ? ' (the sweep has not written its results yet)' : ''}` : `${file}: cannot read (${code ?? (e as Error).message})`);
+      throw new ReportInputError(
+        code === 'ENOENT'
+          ? `${file} is missing${name === 'sweep-results.jsonl' ? ' (the sweep has not written its results yet)' : ''}`
+          : `${file}: cannot read (${code ?? (e as Error).message})`,
+      );
     }
   };
   let record: unknown;
@@ -143,6 +186,10 @@ export function loadSweepFolder(dir: string, shownDir = dir): { sweep: ReportSwe
   }
   const head = parseSweepRecord(record, sweepFile, path.basename(path.resolve(dir)));
   const { rows, skipped } = parseSweepRows(read(resultsFile, 'sweep-results.jsonl'), resultsFile, head.points.length);
-  if (rows.length === 0) return { sweep: null, skipped: [...skipped, { path: resultsFile, reason: `${resultsFile}: holds no readable rows; sweep left out` }] };
+  if (rows.length === 0)
+    return {
+      sweep: null,
+      skipped: [...skipped, { path: resultsFile, reason: `${resultsFile}: holds no readable rows; sweep left out` }],
+    };
   return { sweep: { ...head, dir: shownDir, rows, resultsFile }, skipped };
 }

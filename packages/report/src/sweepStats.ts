@@ -69,7 +69,10 @@ export function axisValueLabel(axis: string, v: AxisValue): string {
   }
 }
 
-/** An axis name as a table column or a figure axis heads it (`kind`: the sweep's; λ is the dense run's in a ticket sweep). */
+/**
+ * An axis name as a table column or a figure axis heads it (`kind`: the sweep's; λ is the dense run's in a ticket
+ * sweep).
+ */
 export function axisTitle(axis: string, kind = 'ticket'): string {
   const titles: Record<string, string> = {
     pruningRate: 'pruning rate',
@@ -86,7 +89,9 @@ export function axisTitle(axis: string, kind = 'ticket'): string {
 /** The series (line, colour) a row belongs to: its arm label and its own values of `axes`, joined by ` · `. */
 function seriesName(sweep: ReportSweep, row: SweepResultRow, axes: readonly string[]): string {
   const own = ownAxisValues(sweep, row);
-  const parts = axes.filter((a) => a !== 'arm' && own[a] !== null && own[a] !== undefined).map((a) => axisValueLabel(a, own[a]!));
+  const parts = axes
+    .filter((a) => a !== 'arm' && own[a] !== null && own[a] !== undefined)
+    .map((a) => axisValueLabel(a, own[a]!));
   return row.role === 'train' && parts.length > 0 ? parts.join(' · ') : [armLabel(row), ...parts].join(' · ');
 }
 
@@ -111,8 +116,12 @@ const unique = <T>(xs: T[]) => [...new Set(xs)];
  */
 function groupOrder(sweep: ReportSweep, axes: readonly string[]) {
   const arms = unique(sweep.rows.map(armLabel));
-  const rank = (a: string, v: AxisValue | null) => (v === null ? -1 : (sweep.axes.find((x) => x.name === a)?.values.indexOf(v) ?? 0));
-  return (x: { arm: string; axes: Record<string, AxisValue | null>; seed?: number }, y: { arm: string; axes: Record<string, AxisValue | null>; seed?: number }) => {
+  const rank = (a: string, v: AxisValue | null) =>
+    v === null ? -1 : (sweep.axes.find((x) => x.name === a)?.values.indexOf(v) ?? 0);
+  return (
+    x: { arm: string; axes: Record<string, AxisValue | null>; seed?: number },
+    y: { arm: string; axes: Record<string, AxisValue | null>; seed?: number },
+  ) => {
     const byArm = arms.indexOf(x.arm) - arms.indexOf(y.arm);
     if (byArm !== 0) return byArm;
     for (const a of axes) {
@@ -135,7 +144,10 @@ export interface RateBand {
   seeds: number[];
 }
 
-/** Seeds of a series that have no value at one x (speed-up: never reached 95 % test accuracy, or the dense arm never did; steps: not reached). */
+/**
+ * Seeds of a series that have no value at one x (speed-up: never reached 95 % test accuracy, or the dense arm never
+ * did; steps: not reached).
+ */
 export interface Unreached {
   series: string;
   x: AxisValue;
@@ -166,7 +178,11 @@ export interface RateBands {
 }
 
 /** Every (row, x) once: a run serving several points with the same x is counted once. */
-function placed(sweep: ReportSweep, rows: readonly SweepResultRow[], xOf: (p: SweepPointValues) => AxisValue): Array<{ row: SweepResultRow; x: AxisValue }> {
+function placed(
+  sweep: ReportSweep,
+  rows: readonly SweepResultRow[],
+  xOf: (p: SweepPointValues) => AxisValue,
+): Array<{ row: SweepResultRow; x: AxisValue }> {
   const out: Array<{ row: SweepResultRow; x: AxisValue }> = [];
   for (const row of rows) for (const x of unique(pointsOf(sweep, row).map(xOf))) out.push({ row, x });
   return out;
@@ -182,7 +198,11 @@ function placed(sweep: ReportSweep, rows: readonly SweepResultRow[], xOf: (p: Sw
 export function rateBands(sweep: ReportSweep, value: 'speedupVsDense' | 'finalTestAcc'): RateBands {
   const arms = sweep.rows.filter((r) => r.role === 'arm');
   const seriesAxes = variedAxes(sweep).filter((a) => a !== 'pruningRate' && a !== 'arm');
-  const items = placed(sweep, arms, (p) => p.axes.pruningRate!).map(({ row, x }) => ({ row, rate: Number(x), series: seriesName(sweep, row, seriesAxes) }));
+  const items = placed(sweep, arms, (p) => p.axes.pruningRate!).map(({ row, x }) => ({
+    row,
+    rate: Number(x),
+    series: seriesName(sweep, row, seriesAxes),
+  }));
   const series = unique(items.map((i) => i.series));
   const rates = unique(sweep.points.map((p) => Number(p.axes.pruningRate))).sort((a, b) => a - b);
   const bands: RateBand[] = [];
@@ -190,7 +210,13 @@ export function rateBands(sweep: ReportSweep, value: 'speedupVsDense' | 'finalTe
   const unreached: Unreached[] = [];
   // Why a finished run has no value.
   const why = (r: SweepResultRow) =>
-    value !== 'speedupVsDense' ? 'no final accuracy' : r.stepsToTest95 === null ? 'not reached' : r.denseStepsToTest95 === null ? 'dense not reached' : 'reached at step 0';
+    value !== 'speedupVsDense'
+      ? 'no final accuracy'
+      : r.stepsToTest95 === null
+        ? 'not reached'
+        : r.denseStepsToTest95 === null
+          ? 'dense not reached'
+          : 'reached at step 0';
   for (const s of series) {
     for (const rate of rates) {
       const here = items.filter((i) => i.series === s && i.rate === rate && finished(i.row)).map((i) => i.row);
@@ -198,9 +224,23 @@ export function rateBands(sweep: ReportSweep, value: 'speedupVsDense' | 'finalTe
       const have = here.filter((r) => r[value] !== null);
       const v = have.map((r) => r[value]!);
       for (const r of have) values.push({ series: s, x: rate, seed: r.seed, value: r[value]! });
-      bands.push({ series: s, rate, min: v.length ? Math.min(...v) : null, max: v.length ? Math.max(...v) : null, mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null, seeds: have.map((r) => r.seed) });
+      bands.push({
+        series: s,
+        rate,
+        min: v.length ? Math.min(...v) : null,
+        max: v.length ? Math.max(...v) : null,
+        mean: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null,
+        seeds: have.map((r) => r.seed),
+      });
       const missing = here.filter((r) => r[value] === null);
-      for (const reason of unique(missing.map(why))) unreached.push({ series: s, x: rate, reason, seeds: missing.filter((r) => why(r) === reason).map((r) => r.seed), of: here.length });
+      for (const reason of unique(missing.map(why)))
+        unreached.push({
+          series: s,
+          x: rate,
+          reason,
+          seeds: missing.filter((r) => why(r) === reason).map((r) => r.seed),
+          of: here.length,
+        });
     }
   }
   return { series, rates, bands, values, unreached, unfinished: arms.filter((r) => !finished(r)).length };
@@ -240,7 +280,11 @@ export function stepsToGeneralise(sweep: ReportSweep): StepsByCondition {
   const xAxes = varied.filter((a) => a !== 'arm' && a !== 'pruner' && a !== 'variant');
   const rows = withoutDenseSourceTwins(sweep.rows);
   const xOf = (p: SweepPointValues) => xAxes.map((a) => String(p.axes[a])).join(' · ');
-  const items = placed(sweep, rows, xOf).map(({ row, x }) => ({ row, x: String(x), series: seriesName(sweep, row, seriesAxes) }));
+  const items = placed(sweep, rows, xOf).map(({ row, x }) => ({
+    row,
+    x: String(x),
+    series: seriesName(sweep, row, seriesAxes),
+  }));
   const series = unique(items.map((i) => i.series));
   const xs = unique(sweep.points.map(xOf));
   const values: SeedValue[] = [];
@@ -250,11 +294,13 @@ export function stepsToGeneralise(sweep: ReportSweep): StepsByCondition {
     for (const x of xs) {
       const here = items.filter((i) => i.series === s && i.x === x && finished(i.row)).map((i) => i.row);
       if (here.length === 0) continue;
-      for (const r of here) if (r.stepsToTest95 !== null) values.push({ series: s, x, seed: r.seed, value: r.stepsToTest95 });
+      for (const r of here)
+        if (r.stepsToTest95 !== null) values.push({ series: s, x, seed: r.seed, value: r.stepsToTest95 });
       const m = medianOf(here.map((r) => r.stepsToTest95 ?? Infinity));
       medians.push({ series: s, x, median: m === null || !Number.isFinite(m) ? null : m, of: here.length });
       const never = here.filter((r) => r.stepsToTest95 === null);
-      if (never.length) unreached.push({ series: s, x, reason: 'not reached', seeds: never.map((r) => r.seed), of: here.length });
+      if (never.length)
+        unreached.push({ series: s, x, reason: 'not reached', seeds: never.map((r) => r.seed), of: here.length });
     }
   }
   return { series, xAxes, xs, values, medians, unreached, unfinished: rows.filter((r) => !finished(r)).length };
@@ -270,7 +316,10 @@ export interface SweepGroup {
   failed: number;
   /** Interrupted or pending. */
   unfinished: number;
-  /** Steps to 95 % test accuracy: median over finished runs (Infinity: not reached by the median run), min and max of those that reached it, and how many did. */
+  /**
+   * Steps to 95 % test accuracy: median over finished runs (Infinity: not reached by the median run), min and max of
+   * those that reached it, and how many did.
+   */
   stepsMedian: number | null;
   stepsMin: number | null;
   stepsMax: number | null;
@@ -290,7 +339,8 @@ export interface SweepGroup {
 
 /**
  * One line per point group of a sweep (arm × pruning rate × variant × checkpoint ... as the sweep
- * varies them; arms in order of appearance, then each axis in grid order), every row counted once: how many runs finished, failed or did not run, and the
+ * varies them; arms in order of appearance, then each axis in grid order), every row counted once: how many runs
+ * finished, failed or did not run, and the
  * median and range over seeds of the steps to 95 % test accuracy, the speed-up over dense and the
  * final test accuracy. A run shared across an axis (the mask-free dense arm across pruning rates)
  * makes one group with that axis null.
@@ -363,7 +413,15 @@ export interface CriticalRate {
  */
 export function criticalRates(sweep: ReportSweep): CriticalRate[] {
   const axes = variedAxes(sweep).filter((a) => a !== 'arm' && a !== 'pruningRate');
-  const groups = new Map<string, { arm: string; axes: Record<string, AxisValue | null>; seed: number; rows: Array<{ row: SweepResultRow; rate: number }> }>();
+  const groups = new Map<
+    string,
+    {
+      arm: string;
+      axes: Record<string, AxisValue | null>;
+      seed: number;
+      rows: Array<{ row: SweepResultRow; rate: number }>;
+    }
+  >();
   for (const row of sweep.rows) {
     if (row.role !== 'arm' || row.arm === 'dense') continue;
     const own = ownAxisValues(sweep, row);

@@ -1,6 +1,7 @@
 /**
  * The report in a real browser: headless Chromium (Debian's `chromium` package, driven by
- * playwright-core) opens report.html (a ticket experiment, a run and a sweep folder) from disk; every request the page makes is counted (only the
+ * playwright-core) opens report.html (a ticket experiment, a run and a sweep folder) from disk; every request the page
+ * makes is counted (only the
  * file itself may load), every figure must have drawn non-empty SVG marks, no script may run, and
  * a screenshot is saved. Without Chromium the test is skipped with a message saying how to install
  * it. GT_BROWSER_REPORT=<report.html> checks that report instead of the fixture's, and
@@ -17,11 +18,22 @@ import { makeExperiment, makeRatesSweep, makeRun, prefixMasks, tmp } from './fix
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = fs.existsSync(CHROMIUM);
 if (!available) {
-  console.warn(`browser test skipped: no Chromium at ${CHROMIUM}; install it with \`apt-get install chromium\` (Debian), or set CHROMIUM_PATH`);
+  console.warn(
+    `browser test skipped: no Chromium at ${CHROMIUM}; install it with \`apt-get install chromium\` (Debian), or set CHROMIUM_PATH`,
+  );
 }
 
 // Without the background-networking flags Chromium tries to reach its own services at start.
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 describe.skipIf(!available)('report.html in headless Chromium', () => {
   it('opens offline: one request (the file), every figure drawn, no script run; screenshot saved', async () => {
@@ -29,7 +41,11 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
     if (!file) {
       const root = tmp('gt-browser-');
       const exp = await makeExperiment(path.join(root, 'exp'));
-      const evil = await makeRun(path.join(root, `<script>window.__pwned=1;</b>`.replace('/', '')), { testAcc: [0, 0.4, 1], masks: prefixMasks(30), entropy: [3.4, 3.1] });
+      const evil = await makeRun(path.join(root, `<script>window.__pwned=1;</b>`.replace('/', '')), {
+        testAcc: [0, 0.4, 1],
+        masks: prefixMasks(30),
+        entropy: [3.4, 3.1],
+      });
       const sweep = makeRatesSweep(path.join(root, 'sweep'));
       file = path.join(root, 'report.html');
       writeReport(await createReport([exp, evil, sweep, path.join(root, 'not-a-run')]), file);
@@ -57,13 +73,25 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
           figures: figures.map((f) => {
             const svg = f.querySelector('svg');
             // Drawn items of the data marks (not axes or legends), with a non-empty box.
-            const items = svg ? [...svg.querySelectorAll('g.role-mark > path, g.role-mark > rect, g.role-mark > line, g.role-mark > circle')] : [];
+            const items = svg
+              ? [
+                  ...svg.querySelectorAll(
+                    'g.role-mark > path, g.role-mark > rect, g.role-mark > line, g.role-mark > circle',
+                  ),
+                ]
+              : [];
             const drawn = items.filter((el) => {
               const b = (el as SVGGraphicsElement).getBBox();
               return b.width > 0 || b.height > 0;
             });
             const box = svg?.getBoundingClientRect();
-            return { id: f.id, items: items.length, drawn: drawn.length, width: box?.width ?? 0, height: box?.height ?? 0 };
+            return {
+              id: f.id,
+              items: items.length,
+              drawn: drawn.length,
+              width: box?.width ?? 0,
+              height: box?.height ?? 0,
+            };
           }),
         };
       });
@@ -75,7 +103,20 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
       expect(result.scripts).toBe(0);
       expect(result.figures.length).toBeGreaterThanOrEqual(6);
       if (!process.env.GT_BROWSER_REPORT) {
-        expect(result.figures.map((f) => f.id)).toEqual(['fig-sweep-rates-speedup', 'fig-sweep-rates-steps', 'fig-sweep-rates-final-test-accuracy', 'fig-accuracy', 'fig-loss', 'fig-norms', 'fig-frequency', 'fig-spectrum-neurons', 'fig-spectrum-summed', 'fig-mask-exp-ticket', 'fig-mask-exp-random', 'fig-mask-script-window-pwned-1-b']);
+        expect(result.figures.map((f) => f.id)).toEqual([
+          'fig-sweep-rates-speedup',
+          'fig-sweep-rates-steps',
+          'fig-sweep-rates-final-test-accuracy',
+          'fig-accuracy',
+          'fig-loss',
+          'fig-norms',
+          'fig-frequency',
+          'fig-spectrum-neurons',
+          'fig-spectrum-summed',
+          'fig-mask-exp-ticket',
+          'fig-mask-exp-random',
+          'fig-mask-script-window-pwned-1-b',
+        ]);
       }
       for (const f of result.figures) {
         expect(f.drawn, `${f.id}: drawn marks`).toBeGreaterThan(0);

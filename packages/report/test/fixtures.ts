@@ -11,7 +11,12 @@ import { RunStore, configHash, writeFileAtomic, type StoredTensor } from '@grokk
 export const P = 7;
 export const D_EMB = 8;
 export const D_MODEL = 4;
-export const SHAPES: Record<string, number[]> = { W_E: [D_EMB, P], W_in: [D_MODEL, D_EMB], W_out: [D_EMB, D_MODEL], W_U: [D_EMB, P] };
+export const SHAPES: Record<string, number[]> = {
+  W_E: [D_EMB, P],
+  W_in: [D_MODEL, D_EMB],
+  W_out: [D_EMB, D_MODEL],
+  W_U: [D_EMB, P],
+};
 export const TOTAL = 2 * D_EMB * P + 2 * D_MODEL * D_EMB; // 176
 
 export const tmp = (prefix = 'gt-report-') => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -40,7 +45,12 @@ export function periodicWeights(fIn: number, fOut: number): Record<string, Float
 
 /** Keeps the first `keep` entries of every tensor. */
 export function prefixMasks(keep: number): Record<string, Float32Array> {
-  return Object.fromEntries(Object.entries(SHAPES).map(([k, s]) => [k, Float32Array.from({ length: s[0]! * s[1]! }, (_, i) => (i < keep ? 1 : 0))]));
+  return Object.fromEntries(
+    Object.entries(SHAPES).map(([k, s]) => [
+      k,
+      Float32Array.from({ length: s[0]! * s[1]! }, (_, i) => (i < keep ? 1 : 0)),
+    ]),
+  );
 }
 
 export interface FixtureRun {
@@ -74,7 +84,12 @@ export async function makeRun(dir: string, run: FixtureRun): Promise<string> {
   const hash = configHash(config);
   fs.mkdirSync(path.join(dir, 'checkpoints'), { recursive: true });
   const store = new RunStore(dir);
-  store.writeRecord({ config, configHash: hash, provenance: run.provenance ?? null, parameters: Object.entries(SHAPES).map(([name, shape]) => ({ name, shape, prunable: true })) });
+  store.writeRecord({
+    config,
+    configHash: hash,
+    provenance: run.provenance ?? null,
+    parameters: Object.entries(SHAPES).map(([name, shape]) => ({ name, shape, prunable: true })),
+  });
   const rows = run.testAcc.map((t, i) => {
     const step = i * 100;
     const row: Record<string, unknown> = {
@@ -91,7 +106,16 @@ export async function makeRun(dir: string, run: FixtureRun): Promise<string> {
       l2_global: 20 - i / 10,
     };
     if (run.entropy && step % 200 === 0 && run.entropy[step / 200] !== undefined) {
-      Object.assign(row, { freq_entropy_in: run.entropy[step / 200], freq_shannon_in: 1, gini_in: 0.5, key_freqs_in: [[2, 4]], freq_entropy_out: 1.5, freq_shannon_out: 1, gini_out: 0.5, key_freqs_out: [[3, 4]] });
+      Object.assign(row, {
+        freq_entropy_in: run.entropy[step / 200],
+        freq_shannon_in: 1,
+        gini_in: 0.5,
+        key_freqs_in: [[2, 4]],
+        freq_entropy_out: 1.5,
+        freq_shannon_out: 1,
+        gini_out: 0.5,
+        key_freqs_out: [[3, 4]],
+      });
     }
     return row;
   });
@@ -99,8 +123,11 @@ export async function makeRun(dir: string, run: FixtureRun): Promise<string> {
   if (run.checkpoints ?? true) {
     const weights = run.weights ?? periodicWeights(2, 3);
     const extra: Record<string, StoredTensor> = {};
-    for (const [k, m] of Object.entries(run.masks ?? {})) extra[`mask/${k}`] = { dtype: 'F32', shape: SHAPES[k]!, data: m };
-    const masked = Object.fromEntries(Object.entries(weights).map(([k, w]) => [k, run.masks?.[k] ? w.map((x, i) => x * run.masks![k]![i]!) : w]));
+    for (const [k, m] of Object.entries(run.masks ?? {}))
+      extra[`mask/${k}`] = { dtype: 'F32', shape: SHAPES[k]!, data: m };
+    const masked = Object.fromEntries(
+      Object.entries(weights).map(([k, w]) => [k, run.masks?.[k] ? w.map((x, i) => x * run.masks![k]![i]!) : w]),
+    );
     await store.saveWeights('init', SHAPES, masked, { kind: 'init', step: 0, configHash: hash }, extra);
     await store.saveWeights('final', SHAPES, masked, { kind: 'final', step: steps, configHash: hash });
   }
@@ -116,10 +143,22 @@ export async function makeRun(dir: string, run: FixtureRun): Promise<string> {
  */
 export async function makeExperiment(dir: string): Promise<string> {
   fs.mkdirSync(dir, { recursive: true });
-  const config = { denseDir: null, fromStep: 'final', pruner: 'magnitude', pruningRate: 0.6, rewindStep: 'init', arms: ['ticket', 'dense', 'same-l2', 'random'], retrain: {} };
+  const config = {
+    denseDir: null,
+    fromStep: 'final',
+    pruner: 'magnitude',
+    pruningRate: 0.6,
+    rewindStep: 'init',
+    arms: ['ticket', 'dense', 'same-l2', 'random'],
+    retrain: {},
+  };
   writeFileAtomic(path.join(dir, 'ticket.json'), JSON.stringify({ config, identity: 'fixture' }));
   await makeRun(path.join(dir, 'dense-source'), { testAcc: [0, 0.1, 0.5, 0.96, 1], entropy: [3.4, 3.4, 3.0] });
-  await makeRun(path.join(dir, 'arms', 'ticket'), { testAcc: [0, 0.97, 1, 1, 1], entropy: [3.4, 3.0, 3.0], masks: prefixMasks(20) });
+  await makeRun(path.join(dir, 'arms', 'ticket'), {
+    testAcc: [0, 0.97, 1, 1, 1],
+    entropy: [3.4, 3.0, 3.0],
+    masks: prefixMasks(20),
+  });
   await makeRun(path.join(dir, 'arms', 'same-l2'), { testAcc: [0, 0.5, 0.95, 1, 1], entropy: [3.4, 3.3, 3.1] });
   await makeRun(path.join(dir, 'arms', 'random'), { testAcc: [0, 0.01, 0.02, 0.03, 0.04], masks: prefixMasks(10) });
   return dir;
@@ -134,15 +173,29 @@ export async function makeExperiment(dir: string): Promise<string> {
 export async function makeSweepExperiment(runsDir: string): Promise<string> {
   const dir = path.join(runsDir, 'ticket-abc');
   fs.mkdirSync(dir, { recursive: true });
-  const config = { denseDir: null, fromStep: 'final', pruner: 'magnitude', pruningRate: 0.6, rewindStep: 'init', arms: ['ticket', 'dense'], retrain: { weightDecay: 0 } };
-  writeFileAtomic(path.join(dir, 'ticket.json'), JSON.stringify({ config, identity: 'abc', denseRun: '../add67-mlp-s0-dense', denseArm: '../add67-mlp-s0-wd0' }));
+  const config = {
+    denseDir: null,
+    fromStep: 'final',
+    pruner: 'magnitude',
+    pruningRate: 0.6,
+    rewindStep: 'init',
+    arms: ['ticket', 'dense'],
+    retrain: { weightDecay: 0 },
+  };
+  writeFileAtomic(
+    path.join(dir, 'ticket.json'),
+    JSON.stringify({ config, identity: 'abc', denseRun: '../add67-mlp-s0-dense', denseArm: '../add67-mlp-s0-wd0' }),
+  );
   await makeRun(path.join(runsDir, 'add67-mlp-s0-dense'), { testAcc: [0, 0.1, 0.5, 0.96, 1] });
   await makeRun(path.join(runsDir, 'add67-mlp-s0-wd0'), { testAcc: [0, 0.1, 0.2, 0.3, 0.4] });
   await makeRun(path.join(dir, 'arms', 'ticket'), { testAcc: [0, 0.97, 1, 1, 1], masks: prefixMasks(20) });
   return dir;
 }
 
-/** A row of a fixture sweep: the fields that matter for a test; the rest get the values `grokking-tickets sweep` writes for them. */
+/**
+ * A row of a fixture sweep: the fields that matter for a test; the rest get the values `grokking-tickets sweep` writes
+ * for them.
+ */
 export interface FixtureSweepRow {
   runId: string;
   role: 'train' | 'dense-source' | 'arm';
@@ -174,11 +227,31 @@ export function gridPoints(axes: Array<{ name: string; values: unknown[] }>): Ar
  * (speedupVsDense computed from the steps as the sweep does). No run folders: a report reads only
  * these two files. Returns the folder.
  */
-export function makeSweep(dir: string, sweep: { name: string; kind?: 'ticket' | 'train'; description?: string; axes: Array<{ name: string; values: unknown[] }>; rows: FixtureSweepRow[] }): string {
+export function makeSweep(
+  dir: string,
+  sweep: {
+    name: string;
+    kind?: 'ticket' | 'train';
+    description?: string;
+    axes: Array<{ name: string; values: unknown[] }>;
+    rows: FixtureSweepRow[];
+  },
+): string {
   fs.mkdirSync(dir, { recursive: true });
   const grid = gridPoints(sweep.axes);
-  const label = (axes: Record<string, unknown>) => Object.entries(axes).map(([k, v]) => `${k} ${k === 'variant' ? (v as { name: string }).name : typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ');
-  const points = grid.map((axes, index) => ({ index, axes, label: label(axes), runs: sweep.rows.filter((r) => r.points.includes(index)).map((r) => r.runId) }));
+  const label = (axes: Record<string, unknown>) =>
+    Object.entries(axes)
+      .map(
+        ([k, v]) =>
+          `${k} ${k === 'variant' ? (v as { name: string }).name : typeof v === 'string' ? v : JSON.stringify(v)}`,
+      )
+      .join(', ');
+  const points = grid.map((axes, index) => ({
+    index,
+    axes,
+    label: label(axes),
+    runs: sweep.rows.filter((r) => r.points.includes(index)).map((r) => r.runId),
+  }));
   const record = {
     format: 1,
     name: sweep.name,
@@ -189,7 +262,13 @@ export function makeSweep(dir: string, sweep: { name: string; kind?: 'ticket' | 
     axes: sweep.axes,
     points,
     experiments: [],
-    runs: sweep.rows.map((r) => ({ id: r.runId, role: r.role, label: r.runId, dir: r.dir ?? `../runs/${r.runId}`, points: r.points })),
+    runs: sweep.rows.map((r) => ({
+      id: r.runId,
+      role: r.role,
+      label: r.runId,
+      dir: r.dir ?? `../runs/${r.runId}`,
+      points: r.points,
+    })),
     files: { results: 'sweep-results.jsonl', csv: 'sweep-results.csv', logs: 'logs' },
   };
   writeFileAtomic(path.join(dir, 'sweep.json'), JSON.stringify(record, null, 2));
@@ -206,7 +285,9 @@ export function makeSweep(dir: string, sweep: { name: string; kind?: 'ticket' | 
       status,
       error: r.error ?? null,
       points: r.points,
-      axes: Object.fromEntries(Object.entries(first).map(([k, v]) => [k, k === 'variant' ? (v as { name: string }).name : v])),
+      axes: Object.fromEntries(
+        Object.entries(first).map(([k, v]) => [k, k === 'variant' ? (v as { name: string }).name : v]),
+      ),
       variant: r.variant ?? null,
       task: 'modular',
       op: 'add',
@@ -270,22 +351,80 @@ export function makeRatesSweep(dir: string): string {
   const denseSteps = [1000, 1200, null];
   const denseFinal = [1, 1, 0.5];
   const ticket: Record<number, Array<[number | null, number | null, string?]>> = {
-    0.2: [[null, 0.6], [400, 0.97], [null, 0.4]],
-    0.5: [[100, 1], [200, 0.99], [null, null, 'failed']],
-    0.8: [[null, 0.3], [50, 0.96], [40, 0.97]],
+    0.2: [
+      [null, 0.6],
+      [400, 0.97],
+      [null, 0.4],
+    ],
+    0.5: [
+      [100, 1],
+      [200, 0.99],
+      [null, null, 'failed'],
+    ],
+    0.8: [
+      [null, 0.3],
+      [50, 0.96],
+      [40, 0.97],
+    ],
   };
   const rows: FixtureSweepRow[] = [];
   for (const seed of [0, 1, 2]) {
     const pts = rates.map((_, k) => 3 * seed + k);
-    rows.push({ runId: `dense-source-${seed}`, role: 'dense-source', points: pts, seed, stepsToTest95: [1000, 1100, 900][seed]!, finalTestAcc: 1 });
+    rows.push({
+      runId: `dense-source-${seed}`,
+      role: 'dense-source',
+      points: pts,
+      seed,
+      stepsToTest95: [1000, 1100, 900][seed]!,
+      finalTestAcc: 1,
+    });
     rates.forEach((rate, k) => {
       const [t, acc, status] = ticket[rate]![seed]!;
-      rows.push({ runId: `e${seed}${k}-ticket`, role: 'arm', arm: 'ticket', points: [pts[k]!], seed, pruningRate: rate, stepsToTest95: t, finalTestAcc: acc, denseStepsToTest95: denseSteps[seed]!, ...(status ? { status, error: 'a tensor was NaN at step 120' } : {}) });
-      if (k === 0) rows.push({ runId: `dense-arm-${seed}`, role: 'arm', arm: 'dense', points: pts, seed, stepsToTest95: denseSteps[seed]!, denseStepsToTest95: denseSteps[seed]!, finalTestAcc: denseFinal[seed]! });
-      rows.push({ runId: `e${seed}${k}-random`, role: 'arm', arm: 'random', points: [pts[k]!], seed, pruningRate: rate, stepsToTest95: null, denseStepsToTest95: denseSteps[seed]!, finalTestAcc: 0.05 + 0.05 * k + 0.01 * seed });
+      rows.push({
+        runId: `e${seed}${k}-ticket`,
+        role: 'arm',
+        arm: 'ticket',
+        points: [pts[k]!],
+        seed,
+        pruningRate: rate,
+        stepsToTest95: t,
+        finalTestAcc: acc,
+        denseStepsToTest95: denseSteps[seed]!,
+        ...(status ? { status, error: 'a tensor was NaN at step 120' } : {}),
+      });
+      if (k === 0)
+        rows.push({
+          runId: `dense-arm-${seed}`,
+          role: 'arm',
+          arm: 'dense',
+          points: pts,
+          seed,
+          stepsToTest95: denseSteps[seed]!,
+          denseStepsToTest95: denseSteps[seed]!,
+          finalTestAcc: denseFinal[seed]!,
+        });
+      rows.push({
+        runId: `e${seed}${k}-random`,
+        role: 'arm',
+        arm: 'random',
+        points: [pts[k]!],
+        seed,
+        pruningRate: rate,
+        stepsToTest95: null,
+        denseStepsToTest95: denseSteps[seed]!,
+        finalTestAcc: 0.05 + 0.05 * k + 0.01 * seed,
+      });
     });
   }
-  return makeSweep(dir, { name: 'rates', description: 'E3 in miniature: tickets retrained without weight decay', axes: [{ name: 'seed', values: [0, 1, 2] }, { name: 'pruningRate', values: rates }], rows });
+  return makeSweep(dir, {
+    name: 'rates',
+    description: 'E3 in miniature: tickets retrained without weight decay',
+    axes: [
+      { name: 'seed', values: [0, 1, 2] },
+      { name: 'pruningRate', values: rates },
+    ],
+    rows,
+  });
 }
 
 /** A variant name no report may pass through unescaped. */
@@ -309,11 +448,47 @@ export function makePhasesSweep(dir: string, name = 'phases', description = 'E4 
   ];
   variants.forEach((variant, v) => {
     const denseDir = `../runs/dense-${v}`;
-    rows.push({ runId: `dense-${v}`, role: 'dense-source', points: [2 * v, 2 * v + 1], seed: 0, variant, stepsToTest95: dense[v]!, finalTestAcc: dense[v] ? 1 : 0.2, dir: denseDir });
+    rows.push({
+      runId: `dense-${v}`,
+      role: 'dense-source',
+      points: [2 * v, 2 * v + 1],
+      seed: 0,
+      variant,
+      stepsToTest95: dense[v]!,
+      finalTestAcc: dense[v] ? 1 : 0.2,
+      dir: denseDir,
+    });
     (['final', 100] as const).forEach((fromStep) => {
       const k = fromStep === 100 ? 0 : 1;
-      rows.push({ runId: `e${v}${k}-ticket`, role: 'arm', arm: 'ticket', points: [2 * v + k], seed: 0, variant, pruningRate: 0.6, fromStep, stepsToTest95: ticket[v]![k]!, denseStepsToTest95: dense[v]!, finalTestAcc: 1, retrainWeightDecay: 1 });
-      rows.push({ runId: `e${v}${k}-dense`, role: 'arm', arm: 'dense', points: [2 * v + k], seed: 0, variant, pruningRate: 0.6, fromStep, stepsToTest95: dense[v]!, denseStepsToTest95: dense[v]!, finalTestAcc: dense[v] ? 1 : 0.2, retrainWeightDecay: 1, dir: denseDir });
+      rows.push({
+        runId: `e${v}${k}-ticket`,
+        role: 'arm',
+        arm: 'ticket',
+        points: [2 * v + k],
+        seed: 0,
+        variant,
+        pruningRate: 0.6,
+        fromStep,
+        stepsToTest95: ticket[v]![k]!,
+        denseStepsToTest95: dense[v]!,
+        finalTestAcc: 1,
+        retrainWeightDecay: 1,
+      });
+      rows.push({
+        runId: `e${v}${k}-dense`,
+        role: 'arm',
+        arm: 'dense',
+        points: [2 * v + k],
+        seed: 0,
+        variant,
+        pruningRate: 0.6,
+        fromStep,
+        stepsToTest95: dense[v]!,
+        denseStepsToTest95: dense[v]!,
+        finalTestAcc: dense[v] ? 1 : 0.2,
+        retrainWeightDecay: 1,
+        dir: denseDir,
+      });
     });
   });
   return makeSweep(dir, {
@@ -334,6 +509,23 @@ export function makeTrainSweep(dir: string): string {
     [null, 600],
   ];
   const rows: FixtureSweepRow[] = [];
-  for (const seed of [0, 1]) for (const k of [0, 1]) rows.push({ runId: `run-${seed}-${k}`, role: 'train', points: [2 * seed + k], seed, stepsToTest95: steps[seed]![k]!, finalTestAcc: k ? 1 : 0.1 });
-  return makeSweep(dir, { name: 'decay', kind: 'train', axes: [{ name: 'seed', values: [0, 1] }, { name: 'weightDecay', values: [0, 1] }], rows });
+  for (const seed of [0, 1])
+    for (const k of [0, 1])
+      rows.push({
+        runId: `run-${seed}-${k}`,
+        role: 'train',
+        points: [2 * seed + k],
+        seed,
+        stepsToTest95: steps[seed]![k]!,
+        finalTestAcc: k ? 1 : 0.1,
+      });
+  return makeSweep(dir, {
+    name: 'decay',
+    kind: 'train',
+    axes: [
+      { name: 'seed', values: [0, 1] },
+      { name: 'weightDecay', values: [0, 1] },
+    ],
+    rows,
+  });
 }

@@ -18,27 +18,77 @@ import {
   tokenMatrices,
   writeReport,
 } from '../src/index.js';
-import { D_MODEL, TOTAL, makeExperiment, makeRun, makeSweepExperiment, periodicWeights, prefixMasks, tmp } from './fixtures.js';
+import {
+  D_MODEL,
+  TOTAL,
+  makeExperiment,
+  makeRun,
+  makeSweepExperiment,
+  periodicWeights,
+  prefixMasks,
+  tmp,
+} from './fixtures.js';
 
 /** Vega's SVG puts each mark set in a `<g class="mark-… role-mark …">`; count the drawn items inside. */
-const markItems = (svg: string) => (svg.match(/<g class="mark-[a-z]+ role-mark[^"]*"[^>]*>(.*?)<\/g>/gs) ?? []).reduce((n, g) => n + (g.match(/<(path|line|rect|circle)\b/g) ?? []).length, 0);
+const markItems = (svg: string) =>
+  (svg.match(/<g class="mark-[a-z]+ role-mark[^"]*"[^>]*>(.*?)<\/g>/gs) ?? []).reduce(
+    (n, g) => n + (g.match(/<(path|line|rect|circle)\b/g) ?? []).length,
+    0,
+  );
 
 describe('pure pieces', () => {
   it('settlingStep: first step from which the value stays within 10 % of its total change', () => {
     // change 3.45 → 3.25 = 0.2; band 0.02: 3.26 (step 2000) is within, 3.30 (1000) is not
-    expect(settlingStep([{ step: 0, value: 3.45 }, { step: 1000, value: 3.3 }, { step: 2000, value: 3.26 }, { step: 3000, value: 3.25 }])).toBe(2000);
+    expect(
+      settlingStep([
+        { step: 0, value: 3.45 },
+        { step: 1000, value: 3.3 },
+        { step: 2000, value: 3.26 },
+        { step: 3000, value: 3.25 },
+      ]),
+    ).toBe(2000);
     // a late drop (the dense network at grokking): settles only at the end
-    expect(settlingStep([{ step: 0, value: 3.45 }, { step: 10000, value: 3.44 }, { step: 20000, value: 3.3 }, { step: 30000, value: 3.23 }])).toBe(30000);
-    expect(settlingStep([{ step: 0, value: 1 }, { step: 5, value: 1 }])).toBe(0);
+    expect(
+      settlingStep([
+        { step: 0, value: 3.45 },
+        { step: 10000, value: 3.44 },
+        { step: 20000, value: 3.3 },
+        { step: 30000, value: 3.23 },
+      ]),
+    ).toBe(30000);
+    expect(
+      settlingStep([
+        { step: 0, value: 1 },
+        { step: 5, value: 1 },
+      ]),
+    ).toBe(0);
     expect(settlingStep([])).toBeNull();
   });
 
   it('halfwayStep: first step with half of the total change made', () => {
     // 3.46 → 3.14: half = 0.16; 3.40 (−0.06) is not there yet, 3.25 (−0.21) is
-    expect(halfwayStep([{ step: 0, value: 3.46 }, { step: 10000, value: 3.4 }, { step: 20000, value: 3.25 }, { step: 30000, value: 3.14 }])).toBe(20000);
+    expect(
+      halfwayStep([
+        { step: 0, value: 3.46 },
+        { step: 10000, value: 3.4 },
+        { step: 20000, value: 3.25 },
+        { step: 30000, value: 3.14 },
+      ]),
+    ).toBe(20000);
     // a rise counts the same way (the Gini coefficient grows)
-    expect(halfwayStep([{ step: 0, value: 0.1 }, { step: 500, value: 0.5 }, { step: 1000, value: 0.6 }])).toBe(500);
-    expect(halfwayStep([{ step: 0, value: 2 }, { step: 9, value: 2 }])).toBe(0);
+    expect(
+      halfwayStep([
+        { step: 0, value: 0.1 },
+        { step: 500, value: 0.5 },
+        { step: 1000, value: 0.6 },
+      ]),
+    ).toBe(500);
+    expect(
+      halfwayStep([
+        { step: 0, value: 2 },
+        { step: 9, value: 2 },
+      ]),
+    ).toBe(0);
     expect(halfwayStep([])).toBeNull();
   });
 
@@ -58,7 +108,7 @@ describe('pure pieces', () => {
     ]);
   });
 
-  it('neuronSpectrum: a pure cosine puts all of a neuron\'s power at its frequency', () => {
+  it("neuronSpectrum: a pure cosine puts all of a neuron's power at its frequency", () => {
     const p = 7;
     const m = new Float64Array(2 * p);
     for (let x = 0; x < p; x++) {
@@ -109,19 +159,51 @@ describe('loading', () => {
     expect(data.runs.map((r) => r.name)).toEqual(['ticket', 'dense', 'same-l2', 'random']);
     // shown relative to the working directory when inside it, else in full
     expect(data.runs.find((r) => r.name === 'dense')!.dir).toBe(path.join(dir, 'dense-source'));
-    expect((await loadReportData(['exp'], { cwd: path.dirname(dir) })).runs.map((r) => r.dir)).toEqual(['exp/arms/ticket', 'exp/dense-source', 'exp/arms/same-l2', 'exp/arms/random']);
+    expect((await loadReportData(['exp'], { cwd: path.dirname(dir) })).runs.map((r) => r.dir)).toEqual([
+      'exp/arms/ticket',
+      'exp/dense-source',
+      'exp/arms/same-l2',
+      'exp/arms/random',
+    ]);
     expect(data.groups).toHaveLength(1);
-    expect(data.groups[0]).toMatchObject({ name: 'exp', kind: 'ticket-experiment', baseline: 'dense', runs: ['ticket', 'dense', 'same-l2', 'random'] });
-    expect(data.groups[0]!.description).toBe('pruner magnitude on the dense run\'s final weights, pruning rate 0.6 (keep 0.4), rewound to θ0');
+    expect(data.groups[0]).toMatchObject({
+      name: 'exp',
+      kind: 'ticket-experiment',
+      baseline: 'dense',
+      runs: ['ticket', 'dense', 'same-l2', 'random'],
+    });
+    expect(data.groups[0]!.description).toBe(
+      "pruner magnitude on the dense run's final weights, pruning rate 0.6 (keep 0.4), rewound to θ0",
+    );
     expect(data.skipped).toEqual([]);
     const report = await buildReport(data);
     const s = Object.fromEntries(report.stats.map((x) => [x.name, x]));
-    expect(s.dense).toMatchObject({ stepsToTest95: 300, stepsToTrain95: 100, speedup: null, kept: TOTAL, keptFraction: 1, finalTestAcc: 1, finalL1: 36, finalL2: 19.6 });
-    expect(s.ticket).toMatchObject({ stepsToTest95: 100, speedup: 3, baseline: 'dense', kept: 20 * 4, keptFraction: 80 / TOTAL });
+    expect(s.dense).toMatchObject({
+      stepsToTest95: 300,
+      stepsToTrain95: 100,
+      speedup: null,
+      kept: TOTAL,
+      keptFraction: 1,
+      finalTestAcc: 1,
+      finalL1: 36,
+      finalL2: 19.6,
+    });
+    expect(s.ticket).toMatchObject({
+      stepsToTest95: 100,
+      speedup: 3,
+      baseline: 'dense',
+      kept: 20 * 4,
+      keptFraction: 80 / TOTAL,
+    });
     expect(s['same-l2']).toMatchObject({ stepsToTest95: 200, speedup: 1.5 });
     expect(s.random).toMatchObject({ stepsToTest95: null, speedup: null, kept: 40, finalTestAcc: 0.04 });
     // entropy logged at 0, 200, 400: the ticket settles at 200, the dense run only at 400
-    expect(s.ticket).toMatchObject({ entropyInStart: 3.4, entropyInEnd: 3, entropyInSettled: 200, entropyInHalfway: 200 });
+    expect(s.ticket).toMatchObject({
+      entropyInStart: 3.4,
+      entropyInEnd: 3,
+      entropyInSettled: 200,
+      entropyInHalfway: 200,
+    });
     expect(s.dense).toMatchObject({ entropyInSettled: 400, entropyInHalfway: 400 });
     // mask tables: kept per run and the overlap of the two masks (first 20 vs first 10 of each tensor)
     const overlap = report.tables.find((t) => t.id === 'mask-overlap')!;
@@ -154,7 +236,16 @@ describe('loading', () => {
     const file = path.join(root, 'a-file');
     fs.writeFileSync(file, 'x');
 
-    const data = await loadReportData([good, notRun, noCkpt, badLine, torn, noNumbers, file, path.join(root, 'missing')]);
+    const data = await loadReportData([
+      good,
+      notRun,
+      noCkpt,
+      badLine,
+      torn,
+      noNumbers,
+      file,
+      path.join(root, 'missing'),
+    ]);
     expect(data.runs.map((r) => r.name)).toEqual(['good', 'torn-last-line']);
     const reasons = data.skipped.map((s) => s.reason);
     expect(reasons).toEqual([
@@ -168,14 +259,18 @@ describe('loading', () => {
     // the torn last line is left out with a note naming the file and line; its valid rows stay
     const tornRun = data.runs[1]!;
     expect(tornRun.rows).toHaveLength(3);
-    expect(tornRun.notes).toEqual([`${path.join(torn, 'metrics.jsonl')}:4: a line cut short (an interrupted write); left out`]);
+    expect(tornRun.notes).toEqual([
+      `${path.join(torn, 'metrics.jsonl')}:4: a line cut short (an interrupted write); left out`,
+    ]);
     const html = reportHtml(await buildReport(data));
     expect(html).toContain('<h2>Skipped inputs</h2>');
     for (const r of reasons) expect(html).toContain(r.replace(/"/g, '&quot;'));
     expect(html).toContain(`${path.join(torn, 'metrics.jsonl')}:4: a line cut short`);
     // nothing usable at all: one error listing why
     await expect(loadReportData([notRun, noCkpt])).rejects.toThrow(ReportError);
-    await expect(loadReportData([notRun, noCkpt])).rejects.toThrow(/^nothing to report: every input was skipped \(.*not-a-run is not a run.*no checkpoints/);
+    await expect(loadReportData([notRun, noCkpt])).rejects.toThrow(
+      /^nothing to report: every input was skipped \(.*not-a-run is not a run.*no checkpoints/,
+    );
   });
 
   it('a damaged checkpoint or an edited config skips the run, naming the file', async () => {
@@ -192,7 +287,9 @@ describe('loading', () => {
     const data = await loadReportData([flipped, edited, ok]);
     expect(data.runs.map((r) => r.name)).toEqual(['ok']);
     expect(data.skipped[0]!.reason).toMatch(new RegExp(`^checkpoint ${f}: `));
-    expect(data.skipped[1]!.reason).toBe(`${cfg}: config does not match its hash ${JSON.parse(fs.readFileSync(cfg, 'utf8')).configHash}: the file was edited`);
+    expect(data.skipped[1]!.reason).toBe(
+      `${cfg}: config does not match its hash ${JSON.parse(fs.readFileSync(cfg, 'utf8')).configHash}: the file was edited`,
+    );
   });
 
   it('an experiment with a missing arm reports the rest and lists the arm; names are qualified across experiments', async () => {
@@ -201,8 +298,21 @@ describe('loading', () => {
     const b = await makeExperiment(path.join(root, 'b'));
     fs.rmSync(path.join(b, 'arms', 'random'), { recursive: true });
     const data = await loadReportData([a, b]);
-    expect(data.runs.map((r) => r.name)).toEqual(['a/ticket', 'a/dense', 'a/same-l2', 'a/random', 'b/ticket', 'b/dense', 'b/same-l2']);
-    expect(data.skipped).toEqual([{ path: path.join(b, 'arms', 'random'), reason: `${path.join(b, 'arms', 'random')} does not exist (the arm has not run yet)` }]);
+    expect(data.runs.map((r) => r.name)).toEqual([
+      'a/ticket',
+      'a/dense',
+      'a/same-l2',
+      'a/random',
+      'b/ticket',
+      'b/dense',
+      'b/same-l2',
+    ]);
+    expect(data.skipped).toEqual([
+      {
+        path: path.join(b, 'arms', 'random'),
+        reason: `${path.join(b, 'arms', 'random')} does not exist (the arm has not run yet)`,
+      },
+    ]);
     expect(data.groups.map((g) => g.baseline)).toEqual(['a/dense', 'b/dense']);
     const report = await buildReport(data);
     expect(report.stats.find((s) => s.name === 'b/ticket')).toMatchObject({ speedup: 3, baseline: 'b/dense' });
@@ -221,8 +331,13 @@ describe('loading', () => {
       detect: (dir) => fs.existsSync(path.join(dir, 'sweep.json')),
       async load(dir, ctx) {
         const runs = [];
-        for (const r of ['r1', 'r2']) runs.push(await ctx.loadRun(path.join(dir, 'runs', r), { name: r, group: 'sweep' }));
-        return { group: { name: 'sweep', kind: 'test-sweep', dir: ctx.display(dir), description: 'two runs', baseline: 'r1' }, runs, skipped: [] };
+        for (const r of ['r1', 'r2'])
+          runs.push(await ctx.loadRun(path.join(dir, 'runs', r), { name: r, group: 'sweep' }));
+        return {
+          group: { name: 'sweep', kind: 'test-sweep', dir: ctx.display(dir), description: 'two runs', baseline: 'r1' },
+          runs,
+          skipped: [],
+        };
       },
     });
     expect(listSourceKinds()[0]).toBe('test-sweep');
@@ -236,15 +351,28 @@ describe('output', () => {
   it('one self-contained HTML file: inline SVG with marks for every figure, no script, no external reference', async () => {
     const dir = await makeExperiment(path.join(tmp(), 'exp'));
     const report = await createReport([dir]);
-    expect(report.figures.map((f) => f.id)).toEqual(['accuracy', 'loss', 'norms', 'frequency', 'spectrum-neurons', 'spectrum-summed', 'mask-ticket', 'mask-random']);
+    expect(report.figures.map((f) => f.id)).toEqual([
+      'accuracy',
+      'loss',
+      'norms',
+      'frequency',
+      'spectrum-neurons',
+      'spectrum-summed',
+      'mask-ticket',
+      'mask-random',
+    ]);
     for (const f of report.figures) expect(markItems(f.svg), f.id).toBeGreaterThan(0);
     const html = reportHtml(report);
     expect(html).toMatch(/^<!DOCTYPE html>/);
-    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`);
+    expect(html).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    );
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\((?!#[\w-]+\))/i);
     expect(html).not.toMatch(/\s(src|href)\s*=/i);
     // the only URLs are SVG namespace declarations
-    expect([...html.matchAll(/https?:\/\/[^"'\s<>]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/'))).toEqual([]);
+    expect(
+      [...html.matchAll(/https?:\/\/[^"'\s<>]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/')),
+    ).toEqual([]);
     expect((html.match(/<svg /g) ?? []).length).toBe(report.figures.length);
     // element ids are unique across the inlined figures (gradients and clip paths must not clash)
     const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
@@ -257,7 +385,11 @@ describe('output', () => {
   it('escapes run names and every other user string (a run folder named <script>…)', async () => {
     const root = tmp();
     const name = `<script>window.__pwned=1;'"&<b>`; // a folder name cannot hold the closing tag's slash
-    const evil = await makeRun(path.join(root, name), { testAcc: [0, 0.5, 1], masks: prefixMasks(12), entropy: [3.4, 3.2] });
+    const evil = await makeRun(path.join(root, name), {
+      testAcc: [0, 0.5, 1],
+      masks: prefixMasks(12),
+      entropy: [3.4, 3.2],
+    });
     const plain = await makeRun(path.join(root, 'plain'), { testAcc: [0, 1] });
     const report = await createReport([evil, plain], { title: 'a "title" & <b>' });
     expect(report.data.runs[0]!.name).toBe(name);
@@ -281,13 +413,26 @@ describe('output', () => {
     expect(written[0]).toBe(out);
     const md = fs.readFileSync(out, 'utf8');
     const names = written.slice(1).map((f) => path.basename(f));
-    expect(names).toEqual(['accuracy', 'loss', 'norms', 'frequency', 'spectrum-neurons', 'spectrum-summed', 'mask-ticket', 'mask-random'].map((id) => `exp-report-${id}.svg`));
+    expect(names).toEqual(
+      [
+        'accuracy',
+        'loss',
+        'norms',
+        'frequency',
+        'spectrum-neurons',
+        'spectrum-summed',
+        'mask-ticket',
+        'mask-random',
+      ].map((id) => `exp-report-${id}.svg`),
+    );
     for (const n of names) {
       expect(md).toContain(`](${n})`);
       expect(fs.readFileSync(path.join(path.dirname(out), n), 'utf8')).toMatch(/^<svg /);
     }
     expect(md).toMatch(/^# Ticket experiment exp\n/);
-    expect(md).toContain('| ticket | 45.5 % (80) | 100 | 100 | 3.0x vs dense | 100.00 % | 100.00 % | 36.0 | 19.60 | 3.4000 → 3.0000 | step 200 | step 200 |');
+    expect(md).toContain(
+      '| ticket | 45.5 % (80) | 100 | 100 | 3.0x vs dense | 100.00 % | 100.00 % | 36.0 | 19.60 | 3.4000 → 3.0000 | step 200 | step 200 |',
+    );
     expect(md).toContain('| ticket – random | 0.5000 | 40 | 80 |');
   });
 });

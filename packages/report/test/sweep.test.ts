@@ -30,13 +30,25 @@ const E = EVIL_VARIANT;
 const sweepOf = async (dir: string): Promise<ReportSweep> => (await loadReportData([dir])).sweeps[0]!;
 const figure = (figures: Figure[], suffix: string) => figures.find((f) => f.id.endsWith(suffix))!;
 /** The inline datasets and the layers of a figure's spec, and the main view (the one with a y scale). */
-const specOf = (f: Figure) => f.spec as unknown as { datasets: Record<string, Array<Record<string, unknown>>>; vconcat?: Array<Record<string, unknown>>; layer?: Array<{ encoding?: { y?: { scale?: { type?: string } } } }> };
+const specOf = (f: Figure) =>
+  f.spec as unknown as {
+    datasets: Record<string, Array<Record<string, unknown>>>;
+    vconcat?: Array<Record<string, unknown>>;
+    layer?: Array<{ encoding?: { y?: { scale?: { type?: string } } } }>;
+  };
 const yScales = (f: Figure) => {
   const s = specOf(f);
   const views = s.vconcat ?? [s];
-  return views.flatMap((v) => ((v as { layer?: Array<{ encoding?: { y?: { scale?: { type?: string } } } }> }).layer ?? []).map((l) => l.encoding?.y?.scale?.type ?? 'linear'));
+  return views.flatMap((v) =>
+    ((v as { layer?: Array<{ encoding?: { y?: { scale?: { type?: string } } } }> }).layer ?? []).map(
+      (l) => l.encoding?.y?.scale?.type ?? 'linear',
+    ),
+  );
 };
-const close = (rows: Array<Record<string, unknown>>) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? +v.toFixed(9) : v])));
+const close = (rows: Array<Record<string, unknown>>) =>
+  rows.map((r) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? +v.toFixed(9) : v])),
+  );
 
 describe('reading a sweep folder', () => {
   it('is recognised by sweep.json before the run and experiment kinds, and read from its results only', async () => {
@@ -47,12 +59,20 @@ describe('reading a sweep folder', () => {
     expect(data.runs).toEqual([]);
     expect(data.skipped).toEqual([]);
     const s = data.sweeps[0]!;
-    expect(s).toMatchObject({ name: 'rates', kind: 'ticket', dir, description: 'E3 in miniature: tickets retrained without weight decay', resultsFile: path.join(dir, 'sweep-results.jsonl') });
+    expect(s).toMatchObject({
+      name: 'rates',
+      kind: 'ticket',
+      dir,
+      description: 'E3 in miniature: tickets retrained without weight decay',
+      resultsFile: path.join(dir, 'sweep-results.jsonl'),
+    });
     expect(s.axes).toEqual([
       { name: 'seed', values: [0, 1, 2] },
       { name: 'pruningRate', values: [0.2, 0.5, 0.8] },
     ]);
-    expect(s.points.map((p) => p.axes)).toEqual([0, 1, 2].flatMap((seed) => [0.2, 0.5, 0.8].map((pruningRate) => ({ seed, pruningRate }))));
+    expect(s.points.map((p) => p.axes)).toEqual(
+      [0, 1, 2].flatMap((seed) => [0.2, 0.5, 0.8].map((pruningRate) => ({ seed, pruningRate }))),
+    );
     expect(s.rows).toHaveLength(24);
     expect(s.rows[2]).toEqual({
       runId: 'dense-arm-0',
@@ -76,7 +96,9 @@ describe('reading a sweep folder', () => {
       line: 3,
     });
     // Shown relative to the working directory when inside it.
-    expect((await loadReportData(['rates'], { cwd: path.dirname(dir) })).sweeps[0]!.resultsFile).toBe(path.join('rates', 'sweep-results.jsonl'));
+    expect((await loadReportData(['rates'], { cwd: path.dirname(dir) })).sweeps[0]!.resultsFile).toBe(
+      path.join('rates', 'sweep-results.jsonl'),
+    );
   });
 
   it('a damaged results line is left out and listed with its file and line; the other rows are reported', async () => {
@@ -102,11 +124,17 @@ describe('reading a sweep folder', () => {
     // Rows after the inserted lines keep their own line numbers.
     expect(s.rows.find((r) => r.runId === 'e10-ticket')!.line).toBe(12);
     // Without the dense arm of seed 0 its group has two runs left.
-    expect(sweepGroups(s).find((g) => g.arm === 'dense')).toMatchObject({ finished: 2, stepsMedian: Infinity, reached: 1 });
+    expect(sweepGroups(s).find((g) => g.arm === 'dense')).toMatchObject({
+      finished: 2,
+      stepsMedian: Infinity,
+      reached: 1,
+    });
     const html = reportHtml(await buildReport(data));
     expect(html).toContain('<h2>Skipped inputs</h2>');
     expect(html).toContain(`<li>${file}:3: not valid JSON; row left out</li>`);
-    expect(html).toContain(`<li>${file}:5: &quot;stepsToTest95&quot; must be a finite number or null, got &quot;100&quot;; row left out</li>`);
+    expect(html).toContain(
+      `<li>${file}:5: &quot;stepsToTest95&quot; must be a finite number or null, got &quot;100&quot;; row left out</li>`,
+    );
   });
 
   it('folders that are not usable sweeps are skipped with the file at fault', async () => {
@@ -116,7 +144,10 @@ describe('reading a sweep folder', () => {
     const badJson = makeRatesSweep(path.join(root, 'bad-json'));
     fs.writeFileSync(path.join(badJson, 'sweep.json'), '{"format": 1,');
     const newer = makeRatesSweep(path.join(root, 'newer'));
-    fs.writeFileSync(path.join(newer, 'sweep.json'), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(newer, 'sweep.json'), 'utf8')), format: 2 }));
+    fs.writeFileSync(
+      path.join(newer, 'sweep.json'),
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(newer, 'sweep.json'), 'utf8')), format: 2 }),
+    );
     const allDamaged = makeRatesSweep(path.join(root, 'all-damaged'));
     fs.writeFileSync(path.join(allDamaged, 'sweep-results.jsonl'), 'oops\n');
     const good = makeRatesSweep(path.join(root, 'good'));
@@ -129,7 +160,9 @@ describe('reading a sweep folder', () => {
       `${path.join(allDamaged, 'sweep-results.jsonl')}:1: not valid JSON; row left out`,
       `${path.join(allDamaged, 'sweep-results.jsonl')}: holds no readable rows; sweep left out`,
     ]);
-    await expect(loadReportData([noResults])).rejects.toThrow(/^nothing to report: every input was skipped \(.*sweep-results\.jsonl is missing/);
+    await expect(loadReportData([noResults])).rejects.toThrow(
+      /^nothing to report: every input was skipped \(.*sweep-results\.jsonl is missing/,
+    );
     expect(() => loadSweepFolder(badJson)).toThrow(`${path.join(badJson, 'sweep.json')}: not valid JSON`);
   });
 });
@@ -140,8 +173,10 @@ describe('the numbers a sweep is drawn from (hand-computed, see makeRatesSweep)'
     const d = rateBands(s, 'speedupVsDense');
     expect(d.series).toEqual(['ticket', 'dense', 'random']);
     expect(d.rates).toEqual([0.2, 0.5, 0.8]);
-    // ticket: 0.2 → seed 1 only (1200/400 = 3); 0.5 → 1000/100 = 10 and 1200/200 = 6 (seed 2 failed); 0.8 → seed 1: 1200/50 = 24.
-    // The mask-free dense arm serves every rate: 1 (its own steps) for seeds 0 and 1 at each. Random never reaches 95 %.
+    // ticket: 0.2 → seed 1 only (1200/400 = 3); 0.5 → 1000/100 = 10 and 1200/200 = 6 (seed 2 failed); 0.8 → seed 1:
+    // 1200/50 = 24.
+    // The mask-free dense arm serves every rate: 1 (its own steps) for seeds 0 and 1 at each. Random never reaches 95
+    // %.
     expect(close(d.bands as unknown as Array<Record<string, unknown>>)).toEqual([
       { series: 'ticket', rate: 0.2, min: 3, max: 3, mean: 3, seeds: [1] },
       { series: 'ticket', rate: 0.5, min: 6, max: 10, mean: 8, seeds: [0, 1] },
@@ -158,7 +193,10 @@ describe('the numbers a sweep is drawn from (hand-computed, see makeRatesSweep)'
     ]);
     expect(d.unfinished).toBe(1);
     // The figure carries exactly these numbers, and a log axis (speed-ups from 1 to 24 span more than a decade).
-    const f = figure(buildFigures({ title: '', runs: [], groups: [], sweeps: [s], skipped: [], baseline: null }), 'speedup');
+    const f = figure(
+      buildFigures({ title: '', runs: [], groups: [], sweeps: [s], skipped: [], baseline: null }),
+      'speedup',
+    );
     expect(f.id).toBe('sweep-rates-speedup');
     const spec = specOf(f);
     expect(spec.datasets.bands).toEqual(d.bands);
@@ -168,7 +206,15 @@ describe('the numbers a sweep is drawn from (hand-computed, see makeRatesSweep)'
       [0.5, 1, 6],
       [0.8, 1, 24],
     ]);
-    expect(spec.datasets.unreached!.find((u) => u.series === 'random' && u.rate === 0.5)).toEqual({ series: 'random', rate: 0.5, reason: 'not reached', seeds: [0, 1, 2], count: 3, of: 3, label: '3/3' });
+    expect(spec.datasets.unreached!.find((u) => u.series === 'random' && u.rate === 0.5)).toEqual({
+      series: 'random',
+      rate: 0.5,
+      reason: 'not reached',
+      seeds: [0, 1, 2],
+      count: 3,
+      of: 3,
+      label: '3/3',
+    });
     expect(spec.vconcat).toHaveLength(2); // the plot, and the strip counting the seeds without a speed-up
     expect(yScales(f).slice(0, 3)).toEqual(['log', 'log', 'log']);
     expect(f.caption).toContain('1 run of these arms did not finish');
@@ -177,22 +223,34 @@ describe('the numbers a sweep is drawn from (hand-computed, see makeRatesSweep)'
   it('final test accuracy against pruning rate, and the critical pruning rate r* per seed', async () => {
     const s = await sweepOf(makeRatesSweep(path.join(tmp(), 'rates')));
     const d = rateBands(s, 'finalTestAcc');
-    // ticket: 0.2 → 0.6, 0.97, 0.4; 0.5 → 1, 0.99 (seed 2 failed); 0.8 → 0.3, 0.96, 0.97. dense: 1, 1, 0.5 at every rate.
+    // ticket: 0.2 → 0.6, 0.97, 0.4; 0.5 → 1, 0.99 (seed 2 failed); 0.8 → 0.3, 0.96, 0.97. dense: 1, 1, 0.5 at every
+    // rate.
     expect(close(d.bands.filter((b) => b.series !== 'random') as unknown as Array<Record<string, unknown>>)).toEqual(
       close([
         { series: 'ticket', rate: 0.2, min: 0.4, max: 0.97, mean: (0.6 + 0.97 + 0.4) / 3, seeds: [0, 1, 2] },
         { series: 'ticket', rate: 0.5, min: 0.99, max: 1, mean: 0.995, seeds: [0, 1] },
         { series: 'ticket', rate: 0.8, min: 0.3, max: 0.97, mean: (0.3 + 0.96 + 0.97) / 3, seeds: [0, 1, 2] },
-        ...[0.2, 0.5, 0.8].map((rate) => ({ series: 'dense', rate, min: 0.5, max: 1, mean: 2.5 / 3, seeds: [0, 1, 2] })),
+        ...[0.2, 0.5, 0.8].map((rate) => ({
+          series: 'dense',
+          rate,
+          min: 0.5,
+          max: 1,
+          mean: 2.5 / 3,
+          seeds: [0, 1, 2],
+        })),
       ]),
     );
     expect(d.unreached).toEqual([]);
-    const f = figure(buildFigures({ title: '', runs: [], groups: [], sweeps: [s], skipped: [], baseline: null }), 'final-test-accuracy');
+    const f = figure(
+      buildFigures({ title: '', runs: [], groups: [], sweeps: [s], skipped: [], baseline: null }),
+      'final-test-accuracy',
+    );
     expect(specOf(f).datasets.bands).toEqual(d.bands);
     // The 95 % line.
     expect(JSON.stringify(specOf(f).layer)).toContain('{"data":{"values":[{"y":0.95}]}');
     expect(f.caption).toContain('retrained with weight decay λ = 0 (the no-weight-decay experiment)');
-    // r*: seed 0 reaches 95 % at 0.5 only, seed 1 at every rate, seed 2 at 0.8 (its 0.5 failed: r* may be lower); random never.
+    // r*: seed 0 reaches 95 % at 0.5 only, seed 1 at every rate, seed 2 at 0.8 (its 0.5 failed: r* may be lower);
+    // random never.
     expect(criticalRates(s).map((c) => [c.arm, c.seed, c.rate, c.reached, c.finished, c.unknownBelow])).toEqual([
       ['ticket', 0, 0.5, [0.5], [0.2, 0.5, 0.8], []],
       ['ticket', 1, 0.2, [0.2, 0.5, 0.8], [0.2, 0.5, 0.8], []],
@@ -222,7 +280,8 @@ describe('the numbers a sweep is drawn from (hand-computed, see makeRatesSweep)'
     expect(d.xAxes).toEqual(['pruningRate']);
     expect(d.xs).toEqual(['0.2', '0.5', '0.8']);
     const median = (series: string, x: string) => d.medians.find((m) => m.series === series && m.x === x)!.median;
-    // ticket 0.2: [∞, 400, ∞] → not reached; 0.5: [100, 200] → 150; 0.8: [∞, 50, 40] → 50. dense: [1000, 1200, ∞] → 1200.
+    // ticket 0.2: [∞, 400, ∞] → not reached; 0.5: [100, 200] → 150; 0.8: [∞, 50, 40] → 50. dense: [1000, 1200, ∞] →
+    // 1200.
     expect(['0.2', '0.5', '0.8'].map((x) => median('ticket', x))).toEqual([null, 150, 50]);
     expect(['0.2', '0.5', '0.8'].map((x) => median('dense', x))).toEqual([1200, 1200, 1200]);
     expect(median('dense source', '0.5')).toBe(1000);
@@ -238,11 +297,18 @@ describe('the numbers a sweep is drawn from (hand-computed, see makeRatesSweep)'
       { series: 'ticket', x: '0.2', reason: 'not reached', seeds: [0, 2], of: 3 },
       { series: 'ticket', x: '0.8', reason: 'not reached', seeds: [0], of: 3 },
     ]);
-    const f = figure(buildFigures({ title: '', runs: [], groups: [], sweeps: [s], skipped: [], baseline: null }), 'steps');
+    const f = figure(
+      buildFigures({ title: '', runs: [], groups: [], sweeps: [s], skipped: [], baseline: null }),
+      'steps',
+    );
     expect(f.title).toBe('Steps to generalise per pruning rate');
     const spec = specOf(f);
     expect(spec.datasets.medians).toEqual(d.medians);
-    expect(spec.datasets.unreached!.filter((u) => u.series === 'random').map((u) => u.label)).toEqual(['3/3', '3/3', '3/3']);
+    expect(spec.datasets.unreached!.filter((u) => u.series === 'random').map((u) => u.label)).toEqual([
+      '3/3',
+      '3/3',
+      '3/3',
+    ]);
     expect(yScales(f)).toContain('log'); // 40 to 1200 steps
   });
 
@@ -305,7 +371,20 @@ describe('the summary table', () => {
     const report = await createReport([makeRatesSweep(path.join(tmp(), 'rates'))]);
     expect(report.tables.map((t) => t.id)).toEqual(['sweep-rates-summary', 'sweep-rates-critical-rate']);
     const t = report.tables[0]!;
-    expect(t.header).toEqual(['arm', 'pruning rate', 'finished', 'failed', 'not run', 'generalised at (median)', 'generalised at (range)', 'generalised', 'speed-up (median)', 'speed-up (range)', 'final test acc (median)', 'final test acc (range)']);
+    expect(t.header).toEqual([
+      'arm',
+      'pruning rate',
+      'finished',
+      'failed',
+      'not run',
+      'generalised at (median)',
+      'generalised at (range)',
+      'generalised',
+      'speed-up (median)',
+      'speed-up (range)',
+      'final test acc (median)',
+      'final test acc (range)',
+    ]);
     expect(t.rows).toEqual([
       ['dense source', 'all', '3', '0', '0', '1 000', '900–1 100', '3 of 3', '–', '–', '100.0 %', '100.0 %'],
       ['ticket', '0.2', '3', '0', '0', 'not reached', '400', '1 of 3', '3.0x', '3.0x', '60.0 %', '40.0–97.0 %'],
@@ -318,7 +397,9 @@ describe('the summary table', () => {
     ]);
     // The failed run's error is a note of the sweep's section.
     const html = reportHtml(report);
-    expect(html).toContain(`sweep-results.jsonl:21: ticket (e21-ticket) seed 2, pruning rate 0.5 failed: a tensor was NaN at step 120</li>`);
+    expect(html).toContain(
+      `sweep-results.jsonl:21: ticket (e21-ticket) seed 2, pruning rate 0.5 failed: a tensor was NaN at step 120</li>`,
+    );
   });
 
   it('variant × checkpoint groups; a dense source run that is itself the dense arm is counted once, as the arm', async () => {
@@ -343,7 +424,12 @@ describe('output', () => {
     const evil = makePhasesSweep(path.join(root, 'phases'), `<i>x</i>"'&`, `a <b>"description"</b> & more`);
     const rates = makeRatesSweep(path.join(root, 'rates'));
     const report = await createReport([evil, rates]);
-    expect(report.figures.map((f) => f.id)).toEqual(['sweep-i-x-i-steps', 'sweep-rates-speedup', 'sweep-rates-steps', 'sweep-rates-final-test-accuracy']);
+    expect(report.figures.map((f) => f.id)).toEqual([
+      'sweep-i-x-i-steps',
+      'sweep-rates-speedup',
+      'sweep-rates-steps',
+      'sweep-rates-final-test-accuracy',
+    ]);
     const html = reportHtml(report);
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\((?!#[\w-]+\))/i);
     expect(html).not.toMatch(/\s(src|href)\s*=/i);
@@ -354,12 +440,23 @@ describe('output', () => {
     expect(html).toContain(`<td>&lt;script&gt;window.__pwned=1&lt;/script&gt;&quot;&amp;&#39;</td>`);
     // The variant name inside the figures is SVG text, escaped by Vega.
     expect(figure(report.figures, 'steps').svg).toContain('ticket · &lt;script&gt;window.__pwned=');
-    expect([...html.matchAll(/https?:\/\/[^"'\s<>]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/'))).toEqual([]);
+    expect(
+      [...html.matchAll(/https?:\/\/[^"'\s<>]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/')),
+    ).toEqual([]);
     expect((html.match(/<svg /g) ?? []).length).toBe(4);
     const ids = [...html.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]);
     expect(new Set(ids).size).toBe(ids.length);
     // Each sweep is a part with its heading, summary table first, figures, then its other tables.
-    const order = ['<h2>Sweep &lt;i&gt;', 'id="table-sweep-&lt;i&gt;', 'id="fig-sweep-i-x-i-steps"', '<h2>Sweep rates</h2>', 'id="table-sweep-rates-summary"', 'id="fig-sweep-rates-speedup"', 'id="fig-sweep-rates-final-test-accuracy"', 'id="table-sweep-rates-critical-rate"'];
+    const order = [
+      '<h2>Sweep &lt;i&gt;',
+      'id="table-sweep-&lt;i&gt;',
+      'id="fig-sweep-i-x-i-steps"',
+      '<h2>Sweep rates</h2>',
+      'id="table-sweep-rates-summary"',
+      'id="fig-sweep-rates-speedup"',
+      'id="fig-sweep-rates-final-test-accuracy"',
+      'id="table-sweep-rates-critical-rate"',
+    ];
     const at = order.map((s) => html.indexOf(s));
     expect(at.every((i) => i >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -371,14 +468,21 @@ describe('output', () => {
   it('Markdown: the SVG files beside it', async () => {
     const out = path.join(tmp(), 'docs', 'e3.md');
     const written = writeReport(await createReport([makeRatesSweep(path.join(tmp(), 'rates'))]), out);
-    expect(written.map((f) => path.basename(f))).toEqual(['e3.md', 'e3-sweep-rates-speedup.svg', 'e3-sweep-rates-steps.svg', 'e3-sweep-rates-final-test-accuracy.svg']);
+    expect(written.map((f) => path.basename(f))).toEqual([
+      'e3.md',
+      'e3-sweep-rates-speedup.svg',
+      'e3-sweep-rates-steps.svg',
+      'e3-sweep-rates-final-test-accuracy.svg',
+    ]);
     for (const f of written.slice(1)) expect(fs.readFileSync(f, 'utf8')).toMatch(/^<svg /);
     const md = fs.readFileSync(out, 'utf8');
     expect(md).toMatch(/^# Sweep rates\n\nMade by `grokking-tickets report` from sweep rates \(24 runs\)\.\n/);
     // One part: no part heading, tables at level 2.
     expect(md).not.toContain('## Sweep rates');
     expect(md).toContain('![Speed-up over dense against pruning rate](e3-sweep-rates-speedup.svg)');
-    expect(md).toContain('| ticket | 0.5 | 2 | 1 | 0 | 150 | 100–200 | 2 of 2 | 8.0x | 6.0–10.0x | 99.5 % | 99.0–100.0 % |');
+    expect(md).toContain(
+      '| ticket | 0.5 | 2 | 1 | 0 | 150 | 100–200 | 2 of 2 | 8.0x | 6.0–10.0x | 99.5 % | 99.0–100.0 % |',
+    );
     expect(md).toContain('| ticket | 2 | 0.8 | 0.8 | 2 of 3 rates | 1 rate not finished (0.5): r\\* may be lower |');
   });
 

@@ -64,7 +64,8 @@ export function sidecarPath(path: string): string {
 /** Why `value` would not survive a JSON round trip unchanged, or undefined if it would. */
 function jsonProblem(value: unknown, at: string): string | undefined {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${at} is ${value}, which JSON cannot hold`;
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? undefined : `${at} is ${value}, which JSON cannot hold`;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const problem = jsonProblem(value[i], `${at}[${i}]`);
@@ -94,7 +95,9 @@ function errorText(error: unknown): string {
 }
 
 function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
 }
 
 /** Creates `path` (which must not exist), writes `data`, and fsyncs it before closing. */
@@ -152,7 +155,8 @@ export interface CheckpointSidecar<M = Record<string, unknown>> {
  * (`.<name>.<pid>.<random>.tmp`) are removed on failure. `meta` must be a plain JSON object (finite
  * numbers, no class instances; `undefined` properties are dropped). Throws {@link CheckpointError}.
  * @example
- * await saveCheckpoint('runs/x/final.safetensors', { tensors: { W: { dtype: 'F32', shape: [2], data: Float32Array.of(1, 2) } }, meta: { step: 10 } });
+ * await saveCheckpoint('runs/x/final.safetensors', { tensors: { W: { dtype: 'F32', shape: [2], data: Float32Array.of(1,
+ * 2) } }, meta: { step: 10 } });
  * const { tensors, meta, sidecar } = await loadCheckpoint('runs/x/final.safetensors'); // verified by checksum
  */
 export async function saveCheckpoint<M extends object = Record<string, unknown>>(
@@ -172,14 +176,23 @@ export async function saveCheckpoint<M extends object = Record<string, unknown>>
   let tensorsSha: string;
   try {
     tensorsSha = tensorsChecksum(tensors);
-    bytes = encodeSafetensors(tensors, { [META_KEY]: metaJson, [META_SHA_KEY]: sha256(metaJson), [TENSORS_SHA_KEY]: tensorsSha });
+    bytes = encodeSafetensors(tensors, {
+      [META_KEY]: metaJson,
+      [META_SHA_KEY]: sha256(metaJson),
+      [TENSORS_SHA_KEY]: tensorsSha,
+    });
   } catch (error) {
-    if (error instanceof SafetensorsError) throw new CheckpointError(path, `cannot save: ${error.problem}`, { cause: error });
+    if (error instanceof SafetensorsError)
+      throw new CheckpointError(path, `cannot save: ${error.problem}`, { cause: error });
     throw error;
   }
   const sidecar: CheckpointSidecar<M> = {
     meta: JSON.parse(metaJson) as M,
-    tensors: Object.fromEntries(Object.keys(tensors).sort().map((k) => [k, { dtype: tensors[k]!.dtype, shape: tensors[k]!.shape }])),
+    tensors: Object.fromEntries(
+      Object.keys(tensors)
+        .sort()
+        .map((k) => [k, { dtype: tensors[k]!.dtype, shape: tensors[k]!.shape }]),
+    ),
     sha256: { tensors: tensorsSha, meta: sha256(metaJson) },
   };
 
@@ -236,7 +249,9 @@ export interface LoadedCheckpoint<M = Record<string, unknown>> extends Checkpoin
  * sidecar is only compared, never trusted: see {@link LoadedCheckpoint.sidecar}. The returned
  * tensors are fresh typed arrays. `M` is a type assertion only.
  */
-export async function loadCheckpoint<M extends object = Record<string, unknown>>(path: string): Promise<LoadedCheckpoint<M>> {
+export async function loadCheckpoint<M extends object = Record<string, unknown>>(
+  path: string,
+): Promise<LoadedCheckpoint<M>> {
   const jsonPath = sidecarPath(path);
   const bytes = await readOrFail(path, 'file');
 
@@ -255,16 +270,22 @@ export async function loadCheckpoint<M extends object = Record<string, unknown>>
   if (typeof md[META_SHA_KEY] !== 'string' || typeof md[TENSORS_SHA_KEY] !== 'string') {
     throw new CheckpointError(path, 'has no checksums (written by a version before 0.2.0?); re-create it');
   }
-  if (sha256(md[META_KEY]!) !== md[META_SHA_KEY]) throw new CheckpointError(path, 'meta checksum mismatch: the file is corrupt or was edited');
+  if (sha256(md[META_KEY]!) !== md[META_SHA_KEY])
+    throw new CheckpointError(path, 'meta checksum mismatch: the file is corrupt or was edited');
   const tensorsSha = tensorsChecksum(decoded.tensors);
   if (tensorsSha !== md[TENSORS_SHA_KEY]) {
-    throw new CheckpointError(path, 'tensor checksum mismatch: the data, a dtype, a shape or an offset is corrupt or was edited');
+    throw new CheckpointError(
+      path,
+      'tensor checksum mismatch: the data, a dtype, a shape or an offset is corrupt or was edited',
+    );
   }
   let meta: unknown;
   try {
     meta = JSON.parse(md[META_KEY]!);
   } catch (error) {
-    throw new CheckpointError(path, `__metadata__ "${META_KEY}" is not valid JSON (${errorText(error)})`, { cause: error });
+    throw new CheckpointError(path, `__metadata__ "${META_KEY}" is not valid JSON (${errorText(error)})`, {
+      cause: error,
+    });
   }
   if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) {
     throw new CheckpointError(path, `__metadata__ "${META_KEY}" is not a JSON object`);
@@ -284,7 +305,9 @@ export async function loadCheckpoint<M extends object = Record<string, unknown>>
  * The first non-finite value (NaN or ±Infinity) among float tensors, as `{ name, index, value }`,
  * or null when every value is finite.
  */
-export function firstNonFinite(tensors: Record<string, StoredTensor>): { name: string; index: number; value: number } | null {
+export function firstNonFinite(
+  tensors: Record<string, StoredTensor>,
+): { name: string; index: number; value: number } | null {
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name]!;
     if (t.dtype !== 'F32' && t.dtype !== 'F64') continue;

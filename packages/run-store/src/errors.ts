@@ -19,7 +19,10 @@ export class CorruptRunError extends RunFolderError {
   /** 1-based line number, for line-oriented files. */
   readonly line?: number;
   constructor(file: string, problem: string, options?: { line?: number; cause?: unknown }) {
-    super(`${file}${options?.line !== undefined ? `:${options.line}` : ''}: ${problem}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      `${file}${options?.line !== undefined ? `:${options.line}` : ''}: ${problem}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.file = file;
     this.line = options?.line;
   }

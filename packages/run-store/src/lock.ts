@@ -127,7 +127,8 @@ export function acquireLock(dir: string, command: string): FolderLock {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') throw new RunFolderError(`cannot lock ${dir}: the folder does not exist`);
-      if (code !== 'EEXIST') throw new RunFolderError(`cannot lock ${dir}: ${code ?? (e as Error).message}`, { cause: e });
+      if (code !== 'EEXIST')
+        throw new RunFolderError(`cannot lock ${dir}: ${code ?? (e as Error).message}`, { cause: e });
     }
     let existing: string;
     let mtimeMs: number;

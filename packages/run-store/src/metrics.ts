@@ -39,10 +39,13 @@ export function parseMetrics(text: string, file: string): MetricsFile {
       }
       throw new CorruptRunError(file, line.trim() === '' ? 'empty line' : 'not valid JSON', { line: i + 1 });
     }
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new CorruptRunError(file, 'not a JSON object', { line: i + 1 });
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new CorruptRunError(file, 'not a JSON object', { line: i + 1 });
     const step = (row as { step?: unknown }).step;
-    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0) throw new CorruptRunError(file, `"step" must be an integer >= 0, got ${JSON.stringify(step)}`, { line: i + 1 });
-    if (step <= previous) throw new CorruptRunError(file, `step ${step} does not follow step ${previous}`, { line: i + 1 });
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
+      throw new CorruptRunError(file, `"step" must be an integer >= 0, got ${JSON.stringify(step)}`, { line: i + 1 });
+    if (step <= previous)
+      throw new CorruptRunError(file, `step ${step} does not follow step ${previous}`, { line: i + 1 });
     previous = step;
     rows.push(row as StoredRow);
   }

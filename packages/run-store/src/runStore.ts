@@ -53,10 +53,21 @@ export interface CheckpointExpectation {
 }
 
 /** Entries a run folder may hold; anything else is somebody else's file and is never deleted. */
-const RUN_ENTRIES = ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints', 'state', 'analysis.jsonl', 'report.html', 'export', LOCK_FILE];
+const RUN_ENTRIES = [
+  'config.json',
+  'metrics.jsonl',
+  'summary.json',
+  'checkpoints',
+  'state',
+  'analysis.jsonl',
+  'report.html',
+  'export',
+  LOCK_FILE,
+];
 
 const f32 = (shape: number[], data: Float32Array): StoredTensor => ({ dtype: 'F32', shape, data });
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** True when `dir` (recursively) holds no file other than temp files and a lock. */
 function holdsNoFiles(dir: string): boolean {
@@ -111,7 +122,10 @@ export class RunStore {
     try {
       fs.mkdirSync(this.dir, { recursive: true });
     } catch (e) {
-      throw new RunFolderError(`cannot create ${this.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new RunFolderError(
+        `cannot create ${this.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
     if (!fs.statSync(this.dir).isDirectory()) throw new RunFolderError(`${this.dir} exists and is not a folder`);
     const lock = acquireLock(this.dir, command);
@@ -127,21 +141,32 @@ export class RunStore {
    */
   prepareNew(force: boolean): void {
     const entries = fs.readdirSync(this.dir).filter((e) => e !== LOCK_FILE);
-    if (this.exists() && !force) throw new RunFolderError(`run folder ${this.dir} already exists; pass --resume to continue it or --force to overwrite it`);
+    if (this.exists() && !force)
+      throw new RunFolderError(
+        `run folder ${this.dir} already exists; pass --resume to continue it or --force to overwrite it`,
+      );
     const foreign = entries.filter((e) => !RUN_ENTRIES.includes(e) && !e.endsWith('.tmp'));
     if (foreign.length > 0 && !this.exists()) {
-      throw new RunFolderError(`${this.dir} is not empty and holds no run (it has ${foreign[0]}); choose another --out`);
+      throw new RunFolderError(
+        `${this.dir} is not empty and holds no run (it has ${foreign[0]}); choose another --out`,
+      );
     }
     if (!force && !holdsNoFiles(this.dir)) {
-      throw new RunFolderError(`${this.dir} holds files of an unfinished run start but no config.json; pass --force to start it again`);
+      throw new RunFolderError(
+        `${this.dir} holds files of an unfinished run start but no config.json; pass --force to start it again`,
+      );
     }
-    for (const entry of RUN_ENTRIES) if (entry !== LOCK_FILE) fs.rmSync(this.file(entry), { recursive: true, force: true });
+    for (const entry of RUN_ENTRIES)
+      if (entry !== LOCK_FILE) fs.rmSync(this.file(entry), { recursive: true, force: true });
     try {
       fs.mkdirSync(this.file('checkpoints'), { recursive: true });
       fs.mkdirSync(this.file('state'), { recursive: true });
       fs.accessSync(this.dir, fs.constants.W_OK);
     } catch (e) {
-      throw new RunFolderError(`cannot write run folder ${this.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new RunFolderError(
+        `cannot write run folder ${this.dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
@@ -150,7 +175,10 @@ export class RunStore {
     try {
       writeFileAtomic(this.file(name), JSON.stringify(value, null, 2) + '\n');
     } catch (e) {
-      throw new RunFolderError(`cannot write ${this.file(name)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      throw new RunFolderError(
+        `cannot write ${this.file(name)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
@@ -172,7 +200,8 @@ export class RunStore {
 
   /** Writes `config.json`; its `configHash` must be the hash of its `config`. */
   writeRecord(record: RunRecord): void {
-    if (record.configHash !== configHash(record.config)) throw new RunFolderError('writeRecord: configHash does not match config');
+    if (record.configHash !== configHash(record.config))
+      throw new RunFolderError('writeRecord: configHash does not match config');
     this.writeJson('config.json', record);
   }
 
@@ -186,7 +215,10 @@ export class RunStore {
       throw new CorruptRunError(this.file('config.json'), 'is not a run record (no config and configHash)');
     }
     if (configHash(record.config) !== record.configHash) {
-      throw new CorruptRunError(this.file('config.json'), `config does not match its hash ${record.configHash}: the file was edited`);
+      throw new CorruptRunError(
+        this.file('config.json'),
+        `config does not match its hash ${record.configHash}: the file was edited`,
+      );
     }
     return record;
   }
@@ -224,11 +256,21 @@ export class RunStore {
   }
 
   /** Saves weights (and `mask/...`, `data/...` extras) as `checkpoints/<name>.safetensors` + `.json`. */
-  async saveWeights(name: string, shapes: Record<string, number[]>, weights: Float32Arrays, meta: Record<string, unknown>, extra: Record<string, StoredTensor> = {}): Promise<string> {
+  async saveWeights(
+    name: string,
+    shapes: Record<string, number[]>,
+    weights: Float32Arrays,
+    meta: Record<string, unknown>,
+    extra: Record<string, StoredTensor> = {},
+  ): Promise<string> {
     const tensors: Record<string, StoredTensor> = { ...extra };
     for (const [k, data] of Object.entries(weights)) tensors[k] = f32(shapes[k]!, data);
     const bad = firstNonFinite(tensors);
-    if (bad) throw new CorruptRunError(this.file('checkpoints', `${name}.safetensors`), `refusing to save: ${bad.name}[${bad.index}] is ${bad.value}`);
+    if (bad)
+      throw new CorruptRunError(
+        this.file('checkpoints', `${name}.safetensors`),
+        `refusing to save: ${bad.name}[${bad.index}] is ${bad.value}`,
+      );
     const file = this.file('checkpoints', `${name}.safetensors`);
     await saveCheckpoint(file, { tensors, meta });
     return file;
@@ -244,7 +286,10 @@ export class RunStore {
     const ckpt = await loadCheckpoint(file);
     const meta = ckpt.meta as Record<string, unknown>;
     if (meta.configHash !== expect.configHash) {
-      throw new CorruptRunError(file, `was written for config ${JSON.stringify(meta.configHash)}, but ${this.file('config.json')} has ${expect.configHash}`);
+      throw new CorruptRunError(
+        file,
+        `was written for config ${JSON.stringify(meta.configHash)}, but ${this.file('config.json')} has ${expect.configHash}`,
+      );
     }
     const weights: Float32Arrays = {};
     const masks: Float32Arrays = {};
@@ -257,22 +302,33 @@ export class RunStore {
         const shape = expect.shapes[param];
         if (!shape) throw new CorruptRunError(file, `holds "${k}", which is not a parameter of this model`);
         if (t.dtype !== 'F32') throw new CorruptRunError(file, `"${k}" has dtype ${t.dtype}, expected F32`);
-        if (!sameShape(t.shape, shape)) throw new CorruptRunError(file, `"${k}" has shape [${t.shape}], expected [${shape}]`);
+        if (!sameShape(t.shape, shape))
+          throw new CorruptRunError(file, `"${k}" has shape [${t.shape}], expected [${shape}]`);
         const data = t.data as Float32Array;
         if (isMask) {
-          for (let i = 0; i < data.length; i++) if (data[i] !== 0 && data[i] !== 1) throw new CorruptRunError(file, `mask "${param}" has value ${data[i]} at ${i}; masks hold 0 or 1`);
+          for (let i = 0; i < data.length; i++)
+            if (data[i] !== 0 && data[i] !== 1)
+              throw new CorruptRunError(file, `mask "${param}" has value ${data[i]} at ${i}; masks hold 0 or 1`);
           masks[param] = data;
         } else weights[k] = data;
       }
     }
-    for (const p of Object.keys(expect.shapes)) if (!weights[p]) throw new CorruptRunError(file, `has no weights for "${p}"`);
-    const bad = firstNonFinite(Object.fromEntries(Object.entries(weights).map(([k, d]) => [k, f32(expect.shapes[k]!, d)])));
+    for (const p of Object.keys(expect.shapes))
+      if (!weights[p]) throw new CorruptRunError(file, `has no weights for "${p}"`);
+    const bad = firstNonFinite(
+      Object.fromEntries(Object.entries(weights).map(([k, d]) => [k, f32(expect.shapes[k]!, d)])),
+    );
     if (bad) throw new CorruptRunError(file, `${bad.name}[${bad.index}] is ${bad.value}: refusing non-finite weights`);
     return { weights, masks, meta, extra };
   }
 
   /** Saves the resume state: weights, AdamW moments and step (refused if anything is non-finite). */
-  async saveResume(shapes: Record<string, number[]>, weights: Float32Arrays, opt: StoredOptimizerState, meta: ResumeMeta): Promise<void> {
+  async saveResume(
+    shapes: Record<string, number[]>,
+    weights: Float32Arrays,
+    opt: StoredOptimizerState,
+    meta: ResumeMeta,
+  ): Promise<void> {
     const tensors: Record<string, StoredTensor> = {};
     for (const [k, data] of Object.entries(weights)) tensors[`param/${k}`] = f32(shapes[k]!, data);
     for (const [k, data] of Object.entries(opt.m)) tensors[`adam_m/${k}`] = f32(shapes[k]!, data);
@@ -289,7 +345,9 @@ export class RunStore {
    * step counter, that the elapsed time is a finite number >= 0, that every parameter's weights and
    * both moments are present with the right shapes, and that all of them are finite.
    */
-  async loadResume(expect: CheckpointExpectation & { steps: number }): Promise<{ weights: Float32Arrays; opt: StoredOptimizerState; meta: ResumeMeta } | null> {
+  async loadResume(
+    expect: CheckpointExpectation & { steps: number },
+  ): Promise<{ weights: Float32Arrays; opt: StoredOptimizerState; meta: ResumeMeta } | null> {
     const file = this.file('state', 'resume.safetensors');
     if (!fs.existsSync(file)) return null;
     let ckpt;
@@ -301,11 +359,15 @@ export class RunStore {
     }
     const meta = ckpt.meta as Partial<ResumeMeta & { adamStep: number }>;
     const bad = (problem: string) => new CorruptRunError(file, problem);
-    if (meta.configHash !== expect.configHash) throw bad(`belongs to config ${JSON.stringify(meta.configHash)}, not ${expect.configHash}`);
+    if (meta.configHash !== expect.configHash)
+      throw bad(`belongs to config ${JSON.stringify(meta.configHash)}, not ${expect.configHash}`);
     const step = meta.step;
-    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > expect.steps) throw bad(`step ${JSON.stringify(step)} is not an integer in [0, ${expect.steps}]`);
-    if (meta.adamStep !== step) throw bad(`optimiser step ${JSON.stringify(meta.adamStep)} disagrees with step ${step}`);
-    if (typeof meta.elapsedMs !== 'number' || !Number.isFinite(meta.elapsedMs) || meta.elapsedMs < 0) throw bad(`elapsed time ${JSON.stringify(meta.elapsedMs)} is not a number >= 0`);
+    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > expect.steps)
+      throw bad(`step ${JSON.stringify(step)} is not an integer in [0, ${expect.steps}]`);
+    if (meta.adamStep !== step)
+      throw bad(`optimiser step ${JSON.stringify(meta.adamStep)} disagrees with step ${step}`);
+    if (typeof meta.elapsedMs !== 'number' || !Number.isFinite(meta.elapsedMs) || meta.elapsedMs < 0)
+      throw bad(`elapsed time ${JSON.stringify(meta.elapsedMs)} is not a number >= 0`);
     const out = { weights: {} as Float32Arrays, opt: { t: step, m: {} as Float32Arrays, v: {} as Float32Arrays } };
     const groups: Array<[string, Float32Arrays]> = [
       ['param/', out.weights],
@@ -317,10 +379,12 @@ export class RunStore {
       const name = group ? k.slice(group[0].length) : '';
       const shape = expect.shapes[name];
       if (!group || !shape) throw bad(`holds "${k}", which this run does not have`);
-      if (t.dtype !== 'F32' || !sameShape(t.shape, shape)) throw bad(`"${k}" is ${t.dtype} [${t.shape}], expected F32 [${shape}]`);
+      if (t.dtype !== 'F32' || !sameShape(t.shape, shape))
+        throw bad(`"${k}" is ${t.dtype} [${t.shape}], expected F32 [${shape}]`);
       group[1][name] = t.data as Float32Array;
     }
-    for (const [prefix, arrays] of groups) for (const p of Object.keys(expect.shapes)) if (!arrays[p]) throw bad(`has no "${prefix}${p}"`);
+    for (const [prefix, arrays] of groups)
+      for (const p of Object.keys(expect.shapes)) if (!arrays[p]) throw bad(`has no "${prefix}${p}"`);
     const nonFinite = firstNonFinite(ckpt.tensors);
     if (nonFinite) throw bad(`${nonFinite.name}[${nonFinite.index}] is ${nonFinite.value}: refusing non-finite state`);
     return { ...out, meta: { step, configHash: meta.configHash, elapsedMs: meta.elapsedMs } };

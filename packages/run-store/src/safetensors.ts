@@ -162,14 +162,18 @@ export function encodeSafetensors(
     if (name === METADATA_KEY) fail(`"${METADATA_KEY}" is reserved and cannot be a tensor name`);
     if (tensor === null || typeof tensor !== 'object') fail(`tensor ${JSON.stringify(name)} is not an object`);
     if (!isDType(tensor.dtype)) {
-      fail(`tensor ${JSON.stringify(name)} has unsupported dtype ${JSON.stringify(tensor.dtype)} (supported: ${SUPPORTED})`);
+      fail(
+        `tensor ${JSON.stringify(name)} has unsupported dtype ${JSON.stringify(tensor.dtype)} (supported: ${SUPPORTED})`,
+      );
     }
     const info = DTYPES[tensor.dtype];
     const tag = ArrayBuffer.isView(tensor.data)
       ? (tensor.data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag]
       : typeof tensor.data;
     if (tag !== info.arrayTag) {
-      fail(`tensor ${JSON.stringify(name)} has dtype ${tensor.dtype} but its data is a ${tag}, expected a ${info.arrayTag}`);
+      fail(
+        `tensor ${JSON.stringify(name)} has dtype ${tensor.dtype} but its data is a ${tag}, expected a ${info.arrayTag}`,
+      );
     }
     const count = elementCount(tensor.shape);
     if (typeof count === 'string') fail(`tensor ${JSON.stringify(name)}: ${count}`);
@@ -289,7 +293,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
   }
   const headerLength = Number(declared);
   if (headerLength > available) {
-    fail(`truncated: header length says ${headerLength} bytes, file has only ${available} bytes after the 8-byte prefix`);
+    fail(
+      `truncated: header length says ${headerLength} bytes, file has only ${available} bytes after the 8-byte prefix`,
+    );
   }
   if (headerLength === 0) fail('header length is 0');
 
@@ -306,7 +312,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
     fail(`header is not valid JSON (${oneLine(error instanceof Error ? error.message : String(error))})`, error);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    fail(`header is not a JSON object (got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header})`);
+    fail(
+      `header is not a JSON object (got ${header === null ? 'null' : Array.isArray(header) ? 'an array' : typeof header})`,
+    );
   }
   const duplicate = findDuplicateKey(text);
   if (duplicate !== undefined) fail(`header repeats the key ${JSON.stringify(duplicate)}`);
@@ -341,7 +349,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
       offsets.length !== 2 ||
       !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)
     ) {
-      fail(`${what}: data_offsets ${oneLine(JSON.stringify(offsets) ?? String(offsets), 60)} is not a pair of non-negative integers`);
+      fail(
+        `${what}: data_offsets ${oneLine(JSON.stringify(offsets) ?? String(offsets), 60)} is not a pair of non-negative integers`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     if (end < begin) fail(`${what}: data_offsets [${begin},${end}] end before they begin`);

@@ -55,7 +55,11 @@ function expectSameTensors(actual: Record<string, StoredTensor>, expected: Recor
 function pythonFixture(): { tensors: Record<string, StoredTensor>; metadata: Record<string, string> } {
   return {
     tensors: {
-      weight: { dtype: 'F32', shape: [2, 3], data: Float32Array.from([0.1, -0, 1.5, -2.25, 3.4028234663852886e38, 1.401298464324817e-45]) },
+      weight: {
+        dtype: 'F32',
+        shape: [2, 3],
+        data: Float32Array.from([0.1, -0, 1.5, -2.25, 3.4028234663852886e38, 1.401298464324817e-45]),
+      },
       'layer.10.bias': { dtype: 'F32', shape: [3], data: Float32Array.from([1, 2, 3]) },
       'layer.2.bias': { dtype: 'F32', shape: [3], data: Float32Array.from([-1, 0.5, 1e-3]) },
       empty: { dtype: 'F32', shape: [0, 4], data: new Float32Array(0) },
@@ -99,7 +103,7 @@ describe('encodeSafetensors / decodeSafetensors', () => {
       'zero-size': { dtype: 'F64', shape: [3, 0, 2], data: new Float64Array(0) },
       'zero-size-u8': { dtype: 'U8', shape: [0], data: new Uint8Array(0) },
       '0': { dtype: 'I32', shape: [1], data: Int32Array.from([7]) },
-      '__proto__': { dtype: 'U8', shape: [1], data: Uint8Array.from([9]) },
+      __proto__: { dtype: 'U8', shape: [1], data: Uint8Array.from([9]) },
     };
     const metadata = { b: 'two', a: 'one "quoted"\n\ttab \u2028 ünï €', '1': 'integer-like key', empty: '' };
     const bytes = encodeSafetensors(tensors, metadata);
@@ -124,8 +128,8 @@ describe('encodeSafetensors / decodeSafetensors', () => {
     // From safetensors/src/tensor.rs: test_empty and test_serialization_forced_alignement.
     expect(Array.from(encodeSafetensors({}))).toEqual([8, 0, 0, 0, 0, 0, 0, 0, 123, 125, 32, 32, 32, 32, 32, 32]);
     expect(Array.from(encodeSafetensors({}, { framework: 'pt' }))).toEqual([
-      40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102,
-      114, 97, 109, 101, 119, 111, 114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
+      40, 0, 0, 0, 0, 0, 0, 0, 123, 34, 95, 95, 109, 101, 116, 97, 100, 97, 116, 97, 95, 95, 34, 58, 123, 34, 102, 114,
+      97, 109, 101, 119, 111, 114, 107, 34, 58, 34, 112, 116, 34, 125, 125, 32, 32, 32, 32, 32,
     ]);
     const attn0: StoredTensor = { dtype: 'F32', shape: [1, 1, 2, 3], data: Float32Array.from([0, 1, 2, 3, 4, 5]) };
     expect(Array.from(encodeSafetensors({ attn0 }))).toEqual([
@@ -137,7 +141,11 @@ describe('encodeSafetensors / decodeSafetensors', () => {
   });
 
   it('orders tensors by dtype alignment, then by name in UTF-8 byte order', () => {
-    const one = (dtype: StoredTensor['dtype'], data: StoredTensor['data']): StoredTensor => ({ dtype, shape: [1], data });
+    const one = (dtype: StoredTensor['dtype'], data: StoredTensor['data']): StoredTensor => ({
+      dtype,
+      shape: [1],
+      data,
+    });
     const bytes = encodeSafetensors({
       z8: one('U8', Uint8Array.from([1])),
       'u.\u{1f600}': one('U8', Uint8Array.from([1])),
@@ -183,16 +191,44 @@ describe('encodeSafetensors / decodeSafetensors', () => {
   it('encodes typed arrays that are views with an offset', () => {
     const backing = new Float32Array([9, 9, 1, 2, 3, 9]);
     const bytes = encodeSafetensors({ v: { dtype: 'F32', shape: [3], data: backing.subarray(2, 5) } });
-    expectSameTensor(decodeSafetensors(bytes).tensors.v, { dtype: 'F32', shape: [3], data: Float32Array.from([1, 2, 3]) });
+    expectSameTensor(decodeSafetensors(bytes).tensors.v, {
+      dtype: 'F32',
+      shape: [3],
+      data: Float32Array.from([1, 2, 3]),
+    });
   });
 
   it.each([
-    ['a dtype / array mismatch', { x: { dtype: 'F32', shape: [1], data: Float64Array.from([1]) } }, /tensor "x" has dtype F32 but its data is a Float64Array, expected a Float32Array/],
-    ['an unsupported dtype', { x: { dtype: 'F16', shape: [1], data: Uint8Array.from([1]) } }, /tensor "x" has unsupported dtype "F16"/],
-    ['a length / shape mismatch', { x: { dtype: 'U8', shape: [2, 3], data: new Uint8Array(5) } }, /tensor "x" has shape \[2,3\] \(6 elements\) but its data holds 5/],
-    ['a negative dimension', { x: { dtype: 'U8', shape: [-1], data: new Uint8Array(0) } }, /tensor "x": shape \[-1\] has a dimension that is not a non-negative integer/],
-    ['a fractional dimension', { x: { dtype: 'U8', shape: [1.5], data: new Uint8Array(0) } }, /not a non-negative integer/],
-    ['the reserved name', { __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } }, /"__metadata__" is reserved/],
+    [
+      'a dtype / array mismatch',
+      { x: { dtype: 'F32', shape: [1], data: Float64Array.from([1]) } },
+      /tensor "x" has dtype F32 but its data is a Float64Array, expected a Float32Array/,
+    ],
+    [
+      'an unsupported dtype',
+      { x: { dtype: 'F16', shape: [1], data: Uint8Array.from([1]) } },
+      /tensor "x" has unsupported dtype "F16"/,
+    ],
+    [
+      'a length / shape mismatch',
+      { x: { dtype: 'U8', shape: [2, 3], data: new Uint8Array(5) } },
+      /tensor "x" has shape \[2,3\] \(6 elements\) but its data holds 5/,
+    ],
+    [
+      'a negative dimension',
+      { x: { dtype: 'U8', shape: [-1], data: new Uint8Array(0) } },
+      /tensor "x": shape \[-1\] has a dimension that is not a non-negative integer/,
+    ],
+    [
+      'a fractional dimension',
+      { x: { dtype: 'U8', shape: [1.5], data: new Uint8Array(0) } },
+      /not a non-negative integer/,
+    ],
+    [
+      'the reserved name',
+      { __metadata__: { dtype: 'U8', shape: [0], data: new Uint8Array(0) } },
+      /"__metadata__" is reserved/,
+    ],
   ])('refuses to encode %s', (_label, tensors, message) => {
     expect(() => encodeSafetensors(tensors as unknown as Record<string, StoredTensor>)).toThrow(message);
     expect(() => encodeSafetensors(tensors as unknown as Record<string, StoredTensor>)).toThrow(SafetensorsError);
@@ -221,7 +257,14 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     perm: { dtype: 'I32', shape: [3], data: Int32Array.from([2, 0, 1]) },
     none: { dtype: 'F32', shape: [0], data: new Float32Array(0) },
   });
-  const meta = { model: 'mlp', step: 1000, config: { width: 128, seed: 7, tags: ['a', 'ü'] }, loss: 0.25, done: false, best: null };
+  const meta = {
+    model: 'mlp',
+    step: 1000,
+    config: { width: 128, seed: 7, tags: ['a', 'ü'] },
+    loss: 0.25,
+    done: false,
+    best: null,
+  };
 
   it('round-trips tensors and meta, and writes the sidecar and embedded metadata with checksums', async () => {
     const path = join(dir, 'runs', 'x', 'step-1000.safetensors');
@@ -235,22 +278,36 @@ describe('saveCheckpoint / loadCheckpoint', () => {
 
     const sha = (text: string) => createHash('sha256').update(text).digest('hex');
     const embedded = decodeSafetensors(await readFile(path)).metadata;
-    expect(embedded).toEqual({ meta: JSON.stringify(meta), meta_sha256: sha(JSON.stringify(meta)), tensors_sha256: tensorsChecksum(tensors()) });
+    expect(embedded).toEqual({
+      meta: JSON.stringify(meta),
+      meta_sha256: sha(JSON.stringify(meta)),
+      tensors_sha256: tensorsChecksum(tensors()),
+    });
     expect(loaded.tensorsSha256).toBe(tensorsChecksum(tensors()));
     expect(sidecarPath(path)).toBe(join(dir, 'runs', 'x', 'step-1000.json'));
     const sidecar = JSON.parse(await readFile(sidecarPath(path), 'utf8'));
     expect(sidecar).toEqual({
       meta,
-      tensors: Object.fromEntries(Object.entries(tensors()).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape }])),
+      tensors: Object.fromEntries(
+        Object.entries(tensors())
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([k, t]) => [k, { dtype: t.dtype, shape: t.shape }]),
+      ),
       sha256: { tensors: embedded.tensors_sha256, meta: embedded.meta_sha256 },
     });
   });
 
   it('a stale or missing sidecar (a crash between the two renames) is reported, never fatal', async () => {
     const path = join(dir, 'state.safetensors');
-    await saveCheckpoint(path, { tensors: { w: { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) } }, meta: { step: 1 } });
+    await saveCheckpoint(path, {
+      tensors: { w: { dtype: 'F32', shape: [2], data: Float32Array.from([1, 2]) } },
+      meta: { step: 1 },
+    });
     const oldSidecar = await readFile(sidecarPath(path));
-    await saveCheckpoint(path, { tensors: { w: { dtype: 'F32', shape: [2], data: Float32Array.from([3, 4]) } }, meta: { step: 2 } });
+    await saveCheckpoint(path, {
+      tensors: { w: { dtype: 'F32', shape: [2], data: Float32Array.from([3, 4]) } },
+      meta: { step: 2 },
+    });
     await writeFile(sidecarPath(path), oldSidecar); // as if killed after the first rename
     const stale = await loadCheckpoint(path);
     expect(stale.sidecar).toBe('stale');
@@ -320,7 +377,11 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
   const META = { step: 1000 };
   const sha = (text: string) => createHash('sha256').update(text).digest('hex');
   /** Embedded metadata with valid checksums for a meta text and the tensors of a hand-written file. */
-  const embeddedFor = (metaText: string, tensors: Record<string, StoredTensor> = {}) => ({ meta: metaText, meta_sha256: sha(metaText), tensors_sha256: tensorsChecksum(tensors) });
+  const embeddedFor = (metaText: string, tensors: Record<string, StoredTensor> = {}) => ({
+    meta: metaText,
+    meta_sha256: sha(metaText),
+    tensors_sha256: tensorsChecksum(tensors),
+  });
   const EMBEDDED = embeddedFor(JSON.stringify(META));
 
   /** Writes `<dir>/step-1000.safetensors` with the given bytes plus a sidecar. */
@@ -345,15 +406,27 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
   const f32 = (shape: number[], begin: number, end: number) => ({ dtype: 'F32', shape, data_offsets: [begin, end] });
 
   it('is fine with a well-formed hand-written file with checksums (control case)', async () => {
-    const zeros = { a: { dtype: 'F32' as const, shape: [2], data: new Float32Array(2) }, b: { dtype: 'F32' as const, shape: [1], data: new Float32Array(1) } };
-    const path = await writeCheckpointFiles(rawSafetensors({ __metadata__: embeddedFor(JSON.stringify(META), zeros), b: f32([1], 8, 12), a: f32([2], 0, 8) }, 12));
+    const zeros = {
+      a: { dtype: 'F32' as const, shape: [2], data: new Float32Array(2) },
+      b: { dtype: 'F32' as const, shape: [1], data: new Float32Array(1) },
+    };
+    const path = await writeCheckpointFiles(
+      rawSafetensors(
+        { __metadata__: embeddedFor(JSON.stringify(META), zeros), b: f32([1], 8, 12), a: f32([2], 0, 8) },
+        12,
+      ),
+    );
     const loaded = await loadCheckpoint(path);
     expect(Object.keys(loaded.tensors).sort()).toEqual(['a', 'b']);
   });
 
   it('refuses a file without checksums', async () => {
-    const path = await writeCheckpointFiles(rawSafetensors({ __metadata__: { meta: JSON.stringify(META) }, a: f32([2], 0, 8) }, 8));
-    expect((await loadError(path)).message).toBe(`checkpoint ${path}: has no checksums (written by a version before 0.2.0?); re-create it`);
+    const path = await writeCheckpointFiles(
+      rawSafetensors({ __metadata__: { meta: JSON.stringify(META) }, a: f32([2], 0, 8) }, 8),
+    );
+    expect((await loadError(path)).message).toBe(
+      `checkpoint ${path}: has no checksums (written by a version before 0.2.0?); re-create it`,
+    );
   });
 
   it('detects a flipped bit, an edited meta, a changed dtype and swapped offsets', async () => {
@@ -371,7 +444,9 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
     };
     const flipped = Uint8Array.from(good);
     flipped[8 + length + 5]! ^= 0x10;
-    expect(await mutate(flipped)).toBe(`checkpoint ${path}: tensor checksum mismatch: the data, a dtype, a shape or an offset is corrupt or was edited`);
+    expect(await mutate(flipped)).toBe(
+      `checkpoint ${path}: tensor checksum mismatch: the data, a dtype, a shape or an offset is corrupt or was edited`,
+    );
     const withHeader = (h: string) => {
       const enc = new TextEncoder().encode(h.padEnd(length, ' '));
       expect(enc.length).toBe(length);
@@ -379,9 +454,15 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
       out.set(enc, 8);
       return out;
     };
-    expect(await mutate(withHeader(text.replace('{\\"step\\":5}', '{\\"step\\":6}')))).toMatch(/meta checksum mismatch/);
-    expect(await mutate(withHeader(text.replace('"dtype":"F32","shape":[2,3]', '"dtype":"I32","shape":[2,3]')))).toMatch(/tensor checksum mismatch/);
-    expect(await mutate(withHeader(text.replace('"shape":[2,3]', '"shape":[3,2]')))).toMatch(/tensor checksum mismatch/);
+    expect(await mutate(withHeader(text.replace('{\\"step\\":5}', '{\\"step\\":6}')))).toMatch(
+      /meta checksum mismatch/,
+    );
+    expect(
+      await mutate(withHeader(text.replace('"dtype":"F32","shape":[2,3]', '"dtype":"I32","shape":[2,3]'))),
+    ).toMatch(/tensor checksum mismatch/);
+    expect(await mutate(withHeader(text.replace('"shape":[2,3]', '"shape":[3,2]')))).toMatch(
+      /tensor checksum mismatch/,
+    );
     const offsets = [...text.matchAll(/"data_offsets":\[(\d+),(\d+)\]/g)].map((m) => m[0]);
     expect(offsets).toHaveLength(2);
     const swapped = text.replace(offsets[0]!, '#A#').replace(offsets[1]!, offsets[0]!).replace('#A#', offsets[1]!);
@@ -413,7 +494,9 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
 
   it('reports an absurd header length', async () => {
     const path = await writeCheckpointFiles(rawSafetensors({}, 0, 2n ** 63n));
-    expect((await loadError(path)).message).toMatch(/header length 9223372036854775808 exceeds the 100000000-byte limit/);
+    expect((await loadError(path)).message).toMatch(
+      /header length 9223372036854775808 exceeds the 100000000-byte limit/,
+    );
   });
 
   it('reports truncated tensor data with the byte counts', async () => {
@@ -430,7 +513,9 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
     await saveCheckpoint(join(dir, 'step-1000.safetensors'), { tensors, meta: META });
     const full = await readFile(join(dir, 'step-1000.safetensors'));
     const path = await writeCheckpointFiles(full.subarray(0, full.length - 1));
-    expect((await loadError(path)).message).toBe(`checkpoint ${path}: truncated: header says 24 bytes of tensor data, file has 23`);
+    expect((await loadError(path)).message).toBe(
+      `checkpoint ${path}: truncated: header says 24 bytes of tensor data, file has 23`,
+    );
   });
 
   it('reports trailing bytes after the last tensor', async () => {
@@ -442,7 +527,9 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
 
   it('reports a header that is not JSON', async () => {
     const path = await writeCheckpointFiles(rawSafetensors('{"a": {"dtype": "F32", ', 0));
-    expect((await loadError(path)).message).toMatch(new RegExp(`^checkpoint ${path}: header is not valid JSON \\(.+\\)$`));
+    expect((await loadError(path)).message).toMatch(
+      new RegExp(`^checkpoint ${path}: header is not valid JSON \\(.+\\)$`),
+    );
   });
 
   it('reports a header that is not UTF-8', async () => {
@@ -495,23 +582,65 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
   });
 
   it('reports holes between tensors and at the start', async () => {
-    let path = await writeCheckpointFiles(rawSafetensors({ __metadata__: EMBEDDED, a: f32([1], 0, 4), b: f32([1], 8, 12) }, 12));
-    expect((await loadError(path)).message).toBe(`checkpoint ${path}: hole in tensor data: bytes [4,8) belong to no tensor`);
+    let path = await writeCheckpointFiles(
+      rawSafetensors({ __metadata__: EMBEDDED, a: f32([1], 0, 4), b: f32([1], 8, 12) }, 12),
+    );
+    expect((await loadError(path)).message).toBe(
+      `checkpoint ${path}: hole in tensor data: bytes [4,8) belong to no tensor`,
+    );
     path = await writeCheckpointFiles(rawSafetensors({ __metadata__: EMBEDDED, a: f32([1], 4, 8) }, 8));
-    expect((await loadError(path)).message).toBe(`checkpoint ${path}: hole in tensor data: bytes [0,4) belong to no tensor`);
+    expect((await loadError(path)).message).toBe(
+      `checkpoint ${path}: hole in tensor data: bytes [0,4) belong to no tensor`,
+    );
   });
 
   it.each([
-    ['offsets out of order', { dtype: 'F32', shape: [1], data_offsets: [4, 0] }, 'tensor "t": data_offsets [4,0] end before they begin'],
-    ['negative offsets', { dtype: 'F32', shape: [1], data_offsets: [-4, 0] }, 'tensor "t": data_offsets [-4,0] is not a pair of non-negative integers'],
-    ['three offsets', { dtype: 'F32', shape: [1], data_offsets: [0, 4, 8] }, 'tensor "t": data_offsets [0,4,8] is not a pair of non-negative integers'],
-    ['fractional offsets', { dtype: 'F32', shape: [1], data_offsets: [0, 4.5] }, 'tensor "t": data_offsets [0,4.5] is not a pair of non-negative integers'],
-    ['string offsets', { dtype: 'F32', shape: [1], data_offsets: ['0', '4'] }, 'tensor "t": data_offsets ["0","4"] is not a pair of non-negative integers'],
-    ['a negative dimension', { dtype: 'F32', shape: [-1], data_offsets: [0, 4] }, 'tensor "t": shape [-1] has a dimension that is not a non-negative integer'],
-    ['a shape that is not an array', { dtype: 'F32', shape: 1, data_offsets: [0, 4] }, 'tensor "t": shape is not an array'],
-    ['a huge shape', { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 4] }, 'tensor "t": shape [1073741824,1073741824,1073741824] has too many elements'],
+    [
+      'offsets out of order',
+      { dtype: 'F32', shape: [1], data_offsets: [4, 0] },
+      'tensor "t": data_offsets [4,0] end before they begin',
+    ],
+    [
+      'negative offsets',
+      { dtype: 'F32', shape: [1], data_offsets: [-4, 0] },
+      'tensor "t": data_offsets [-4,0] is not a pair of non-negative integers',
+    ],
+    [
+      'three offsets',
+      { dtype: 'F32', shape: [1], data_offsets: [0, 4, 8] },
+      'tensor "t": data_offsets [0,4,8] is not a pair of non-negative integers',
+    ],
+    [
+      'fractional offsets',
+      { dtype: 'F32', shape: [1], data_offsets: [0, 4.5] },
+      'tensor "t": data_offsets [0,4.5] is not a pair of non-negative integers',
+    ],
+    [
+      'string offsets',
+      { dtype: 'F32', shape: [1], data_offsets: ['0', '4'] },
+      'tensor "t": data_offsets ["0","4"] is not a pair of non-negative integers',
+    ],
+    [
+      'a negative dimension',
+      { dtype: 'F32', shape: [-1], data_offsets: [0, 4] },
+      'tensor "t": shape [-1] has a dimension that is not a non-negative integer',
+    ],
+    [
+      'a shape that is not an array',
+      { dtype: 'F32', shape: 1, data_offsets: [0, 4] },
+      'tensor "t": shape is not an array',
+    ],
+    [
+      'a huge shape',
+      { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 4] },
+      'tensor "t": shape [1073741824,1073741824,1073741824] has too many elements',
+    ],
     ['a missing field', { dtype: 'F32', shape: [1] }, 'tensor "t": header entry has no "data_offsets"'],
-    ['an unexpected field', { dtype: 'F32', shape: [1], data_offsets: [0, 4], offsets: [0, 4] }, 'tensor "t": header entry has unexpected field "offsets"'],
+    [
+      'an unexpected field',
+      { dtype: 'F32', shape: [1], data_offsets: [0, 4], offsets: [0, 4] },
+      'tensor "t": header entry has unexpected field "offsets"',
+    ],
     ['a non-object entry', 42, 'tensor "t": header entry is not an object'],
   ])('reports %s', async (_label, entry, problem) => {
     const path = await writeCheckpointFiles(rawSafetensors({ __metadata__: EMBEDDED, t: entry }, 4));
@@ -534,7 +663,9 @@ describe('loadCheckpoint rejects corrupt checkpoints', () => {
     path = await writeCheckpointFiles(rawSafetensors({}));
     expect((await loadError(path)).message).toMatch(/__metadata__ has no "meta" entry/);
     path = await writeCheckpointFiles(rawSafetensors({ __metadata__: embeddedFor('{"step":') }));
-    expect((await loadError(path)).message).toMatch(new RegExp(`^checkpoint ${path}: __metadata__ "meta" is not valid JSON \\(`));
+    expect((await loadError(path)).message).toMatch(
+      new RegExp(`^checkpoint ${path}: __metadata__ "meta" is not valid JSON \\(`),
+    );
     path = await writeCheckpointFiles(rawSafetensors({ __metadata__: embeddedFor('[1]') }));
     expect((await loadError(path)).message).toBe(`checkpoint ${path}: __metadata__ "meta" is not a JSON object`);
   });
@@ -581,12 +712,17 @@ describe('interoperability with an independent implementation (make_fixture.py)'
       tensors_sha256: string;
       tensors: Record<string, { dtype: string; shape: number[]; values: (number | string)[] }>;
     };
-    expect(report.metadata).toEqual({ meta: JSON.stringify(meta), meta_sha256: createHash('sha256').update(JSON.stringify(meta)).digest('hex'), tensors_sha256: tensorsChecksum(tensors) });
+    expect(report.metadata).toEqual({
+      meta: JSON.stringify(meta),
+      meta_sha256: createHash('sha256').update(JSON.stringify(meta)).digest('hex'),
+      tensors_sha256: tensorsChecksum(tensors),
+    });
     // the checksum, recomputed independently in python, agrees
     expect(report.tensors_sha256).toBe(tensorsChecksum(tensors));
     expect(report.order.slice(0, 3)).toEqual(['steps', 'history', 'scale']);
     expect(Object.keys(report.tensors).sort()).toEqual(Object.keys(tensors).sort());
-    const fromJson = (v: number | string): number => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number));
+    const fromJson = (v: number | string): number =>
+      v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : (v as number);
     for (const [name, t] of Object.entries(tensors)) {
       const got = report.tensors[name]!;
       expect(got.dtype, name).toBe(t.dtype);

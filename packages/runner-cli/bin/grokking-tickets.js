@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 
 const cli = new URL('../dist/bin.js', import.meta.url);
 if (!existsSync(cli)) {
-  process.stderr.write('grokking-tickets: error: the CLI is not built yet (dist/bin.js is missing); run `npm run build` in the repository\n');
+  process.stderr.write(
+    'grokking-tickets: error: the CLI is not built yet (dist/bin.js is missing); run `npm run build` in the repository\n',
+  );
   process.exit(1);
 }
 await import(cli.href);

@@ -14,7 +14,18 @@ export class CliError extends Error {
 export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
 
 /** Error codes that mean the user's input was wrong (flags, config files, sweep files): exit code 2. */
-const USAGE_CODES = new Set(['GT_USAGE', 'GT_CONFIG', 'commander.unknownOption', 'commander.invalidArgument', 'commander.missingArgument', 'commander.optionMissingArgument', 'commander.unknownCommand', 'commander.excessArguments', 'commander.missingMandatoryOptionValue', 'commander.conflictingOption']);
+const USAGE_CODES = new Set([
+  'GT_USAGE',
+  'GT_CONFIG',
+  'commander.unknownOption',
+  'commander.invalidArgument',
+  'commander.missingArgument',
+  'commander.optionMissingArgument',
+  'commander.unknownCommand',
+  'commander.excessArguments',
+  'commander.missingMandatoryOptionValue',
+  'commander.conflictingOption',
+]);
 
 /** The exit code for an error: 2 for usage errors (bad flags, configs, sweep files), 1 for everything else. */
 export function exitCodeOf(e: unknown): number {

@@ -5,4 +5,12 @@ export { DEMO_CONFIG, DEMO_TICKET } from './commands/demo.js';
 export { formatTicketTable } from './commands/ticket.js';
 export { defaultRunDir } from './commands/train.js';
 export { TRAIN_FLAGS, intFlag, numberFlag, type ConfigFlag } from './flags.js';
-export { formatDuration, progressReporter, progressStyle, sweepProgress, type ProgressStyle, type SweepDisplayEvent, type SweepRunInfo } from './progress.js';
+export {
+  formatDuration,
+  progressReporter,
+  progressStyle,
+  sweepProgress,
+  type ProgressStyle,
+  type SweepDisplayEvent,
+  type SweepRunInfo,
+} from './progress.js';

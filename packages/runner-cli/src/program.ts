@@ -11,11 +11,14 @@ import { registerTrain } from './commands/train.js';
 import { registerWorker } from './commands/worker.js';
 
 /** This package's version, read from its package.json. */
-export const VERSION: string = (JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (
+  JSON.parse(fs.readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 /** Builds the `grokking-tickets` program; `exit` receives the exit code of the command that ran. * @example
  * const program = buildProgram((code) => process.exit(code));
- * await program.parseAsync(['node', 'grokking-tickets', 'train', '--p', '11', '--steps', '200', '--out', 'runs/small']);
+ * await program.parseAsync(['node', 'grokking-tickets', 'train', '--p', '11', '--steps', '200', '--out',
+ * 'runs/small']);
  */
 export function buildProgram(exit: (code: number) => void): Command {
   const program = new Command('grokking-tickets')

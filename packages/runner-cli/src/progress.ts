@@ -49,10 +49,16 @@ export function progressReporter(style: ProgressStyle, label: string, stream: No
       case 'start':
         startStep = e.step;
         startedAt = performance.now();
-        write(`${label}: ${e.resumed ? `resuming at step ${e.step}` : 'starting'} (${e.steps} steps, backend ${e.backend}) → ${e.dir}`);
+        write(
+          `${label}: ${e.resumed ? `resuming at step ${e.step}` : 'starting'} (${e.steps} steps, backend ${e.backend}) → ${e.dir}`,
+        );
         if (style === 'bar') {
           bar = new cliProgress.SingleBar(
-            { format: `${label} {bar} {percentage}% | step {value}/{total} | train {train} test {test} | {rate} steps/s | ETA {eta}`, stream, hideCursor: true },
+            {
+              format: `${label} {bar} {percentage}% | step {value}/{total} | train {train} test {test} | {rate} steps/s | ETA {eta}`,
+              stream,
+              hideCursor: true,
+            },
             cliProgress.Presets.shades_classic,
           );
           bar.start(e.steps, e.step, { train: '-', test: '-', rate: '-', eta: '--' });
@@ -66,8 +72,13 @@ export function progressReporter(style: ProgressStyle, label: string, stream: No
         const rate = done > 0 && hereMs > 0 ? ((done / hereMs) * 1000).toFixed(0) : '-';
         const eta = formatDuration(etaSeconds(done, hereMs, e.steps - r.step));
         if (bar) bar.update(r.step, { train: pct(r.train_acc), test: pct(r.test_acc), rate, eta });
-        else if (style === 'lines' && (Math.floor(r.step / linesEvery) !== Math.floor(lastLine / linesEvery) || r.step === e.steps)) {
-          write(`${label}: step ${r.step}/${e.steps} train_acc ${pct(r.train_acc)} test_acc ${pct(r.test_acc)} train_loss ${r.train_loss.toExponential(3)} test_loss ${r.test_loss.toExponential(3)} ETA ${eta}`);
+        else if (
+          style === 'lines' &&
+          (Math.floor(r.step / linesEvery) !== Math.floor(lastLine / linesEvery) || r.step === e.steps)
+        ) {
+          write(
+            `${label}: step ${r.step}/${e.steps} train_acc ${pct(r.train_acc)} test_acc ${pct(r.test_acc)} train_loss ${r.train_loss.toExponential(3)} test_loss ${r.test_loss.toExponential(3)} ETA ${eta}`,
+          );
           lastLine = r.step;
         }
         break;
@@ -102,14 +113,22 @@ export type SweepDisplayEvent =
   | { type: 'plan'; runs: number; done: number; toRun: number }
   | { type: 'start'; run: { id: string; label: string } }
   | { type: 'train'; run: { id: string; label: string }; event: TrainEvent }
-  | { type: 'done'; run: { id: string; label: string }; outcome: { status: string; error?: { message: string }; summary?: { stepsTo: { test_acc_0_95: number | null } } } };
+  | {
+      type: 'done';
+      run: { id: string; label: string };
+      outcome: { status: string; error?: { message: string }; summary?: { stepsTo: { test_acc_0_95: number | null } } };
+    };
 
 /**
  * One progress display for a whole sweep: on a TTY an overall bar (done / running / failed, ETA)
  * with one bar per running run; otherwise a plain line as each run starts and ends. The ETA is the
  * steps still to train over the rate of the steps trained in this process.
  */
-export function sweepProgress(style: ProgressStyle, runs: readonly SweepRunInfo[], stream: NodeJS.WriteStream = process.stderr) {
+export function sweepProgress(
+  style: ProgressStyle,
+  runs: readonly SweepRunInfo[],
+  stream: NodeJS.WriteStream = process.stderr,
+) {
   const steps = new Map(runs.map((r) => [r.id, r.steps]));
   const progress = new Map<string, number>();
   const startedAt = performance.now();
@@ -138,14 +157,24 @@ export function sweepProgress(style: ProgressStyle, runs: readonly SweepRunInfo[
         total = e.runs;
         done = e.done;
         if (style === 'bar') {
-          multi = new cliProgress.MultiBar({ stream, hideCursor: true, clearOnComplete: false, format: '{label} {bar} {value}/{total} {info}' }, cliProgress.Presets.shades_classic);
-          overall = multi.create(total, done, { label: 'sweep'.padEnd(32), info: `done | 0 running | 0 failed | ETA --` });
+          multi = new cliProgress.MultiBar(
+            { stream, hideCursor: true, clearOnComplete: false, format: '{label} {bar} {value}/{total} {info}' },
+            cliProgress.Presets.shades_classic,
+          );
+          overall = multi.create(total, done, {
+            label: 'sweep'.padEnd(32),
+            info: `done | 0 running | 0 failed | ETA --`,
+          });
         }
         write(`${e.runs} runs: ${e.done} finished already, ${e.toRun} to run`);
         break;
       case 'start':
         running.add(e.run.id);
-        if (multi) bars.set(e.run.id, multi.create(steps.get(e.run.id) ?? 1, 0, { label: e.run.label.slice(0, 32).padEnd(32), info: 'steps' }));
+        if (multi)
+          bars.set(
+            e.run.id,
+            multi.create(steps.get(e.run.id) ?? 1, 0, { label: e.run.label.slice(0, 32).padEnd(32), info: 'steps' }),
+          );
         write(`start ${e.run.label} [${status()}]`);
         break;
       case 'train': {
@@ -169,7 +198,12 @@ export function sweepProgress(style: ProgressStyle, runs: readonly SweepRunInfo[
         const st = e.outcome.status;
         if (st === 'failed') failed++;
         else if (st !== 'interrupted') done++;
-        const what = st === 'failed' ? `failed ${e.run.label}: ${e.outcome.error?.message}` : st === 'interrupted' ? `interrupted ${e.run.label}` : `${st} ${e.run.label}${e.outcome.summary ? `: test>=95% ${e.outcome.summary.stepsTo.test_acc_0_95 === null ? 'not reached' : `at ${e.outcome.summary.stepsTo.test_acc_0_95}`}` : ''}`;
+        const what =
+          st === 'failed'
+            ? `failed ${e.run.label}: ${e.outcome.error?.message}`
+            : st === 'interrupted'
+              ? `interrupted ${e.run.label}`
+              : `${st} ${e.run.label}${e.outcome.summary ? `: test>=95% ${e.outcome.summary.stepsTo.test_acc_0_95 === null ? 'not reached' : `at ${e.outcome.summary.stepsTo.test_acc_0_95}`}` : ''}`;
         if (multi && st === 'failed') multi.log(`${what}\n`);
         write(`${what} [${status()}]`);
         break;

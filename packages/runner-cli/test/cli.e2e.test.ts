@@ -12,7 +12,22 @@ const run = (args: string[], cwd = tmp()) => {
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, CI: 'true' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, cwd };
 };
-const SMALL = ['--p', '11', '--train-fraction', '0.5', '--lr', '0.01', '--steps', '200', '--eval-every', '20', '--seed', '1', '--backend', 'wasm'];
+const SMALL = [
+  '--p',
+  '11',
+  '--train-fraction',
+  '0.5',
+  '--lr',
+  '0.01',
+  '--steps',
+  '200',
+  '--eval-every',
+  '20',
+  '--seed',
+  '1',
+  '--backend',
+  'wasm',
+];
 
 describe('grokking-tickets train', () => {
   it('trains a small task end to end and writes the run folder', () => {
@@ -24,11 +39,23 @@ describe('grokking-tickets train', () => {
     expect(r.stdout).toMatch(/train accuracy >= 95%: step \d+/);
     expect(r.stdout).toMatch(/test accuracy {2}>= 95%: /);
     expect(r.stderr).toMatch(/train: step 200\/200 train_acc 100\.0%/); // plain progress lines off a TTY
-    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/init.safetensors', 'checkpoints/final.safetensors']) expect(fs.existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of [
+      'config.json',
+      'metrics.jsonl',
+      'summary.json',
+      'checkpoints/init.safetensors',
+      'checkpoints/final.safetensors',
+    ])
+      expect(fs.existsSync(path.join(out, f)), f).toBe(true);
     const lines = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(11);
     const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).config;
-    expect(cfg).toMatchObject({ steps: 200, seed: 1, task: { p: 11, trainFraction: 0.5 }, optimizer: { lr: 0.01, weightDecay: 1 } });
+    expect(cfg).toMatchObject({
+      steps: 200,
+      seed: 1,
+      task: { p: 11, trainFraction: 0.5 },
+      optimizer: { lr: 0.01, weightDecay: 1 },
+    });
 
     // same folder again: refused, nothing touched
     const before = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8');
@@ -45,19 +72,39 @@ describe('grokking-tickets train', () => {
   });
 
   it('a run killed with SIGKILL resumes from its last checkpoint and ends with the same metrics', async () => {
-    const args = ['--p', '13', '--lr', '0.01', '--steps', '3000', '--eval-every', '50', '--resume-every', '200', '--seed', '2', '--backend', 'wasm'];
+    const args = [
+      '--p',
+      '13',
+      '--lr',
+      '0.01',
+      '--steps',
+      '3000',
+      '--eval-every',
+      '50',
+      '--resume-every',
+      '200',
+      '--seed',
+      '2',
+      '--backend',
+      'wasm',
+    ];
     const full = path.join(tmp(), 'full');
     expect(run(['train', ...args, '--quiet', '--out', full]).code).toBe(0);
     const part = path.join(tmp(), 'part');
     // Killed once it reports step 450 (past the resume saves at 200 and 400): event-driven, so a
     // slow machine only makes the kill come later, never too early.
-    const started = await startUntil(['train', ...args, '--out', part], (l) => /train: step (\d+)\/3000/.test(l) && Number(/step (\d+)/.exec(l)![1]) >= 450);
+    const started = await startUntil(
+      ['train', ...args, '--out', part],
+      (l) => /train: step (\d+)\/3000/.test(l) && Number(/step (\d+)/.exec(l)![1]) >= 450,
+    );
     started.child.kill('SIGKILL');
     await started.exited;
     expect(fs.existsSync(path.join(part, 'summary.json'))).toBe(false);
     const resumed = run(['train', '--out', part, '--resume', '--quiet']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8'));
+    expect(fs.readFileSync(path.join(part, 'metrics.jsonl'), 'utf8')).toBe(
+      fs.readFileSync(path.join(full, 'metrics.jsonl'), 'utf8'),
+    );
     const sa = JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8'));
     const sb = JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8'));
     expect(sb.final).toEqual(sa.final);
@@ -75,7 +122,9 @@ describe('bad input: one line, non-zero exit', () => {
     expect(w.stderr.trim().split('\n')).toHaveLength(1);
     const b = run(['train', '--backend', 'tensorflow', '--steps', '5', '--p', '5']);
     expect(b.code).toBe(1);
-    expect(b.stderr).toMatch(/backend 'tensorflow' was requested but cannot be used: @tensorflow\/tfjs-node could not be loaded/);
+    expect(b.stderr).toMatch(
+      /backend 'tensorflow' was requested but cannot be used: @tensorflow\/tfjs-node could not be loaded/,
+    );
     expect(fs.existsSync(path.join(b.cwd, 'runs'))).toBe(false);
   });
 
@@ -106,19 +155,35 @@ describe('bad input: one line, non-zero exit', () => {
 describe('grokking-tickets export --to reference', () => {
   const HAS_NUMPY = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
   const CHECK = fileURLToPath(new URL('./fixtures/check_reference_export.py', import.meta.url));
-  it.skipIf(!HAS_NUMPY).each([['mlp'], ['transformer']])('%s: the reference state_dict names and shapes, and a numpy forward written like the reference gives the logged metrics', (model) => {
-    const run = path.join(tmp(), 'run');
-    expect(spawnSync(process.execPath, [BIN, 'train', ...SMALL, '--model', model, '--steps', '100', '--out', run, '--quiet']).status).toBe(0);
-    const e = spawnSync(process.execPath, [BIN, 'export', run, '--to', 'reference', '--json'], { encoding: 'utf8' });
-    expect(e.status, e.stderr).toBe(0);
-    const file = JSON.parse(e.stdout).file as string;
-    expect(file).toBe(path.join(run, 'export', 'final.reference.safetensors'));
-    const check = spawnSync('python3', [CHECK, file, run], { encoding: 'utf8' });
-    expect(check.status, check.stdout + check.stderr).toBe(0);
-    const got = JSON.parse(check.stdout);
-    expect(got.problems).toEqual([]);
-    expect(got.keys).toBe(model === 'mlp' ? 8 : 17);
-  });
+  it.skipIf(!HAS_NUMPY).each([['mlp'], ['transformer']])(
+    '%s: the reference state_dict names and shapes, and a numpy forward written like the reference gives the logged metrics',
+    (model) => {
+      const run = path.join(tmp(), 'run');
+      expect(
+        spawnSync(process.execPath, [
+          BIN,
+          'train',
+          ...SMALL,
+          '--model',
+          model,
+          '--steps',
+          '100',
+          '--out',
+          run,
+          '--quiet',
+        ]).status,
+      ).toBe(0);
+      const e = spawnSync(process.execPath, [BIN, 'export', run, '--to', 'reference', '--json'], { encoding: 'utf8' });
+      expect(e.status, e.stderr).toBe(0);
+      const file = JSON.parse(e.stdout).file as string;
+      expect(file).toBe(path.join(run, 'export', 'final.reference.safetensors'));
+      const check = spawnSync('python3', [CHECK, file, run], { encoding: 'utf8' });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      const got = JSON.parse(check.stdout);
+      expect(got.problems).toEqual([]);
+      expect(got.keys).toBe(model === 'mlp' ? 8 : 17);
+    },
+  );
   it('bad input: not a run, an unknown checkpoint, an unknown target', () => {
     expect(run(['export', tmp()]).stderr).toMatch(/holds no run \(no config\.json\)/);
     const r = run(['export', '/nonexistent', '--to', 'onnx']);

@@ -38,17 +38,39 @@ beforeAll(async () => {
   await runTraining({ config: CONFIG, dir: F.full });
   F.partial = path.join(F.root, 'partial');
   const controller = new AbortController();
-  const r = await runTraining({ config: CONFIG, dir: F.partial, signal: controller.signal, onEvent: (e) => e.type === 'eval' && e.row.step === 300 && controller.abort() });
+  const r = await runTraining({
+    config: CONFIG,
+    dir: F.partial,
+    signal: controller.signal,
+    onEvent: (e) => e.type === 'eval' && e.row.step === 300 && controller.abort(),
+  });
   expect(r.status).toBe('interrupted');
   F.ticket = path.join(F.root, 'ticket');
-  const t = await cli(['ticket', '--dense', F.dense, '--arms', 'ticket,random', '--retrain-steps', '60', '--out', F.ticket, '--quiet']);
+  const t = await cli([
+    'ticket',
+    '--dense',
+    F.dense,
+    '--arms',
+    'ticket,random',
+    '--retrain-steps',
+    '60',
+    '--out',
+    F.ticket,
+    '--quiet',
+  ]);
   expect(t.code, t.stderr).toBe(0);
 }, 300_000);
 
 const metricsOf = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
 const oneLine = (r: CliResult) => {
   expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  expect(r.stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help')).length, r.stderr).toBe(1);
+  expect(
+    r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('(run with --help')).length,
+    r.stderr,
+  ).toBe(1);
 };
 
 // --------------------------------------------------------------------------------------------
@@ -74,25 +96,91 @@ const TRAIN_BAD: FlagCase[] = [
   ['train fraction outside (0, 1)', ['train', '--train-fraction', '1.5'], /task\.trainFraction: must be < 1, got 1\.5/],
   ['unknown backend', ['train', '--backend', 'gpu'], /--backend must be one of auto, tensorflow, wasm, cpu/],
   ['unknown model', ['train', '--model', 'resnet'], /model\.kind: unknown model "resnet"/],
-  ['unknown op', ['train', '--op', 'divide'], /task\.op: must be one of "add", "subtract", "x2xyy2", "rand", got "divide"/],
-  ['checkpoint beyond the run', ['train', '--steps', '100', '--checkpoint-steps', '500'], /checkpointSteps: step 500 is beyond the run's 100 steps/],
-  ['empty checkpoint-steps item', ['train', '--checkpoint-steps', '10,,20'], /--checkpoint-steps must be a comma-separated list with no empty items/],
-  ['--resume with --force', ['train', '--out', 'x', '--resume', '--force'], /--resume and --force cannot be used together/],
+  [
+    'unknown op',
+    ['train', '--op', 'divide'],
+    /task\.op: must be one of "add", "subtract", "x2xyy2", "rand", got "divide"/,
+  ],
+  [
+    'checkpoint beyond the run',
+    ['train', '--steps', '100', '--checkpoint-steps', '500'],
+    /checkpointSteps: step 500 is beyond the run's 100 steps/,
+  ],
+  [
+    'empty checkpoint-steps item',
+    ['train', '--checkpoint-steps', '10,,20'],
+    /--checkpoint-steps must be a comma-separated list with no empty items/,
+  ],
+  [
+    '--resume with --force',
+    ['train', '--out', 'x', '--resume', '--force'],
+    /--resume and --force cannot be used together/,
+  ],
   ['--resume without --out', ['train', '--resume'], /--resume needs --out/],
   ['unknown flag', ['train', '--stepz', '3'], /unknown option '--stepz'/],
   ['unknown command', ['fly'], /unknown command 'fly'/],
   ['missing config file', ['train', '--config', 'nope.json'], /cannot read config file nope\.json: ENOENT/],
-  ['config file not JSON', ['train', '--config', 'c.json'], /config file c\.json is not valid JSON/, { 'c.json': '{ "steps": ' }],
-  ['config file null', ['train', '--config', 'c.json'], /config file c\.json must hold a JSON object, got null/, { 'c.json': 'null' }],
+  [
+    'config file not JSON',
+    ['train', '--config', 'c.json'],
+    /config file c\.json is not valid JSON/,
+    { 'c.json': '{ "steps": ' },
+  ],
+  [
+    'config file null',
+    ['train', '--config', 'c.json'],
+    /config file c\.json must hold a JSON object, got null/,
+    { 'c.json': 'null' },
+  ],
   ['config file a list', ['train', '--config', 'c.json'], /must hold a JSON object, got a list/, { 'c.json': '[]' }],
-  ['config task null', ['train', '--config', 'c.json'], /^grokking-tickets: error: task: must be an object, got null$/m, { 'c.json': '{"task": null}' }],
-  ['config optimizer typo', ['train', '--config', 'c.json'], /optimizer: unknown field "lrr" \(fields: lr, beta1, beta2, eps, weightDecay\)/, { 'c.json': '{"optimizer": {"lrr": 0.1}}' }],
-  ['config top-level typo', ['train', '--config', 'c.json'], /unknown config field "optimiser"/, { 'c.json': '{"optimiser": {}}' }],
-  ['config steps as a string', ['train', '--config', 'c.json'], /steps: must be a number, got "100"/, { 'c.json': '{"steps": "100"}' }],
-  ['config checkpointSteps not a list', ['train', '--config', 'c.json'], /checkpointSteps: must be a list, got 5/, { 'c.json': '{"checkpointSteps": 5}' }],
-  ['config p fractional', ['train', '--config', 'c.json'], /task\.p: must be an integer, got 1\.5/, { 'c.json': '{"task": {"p": 1.5}}' }],
-  ['config model option negative', ['train', '--config', 'c.json'], /dEmb/, { 'c.json': '{"model": {"kind": "mlp", "dEmb": -3}}' }],
-  ['config empty op', ['train', '--config', 'c.json'], /task\.op: must be one of/, { 'c.json': '{"task": {"op": ""}}' }],
+  [
+    'config task null',
+    ['train', '--config', 'c.json'],
+    /^grokking-tickets: error: task: must be an object, got null$/m,
+    { 'c.json': '{"task": null}' },
+  ],
+  [
+    'config optimizer typo',
+    ['train', '--config', 'c.json'],
+    /optimizer: unknown field "lrr" \(fields: lr, beta1, beta2, eps, weightDecay\)/,
+    { 'c.json': '{"optimizer": {"lrr": 0.1}}' },
+  ],
+  [
+    'config top-level typo',
+    ['train', '--config', 'c.json'],
+    /unknown config field "optimiser"/,
+    { 'c.json': '{"optimiser": {}}' },
+  ],
+  [
+    'config steps as a string',
+    ['train', '--config', 'c.json'],
+    /steps: must be a number, got "100"/,
+    { 'c.json': '{"steps": "100"}' },
+  ],
+  [
+    'config checkpointSteps not a list',
+    ['train', '--config', 'c.json'],
+    /checkpointSteps: must be a list, got 5/,
+    { 'c.json': '{"checkpointSteps": 5}' },
+  ],
+  [
+    'config p fractional',
+    ['train', '--config', 'c.json'],
+    /task\.p: must be an integer, got 1\.5/,
+    { 'c.json': '{"task": {"p": 1.5}}' },
+  ],
+  [
+    'config model option negative',
+    ['train', '--config', 'c.json'],
+    /dEmb/,
+    { 'c.json': '{"model": {"kind": "mlp", "dEmb": -3}}' },
+  ],
+  [
+    'config empty op',
+    ['train', '--config', 'c.json'],
+    /task\.op: must be one of/,
+    { 'c.json': '{"task": {"op": ""}}' },
+  ],
 ];
 const TICKET_BAD: FlagCase[] = [
   ['empty --dense', ['ticket', '--dense', ''], /--dense must not be empty/],
@@ -104,11 +192,28 @@ const TICKET_BAD: FlagCase[] = [
   ['negative pruning rate', ['ticket', '--pruning-rate', '-0.1'], /pruningRate: must be >= 0/],
   ['rounds with one-shot', ['ticket', '--rounds', '3'], /rounds: a one-shot schedule has one round/],
   ['bad --from-step', ['ticket', '--from-step', 'last'], /--from-step must be a decimal number/],
-  ['--from-step beyond the dense run', ['ticket', '--steps', '100', '--from-step', '400'], /fromStep: step 400 is beyond the dense run's 100 steps/],
+  [
+    '--from-step beyond the dense run',
+    ['ticket', '--steps', '100', '--from-step', '400'],
+    /fromStep: step 400 is beyond the dense run's 100 steps/,
+  ],
   ['bad --scope', ['ticket', '--scope', 'diagonal'], /--scope.*Allowed choices are global, local/],
-  ['unknown pruner', ['ticket', '--pruner', 'nonesuch'], /cannot load pruner "nonesuch": no such pruner, package or module/],
-  ['bad ticket config', ['ticket', '--config', 't.json'], /retrain: unknown field "wd"/, { 't.json': '{"retrain": {"wd": 0}}' }],
-  ['bad prunable', ['ticket', '--prunable', 'W_X', ...DENSE], /prunable: W_X is not prunable; choose among W_E, W_in, W_out, W_U/],
+  [
+    'unknown pruner',
+    ['ticket', '--pruner', 'nonesuch'],
+    /cannot load pruner "nonesuch": no such pruner, package or module/,
+  ],
+  [
+    'bad ticket config',
+    ['ticket', '--config', 't.json'],
+    /retrain: unknown field "wd"/,
+    { 't.json': '{"retrain": {"wd": 0}}' },
+  ],
+  [
+    'bad prunable',
+    ['ticket', '--prunable', 'W_X', ...DENSE],
+    /prunable: W_X is not prunable; choose among W_E, W_in, W_out, W_U/,
+  ],
 ];
 
 describe.concurrent('bad flags and config files: exit 2, one line, nothing written', () => {
@@ -159,7 +264,17 @@ describe.concurrent('flags that do not apply, and inputs that must not be touche
     oneLine(r);
     expect(snapshot(exp)).toEqual(before);
     // the same settings again are fine, and more arms may be added
-    const same = await cli(['ticket', '--out', exp, '--resume', '--pruning-rate', '0.6', '--arms', 'ticket,random,same-l2', '--quiet']);
+    const same = await cli([
+      'ticket',
+      '--out',
+      exp,
+      '--resume',
+      '--pruning-rate',
+      '0.6',
+      '--arms',
+      'ticket,random,same-l2',
+      '--quiet',
+    ]);
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toMatch(/^same-l2 /m);
   });
@@ -178,14 +293,23 @@ describe.concurrent('flags that do not apply, and inputs that must not be touche
 // --------------------------------------------------------------------------------------------
 describe.concurrent('pruners that fail or tie', () => {
   const pruner = (cwd: string, file: string, score: string) =>
-    fs.writeFileSync(path.join(cwd, file), `export default { name: '${file}', description: 'test', needsData: false, score: ${score} };\n`);
+    fs.writeFileSync(
+      path.join(cwd, file),
+      `export default { name: '${file}', description: 'test', needsData: false, score: ${score} };\n`,
+    );
 
   it('a pruner whose scores all tie is refused before the dense run trains', async () => {
     const cwd = tmp();
-    pruner(cwd, 'flat.mjs', '(c) => Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(c.weights[n].length).fill(1)]))');
+    pruner(
+      cwd,
+      'flat.mjs',
+      '(c) => Object.fromEntries(c.prunable.map((n) => [n, new Float64Array(c.weights[n].length).fill(1)]))',
+    );
     const r = await cli(['ticket', ...DENSE, '--pruner', './flat.mjs', '--out', 'exp'], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the pruner ".\/flat.mjs" fails on this model \(tried on θ0 before training the dense run\): pruner "flat.mjs" pruned \d+ of \d+ weights instead of \d+/);
+    expect(r.stderr).toMatch(
+      /the pruner ".\/flat.mjs" fails on this model \(tried on θ0 before training the dense run\): pruner "flat.mjs" pruned \d+ of \d+ weights instead of \d+/,
+    );
     oneLine(r);
     expect(fs.existsSync(path.join(cwd, 'exp')), 'no folder, no dense run').toBe(false);
   });
@@ -203,110 +327,372 @@ describe.concurrent('pruners that fail or tie', () => {
 // --------------------------------------------------------------------------------------------
 // 3. Corrupted folders: every stored file that drives execution is verified.
 // --------------------------------------------------------------------------------------------
-type Corruption = [name: string, fixture: 'dense' | 'partial' | 'full' | 'ticket', damage: (dir: string) => void | Promise<void>, args: (dir: string) => string[], expect: { code: number; stderr?: RegExp; sameAsFull?: boolean; notice?: RegExp }];
+type Corruption = [
+  name: string,
+  fixture: 'dense' | 'partial' | 'full' | 'ticket',
+  damage: (dir: string) => void | Promise<void>,
+  args: (dir: string) => string[],
+  expect: { code: number; stderr?: RegExp; sameAsFull?: boolean; notice?: RegExp },
+];
 const ckpt = (dir: string, name: string) => path.join(dir, 'checkpoints', `${name}.safetensors`);
 const resumeFile = (dir: string) => path.join(dir, 'state', 'resume.safetensors');
-const ticketOn = (dir: string) => ['ticket', '--dense', dir, '--arms', 'ticket', '--retrain-steps', '20', '--out', path.join(path.dirname(dir), 'exp'), '--quiet'];
+const ticketOn = (dir: string) => [
+  'ticket',
+  '--dense',
+  dir,
+  '--arms',
+  'ticket',
+  '--retrain-steps',
+  '20',
+  '--out',
+  path.join(path.dirname(dir), 'exp'),
+  '--quiet',
+];
 const resume = (dir: string) => ['train', '--out', dir, '--resume'];
 
 const CORRUPTIONS: Corruption[] = [
-  ['dense: a bad line in the middle of metrics.jsonl', 'dense', (d) => {
-    const lines = metricsOf(d).split('\n');
-    lines[4] = '{"step": 80, "train_lo';
-    fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.join('\n'));
-  }, ticketOn, { code: 1, stderr: /metrics\.jsonl:5: not valid JSON/ }],
-  ['dense: metrics.jsonl deleted', 'dense', (d) => fs.rmSync(path.join(d, 'metrics.jsonl')), ticketOn, { code: 1, stderr: /has no metrics/ }],
-  ['dense: metrics.jsonl rows out of order', 'dense', (d) => {
-    const lines = metricsOf(d).trim().split('\n');
-    [lines[2], lines[3]] = [lines[3]!, lines[2]!];
-    fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.join('\n') + '\n');
-  }, ticketOn, { code: 1, stderr: /metrics\.jsonl:4: step 40 does not follow step 60/ }],
-  ['dense: summary.json deleted', 'dense', (d) => fs.rmSync(path.join(d, 'summary.json')), ticketOn, { code: 1, stderr: /is not finished; resume it first/ }],
-  ['dense: a bit flip in the final checkpoint', 'dense', (d) => flipBit(ckpt(d, 'final')), ticketOn, { code: 1, stderr: /final\.safetensors: tensor checksum mismatch/ }],
-  ['dense: a NaN in the final weights (checksums redone)', 'dense', (d) => rewriteCheckpoint(ckpt(d, 'final'), (t) => void ((t.W_in!.data as Float32Array)[3] = NaN)), ticketOn, { code: 1, stderr: /W_in\[3\] is NaN: refusing non-finite weights/ }],
-  ['dense: an I32 dtype in the final checkpoint (checksums redone)', 'dense', (d) => rewriteCheckpoint(ckpt(d, 'final'), (t) => {
-    const w = t.W_in!;
-    t.W_in = { dtype: 'I32', shape: w.shape, data: new Int32Array((w.data as Float32Array).buffer.slice(0)) } as StoredTensor;
-  }), ticketOn, { code: 1, stderr: /"W_in" has dtype I32, expected F32/ }],
-  ['dense: W_in and W_out swapped (checksums redone)', 'dense', (d) => rewriteCheckpoint(ckpt(d, 'final'), (t) => void ([t.W_in, t.W_out] = [t.W_out!, t.W_in!])), ticketOn, { code: 1, stderr: /"W_in" has shape \[\d+,\d+\], expected \[\d+,\d+\]/ }],
-  ['dense: a final checkpoint from another config', 'dense', async (d) => {
-    const other = path.join(tmp(), 'other');
-    await runTraining({ config: { ...CONFIG, steps: 20, seed: 5 }, dir: other });
-    fs.copyFileSync(ckpt(other, 'final'), ckpt(d, 'final'));
-  }, ticketOn, { code: 1, stderr: /final\.safetensors: was written for config "\w+", but .*config\.json has \w+/ }],
-  ['dense: config.json edited', 'dense', (d) => {
-    const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-    rec.config.seed = 2;
-    fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
-  }, ticketOn, { code: 1, stderr: /config\.json: config does not match its hash \w+: the file was edited/ }],
-  ['dense: config.json edited with its hash redone', 'dense', async (d) => {
-    const { configHash } = await import('@grokking-tickets/run-store');
-    const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-    rec.config.seed = 2;
-    rec.configHash = configHash(rec.config);
-    fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
-  }, ticketOn, { code: 1, stderr: /init\.safetensors: was written for config/ }],
-  ['run: a bad line in the middle of metrics.jsonl', 'partial', (d) => {
-    const lines = metricsOf(d).split('\n');
-    lines[6] = 'garbage';
-    fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.join('\n'));
-  }, resume, { code: 1, stderr: /metrics\.jsonl:7: not valid JSON/ }],
-  ['run: a line cut short at the end (a crash mid-append)', 'partial', (d) => fs.appendFileSync(path.join(d, 'metrics.jsonl'), '{"step":320,"train_l'), resume, { code: 0, sameAsFull: true, notice: /dropped a line cut short/ }],
-  ['run: metrics.jsonl deleted', 'partial', (d) => fs.rmSync(path.join(d, 'metrics.jsonl')), resume, { code: 0, sameAsFull: true, notice: /restarting from step 0/ }],
-  ['run: metrics.jsonl missing its last rows', 'partial', (d) => {
-    const lines = metricsOf(d).trim().split('\n');
-    fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.slice(0, 5).join('\n') + '\n');
-  }, resume, { code: 0, sameAsFull: true, notice: /restarting from step 0/ }],
-  ['run: a NaN in the resume state (checksums redone)', 'partial', (d) => rewriteCheckpoint(resumeFile(d), (t) => void ((t['adam_v/W_E']!.data as Float32Array)[0] = NaN)), resume, { code: 1, stderr: /resume\.safetensors: adam_v\/W_E\[0\] is NaN: refusing non-finite state/ }],
-  ['run: a wrong optimiser step in the resume state', 'partial', (d) => rewriteCheckpoint(resumeFile(d), (_t, m) => void (m.adamStep = 7)), resume, { code: 1, stderr: /optimiser step 7 disagrees with step 300/ }],
-  ['run: a resume step beyond the run', 'partial', (d) => rewriteCheckpoint(resumeFile(d), (_t, m) => {
-    m.step = 9000;
-    m.adamStep = 9000;
-  }), resume, { code: 1, stderr: /step 9000 is not an integer in \[0, 600\]/ }],
-  ['run: a negative elapsed time', 'partial', (d) => rewriteCheckpoint(resumeFile(d), (_t, m) => void (m.elapsedMs = -1)), resume, { code: 1, stderr: /elapsed time -1 is not a number >= 0/ }],
-  ['run: a bit flip in the resume state', 'partial', (d) => flipBit(resumeFile(d)), resume, { code: 1, stderr: /resume\.safetensors: tensor checksum mismatch/ }],
-  ['run: the resume state truncated', 'partial', (d) => fs.truncateSync(resumeFile(d), 300), resume, { code: 1, stderr: /resume\.safetensors: truncated/ }],
-  ['run: the init checkpoint deleted', 'partial', (d) => fs.rmSync(ckpt(d, 'init')), resume, { code: 0, sameAsFull: true, notice: /init\.safetensors was missing; written again/ }],
-  ['run: a bit flip in the init checkpoint', 'partial', (d) => flipBit(ckpt(d, 'init')), resume, { code: 0, sameAsFull: true, notice: /init\.safetensors was damaged .*; written again/ }],
-  ['run: a stale resume sidecar (killed between the two renames)', 'partial', (d) => {
-    const side = path.join(d, 'state', 'resume.json');
-    const rec = JSON.parse(fs.readFileSync(side, 'utf8'));
-    rec.sha256.tensors = '0'.repeat(64);
-    fs.writeFileSync(side, JSON.stringify(rec));
-  }, resume, { code: 0, sameAsFull: true }],
-  ['run: the resume sidecar missing (killed between the two renames of the first save)', 'partial', (d) => fs.rmSync(path.join(d, 'state', 'resume.json')), resume, { code: 0, sameAsFull: true }],
-  ['run: temp files left by interrupted writes', 'partial', (d) => {
-    fs.writeFileSync(path.join(d, 'state', `.resume.safetensors.${process.pid}.1a2b3c4d.tmp`), 'half');
-    fs.writeFileSync(path.join(d, `.metrics.jsonl.${process.pid}.deadbeef.tmp`), 'half');
-  }, resume, { code: 0, sameAsFull: true }],
-  ['run: a lock left by a dead process', 'partial', (d) => fs.writeFileSync(path.join(d, '.lock'), JSON.stringify({ pid: 2 ** 22 - 7, host: os.hostname(), bootId: null, pidStart: null, command: 'grokking-tickets train', startedAt: '2026-01-01T00:00:00Z', token: 'x' })), resume, { code: 0, sameAsFull: true }],
-  ['run: a lock held by a live process', 'partial', (d) => fs.writeFileSync(path.join(d, '.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), bootId: null, pidStart: null, command: 'grokking-tickets train', startedAt: '2026-01-01T00:00:00Z', token: 'x' })), resume, { code: 1, stderr: /is in use by grokking-tickets train \(pid \d+ on .*\); wait for it to finish or stop it/ }],
-  ['run: config.json edited', 'partial', (d) => {
-    const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-    rec.config.optimizer.lr = 0.02;
-    fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
-  }, resume, { code: 1, stderr: /config does not match its hash/ }],
-  ['run: made by other code versions', 'partial', (d) => {
-    const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
-    rec.code.packages['@grokking-tickets/training'] = '0.0.1';
-    fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
-  }, resume, { code: 1, stderr: /cannot resume .*: it was made by @grokking-tickets\/training 0\.0\.1, this is \d+\.\d+\.\d+; start it again with --force/ }],
-  ['finished run: summary.json deleted', 'full', (d) => fs.rmSync(path.join(d, 'summary.json')), resume, { code: 0, sameAsFull: true }],
-  ['experiment: ticket.json edited (pruning rate)', 'ticket', (d) => {
-    const rec = JSON.parse(fs.readFileSync(path.join(d, 'ticket.json'), 'utf8'));
-    rec.config.pruningRate = 0.3;
-    fs.writeFileSync(path.join(d, 'ticket.json'), JSON.stringify(rec));
-  }, (d) => ['ticket', '--out', d, '--resume'], { code: 1, stderr: /ticket\.json does not match its identity hash/ }],
-  ['experiment: an arm left with only empty sub-folders', 'ticket', (d) => {
-    fs.rmSync(path.join(d, 'arms', 'random'), { recursive: true });
-    fs.mkdirSync(path.join(d, 'arms', 'random', 'checkpoints'), { recursive: true });
-    fs.mkdirSync(path.join(d, 'arms', 'random', 'state'), { recursive: true });
-  }, (d) => ['ticket', '--out', d, '--resume', '--quiet'], { code: 0 }],
-  ['experiment: an arm\'s mask edited (checksums redone)', 'ticket', (d) => rewriteCheckpoint(ckpt(path.join(d, 'arms', 'ticket'), 'init'), (t) => {
-    const m = t['mask/W_E']!.data as Float32Array;
-    m[0] = 1 - m[0]!;
-  }), (d) => ['ticket', '--out', d, '--resume', '--quiet'], { code: 1, stderr: /init\.safetensors: "W_E" differs from what the experiment plans for this run/ }],
-  ['experiment: ticket.json deleted, then a new ticket into the folder', 'ticket', (d) => fs.rmSync(path.join(d, 'ticket.json')), (d) => ['ticket', '--dense', F.dense, '--arms', 'ticket', '--out', d], { code: 1, stderr: /holds parts of an experiment but no ticket\.json; pass --force to start it again/ }],
+  [
+    'dense: a bad line in the middle of metrics.jsonl',
+    'dense',
+    (d) => {
+      const lines = metricsOf(d).split('\n');
+      lines[4] = '{"step": 80, "train_lo';
+      fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.join('\n'));
+    },
+    ticketOn,
+    { code: 1, stderr: /metrics\.jsonl:5: not valid JSON/ },
+  ],
+  [
+    'dense: metrics.jsonl deleted',
+    'dense',
+    (d) => fs.rmSync(path.join(d, 'metrics.jsonl')),
+    ticketOn,
+    { code: 1, stderr: /has no metrics/ },
+  ],
+  [
+    'dense: metrics.jsonl rows out of order',
+    'dense',
+    (d) => {
+      const lines = metricsOf(d).trim().split('\n');
+      [lines[2], lines[3]] = [lines[3]!, lines[2]!];
+      fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.join('\n') + '\n');
+    },
+    ticketOn,
+    { code: 1, stderr: /metrics\.jsonl:4: step 40 does not follow step 60/ },
+  ],
+  [
+    'dense: summary.json deleted',
+    'dense',
+    (d) => fs.rmSync(path.join(d, 'summary.json')),
+    ticketOn,
+    { code: 1, stderr: /is not finished; resume it first/ },
+  ],
+  [
+    'dense: a bit flip in the final checkpoint',
+    'dense',
+    (d) => flipBit(ckpt(d, 'final')),
+    ticketOn,
+    { code: 1, stderr: /final\.safetensors: tensor checksum mismatch/ },
+  ],
+  [
+    'dense: a NaN in the final weights (checksums redone)',
+    'dense',
+    (d) => rewriteCheckpoint(ckpt(d, 'final'), (t) => void ((t.W_in!.data as Float32Array)[3] = NaN)),
+    ticketOn,
+    { code: 1, stderr: /W_in\[3\] is NaN: refusing non-finite weights/ },
+  ],
+  [
+    'dense: an I32 dtype in the final checkpoint (checksums redone)',
+    'dense',
+    (d) =>
+      rewriteCheckpoint(ckpt(d, 'final'), (t) => {
+        const w = t.W_in!;
+        t.W_in = {
+          dtype: 'I32',
+          shape: w.shape,
+          data: new Int32Array((w.data as Float32Array).buffer.slice(0)),
+        } as StoredTensor;
+      }),
+    ticketOn,
+    { code: 1, stderr: /"W_in" has dtype I32, expected F32/ },
+  ],
+  [
+    'dense: W_in and W_out swapped (checksums redone)',
+    'dense',
+    (d) => rewriteCheckpoint(ckpt(d, 'final'), (t) => void ([t.W_in, t.W_out] = [t.W_out!, t.W_in!])),
+    ticketOn,
+    { code: 1, stderr: /"W_in" has shape \[\d+,\d+\], expected \[\d+,\d+\]/ },
+  ],
+  [
+    'dense: a final checkpoint from another config',
+    'dense',
+    async (d) => {
+      const other = path.join(tmp(), 'other');
+      await runTraining({ config: { ...CONFIG, steps: 20, seed: 5 }, dir: other });
+      fs.copyFileSync(ckpt(other, 'final'), ckpt(d, 'final'));
+    },
+    ticketOn,
+    { code: 1, stderr: /final\.safetensors: was written for config "\w+", but .*config\.json has \w+/ },
+  ],
+  [
+    'dense: config.json edited',
+    'dense',
+    (d) => {
+      const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      rec.config.seed = 2;
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
+    },
+    ticketOn,
+    { code: 1, stderr: /config\.json: config does not match its hash \w+: the file was edited/ },
+  ],
+  [
+    'dense: config.json edited with its hash redone',
+    'dense',
+    async (d) => {
+      const { configHash } = await import('@grokking-tickets/run-store');
+      const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      rec.config.seed = 2;
+      rec.configHash = configHash(rec.config);
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
+    },
+    ticketOn,
+    { code: 1, stderr: /init\.safetensors: was written for config/ },
+  ],
+  [
+    'run: a bad line in the middle of metrics.jsonl',
+    'partial',
+    (d) => {
+      const lines = metricsOf(d).split('\n');
+      lines[6] = 'garbage';
+      fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.join('\n'));
+    },
+    resume,
+    { code: 1, stderr: /metrics\.jsonl:7: not valid JSON/ },
+  ],
+  [
+    'run: a line cut short at the end (a crash mid-append)',
+    'partial',
+    (d) => fs.appendFileSync(path.join(d, 'metrics.jsonl'), '{"step":320,"train_l'),
+    resume,
+    { code: 0, sameAsFull: true, notice: /dropped a line cut short/ },
+  ],
+  [
+    'run: metrics.jsonl deleted',
+    'partial',
+    (d) => fs.rmSync(path.join(d, 'metrics.jsonl')),
+    resume,
+    { code: 0, sameAsFull: true, notice: /restarting from step 0/ },
+  ],
+  [
+    'run: metrics.jsonl missing its last rows',
+    'partial',
+    (d) => {
+      const lines = metricsOf(d).trim().split('\n');
+      fs.writeFileSync(path.join(d, 'metrics.jsonl'), lines.slice(0, 5).join('\n') + '\n');
+    },
+    resume,
+    { code: 0, sameAsFull: true, notice: /restarting from step 0/ },
+  ],
+  [
+    'run: a NaN in the resume state (checksums redone)',
+    'partial',
+    (d) => rewriteCheckpoint(resumeFile(d), (t) => void ((t['adam_v/W_E']!.data as Float32Array)[0] = NaN)),
+    resume,
+    { code: 1, stderr: /resume\.safetensors: adam_v\/W_E\[0\] is NaN: refusing non-finite state/ },
+  ],
+  [
+    'run: a wrong optimiser step in the resume state',
+    'partial',
+    (d) => rewriteCheckpoint(resumeFile(d), (_t, m) => void (m.adamStep = 7)),
+    resume,
+    { code: 1, stderr: /optimiser step 7 disagrees with step 300/ },
+  ],
+  [
+    'run: a resume step beyond the run',
+    'partial',
+    (d) =>
+      rewriteCheckpoint(resumeFile(d), (_t, m) => {
+        m.step = 9000;
+        m.adamStep = 9000;
+      }),
+    resume,
+    { code: 1, stderr: /step 9000 is not an integer in \[0, 600\]/ },
+  ],
+  [
+    'run: a negative elapsed time',
+    'partial',
+    (d) => rewriteCheckpoint(resumeFile(d), (_t, m) => void (m.elapsedMs = -1)),
+    resume,
+    { code: 1, stderr: /elapsed time -1 is not a number >= 0/ },
+  ],
+  [
+    'run: a bit flip in the resume state',
+    'partial',
+    (d) => flipBit(resumeFile(d)),
+    resume,
+    { code: 1, stderr: /resume\.safetensors: tensor checksum mismatch/ },
+  ],
+  [
+    'run: the resume state truncated',
+    'partial',
+    (d) => fs.truncateSync(resumeFile(d), 300),
+    resume,
+    { code: 1, stderr: /resume\.safetensors: truncated/ },
+  ],
+  [
+    'run: the init checkpoint deleted',
+    'partial',
+    (d) => fs.rmSync(ckpt(d, 'init')),
+    resume,
+    { code: 0, sameAsFull: true, notice: /init\.safetensors was missing; written again/ },
+  ],
+  [
+    'run: a bit flip in the init checkpoint',
+    'partial',
+    (d) => flipBit(ckpt(d, 'init')),
+    resume,
+    { code: 0, sameAsFull: true, notice: /init\.safetensors was damaged .*; written again/ },
+  ],
+  [
+    'run: a stale resume sidecar (killed between the two renames)',
+    'partial',
+    (d) => {
+      const side = path.join(d, 'state', 'resume.json');
+      const rec = JSON.parse(fs.readFileSync(side, 'utf8'));
+      rec.sha256.tensors = '0'.repeat(64);
+      fs.writeFileSync(side, JSON.stringify(rec));
+    },
+    resume,
+    { code: 0, sameAsFull: true },
+  ],
+  [
+    'run: the resume sidecar missing (killed between the two renames of the first save)',
+    'partial',
+    (d) => fs.rmSync(path.join(d, 'state', 'resume.json')),
+    resume,
+    { code: 0, sameAsFull: true },
+  ],
+  [
+    'run: temp files left by interrupted writes',
+    'partial',
+    (d) => {
+      fs.writeFileSync(path.join(d, 'state', `.resume.safetensors.${process.pid}.1a2b3c4d.tmp`), 'half');
+      fs.writeFileSync(path.join(d, `.metrics.jsonl.${process.pid}.deadbeef.tmp`), 'half');
+    },
+    resume,
+    { code: 0, sameAsFull: true },
+  ],
+  [
+    'run: a lock left by a dead process',
+    'partial',
+    (d) =>
+      fs.writeFileSync(
+        path.join(d, '.lock'),
+        JSON.stringify({
+          pid: 2 ** 22 - 7,
+          host: os.hostname(),
+          bootId: null,
+          pidStart: null,
+          command: 'grokking-tickets train',
+          startedAt: '2026-01-01T00:00:00Z',
+          token: 'x',
+        }),
+      ),
+    resume,
+    { code: 0, sameAsFull: true },
+  ],
+  [
+    'run: a lock held by a live process',
+    'partial',
+    (d) =>
+      fs.writeFileSync(
+        path.join(d, '.lock'),
+        JSON.stringify({
+          pid: process.pid,
+          host: os.hostname(),
+          bootId: null,
+          pidStart: null,
+          command: 'grokking-tickets train',
+          startedAt: '2026-01-01T00:00:00Z',
+          token: 'x',
+        }),
+      ),
+    resume,
+    { code: 1, stderr: /is in use by grokking-tickets train \(pid \d+ on .*\); wait for it to finish or stop it/ },
+  ],
+  [
+    'run: config.json edited',
+    'partial',
+    (d) => {
+      const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      rec.config.optimizer.lr = 0.02;
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
+    },
+    resume,
+    { code: 1, stderr: /config does not match its hash/ },
+  ],
+  [
+    'run: made by other code versions',
+    'partial',
+    (d) => {
+      const rec = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      rec.code.packages['@grokking-tickets/training'] = '0.0.1';
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(rec));
+    },
+    resume,
+    {
+      code: 1,
+      stderr:
+        /cannot resume .*: it was made by @grokking-tickets\/training 0\.0\.1, this is \d+\.\d+\.\d+; start it again with --force/,
+    },
+  ],
+  [
+    'finished run: summary.json deleted',
+    'full',
+    (d) => fs.rmSync(path.join(d, 'summary.json')),
+    resume,
+    { code: 0, sameAsFull: true },
+  ],
+  [
+    'experiment: ticket.json edited (pruning rate)',
+    'ticket',
+    (d) => {
+      const rec = JSON.parse(fs.readFileSync(path.join(d, 'ticket.json'), 'utf8'));
+      rec.config.pruningRate = 0.3;
+      fs.writeFileSync(path.join(d, 'ticket.json'), JSON.stringify(rec));
+    },
+    (d) => ['ticket', '--out', d, '--resume'],
+    { code: 1, stderr: /ticket\.json does not match its identity hash/ },
+  ],
+  [
+    'experiment: an arm left with only empty sub-folders',
+    'ticket',
+    (d) => {
+      fs.rmSync(path.join(d, 'arms', 'random'), { recursive: true });
+      fs.mkdirSync(path.join(d, 'arms', 'random', 'checkpoints'), { recursive: true });
+      fs.mkdirSync(path.join(d, 'arms', 'random', 'state'), { recursive: true });
+    },
+    (d) => ['ticket', '--out', d, '--resume', '--quiet'],
+    { code: 0 },
+  ],
+  [
+    "experiment: an arm's mask edited (checksums redone)",
+    'ticket',
+    (d) =>
+      rewriteCheckpoint(ckpt(path.join(d, 'arms', 'ticket'), 'init'), (t) => {
+        const m = t['mask/W_E']!.data as Float32Array;
+        m[0] = 1 - m[0]!;
+      }),
+    (d) => ['ticket', '--out', d, '--resume', '--quiet'],
+    { code: 1, stderr: /init\.safetensors: "W_E" differs from what the experiment plans for this run/ },
+  ],
+  [
+    'experiment: ticket.json deleted, then a new ticket into the folder',
+    'ticket',
+    (d) => fs.rmSync(path.join(d, 'ticket.json')),
+    (d) => ['ticket', '--dense', F.dense, '--arms', 'ticket', '--out', d],
+    { code: 1, stderr: /holds parts of an experiment but no ticket\.json; pass --force to start it again/ },
+  ],
 ];
 
 describe.concurrent('corrupted run and experiment folders', () => {
@@ -344,19 +730,27 @@ describe.concurrent('corrupted run and experiment folders', () => {
     const exp = copyRun(F.ticket);
     const marker = path.join(tmp(), 'executed');
     const evil = path.join(tmp(), 'evil.mjs');
-    fs.writeFileSync(evil, `import fs from 'node:fs'; fs.writeFileSync(${JSON.stringify(marker)}, 'ran'); export default { name: 'evil', description: '', needsData: false, score: () => ({}) };\n`);
+    fs.writeFileSync(
+      evil,
+      `import fs from 'node:fs'; fs.writeFileSync(${JSON.stringify(marker)}, 'ran'); export default { name: 'evil', description: '', needsData: false, score: () => ({}) };\n`,
+    );
     const { ticketIdentity, resolveTicketConfig } = await import('@grokking-tickets/experiments');
     const rec = JSON.parse(fs.readFileSync(path.join(exp, 'ticket.json'), 'utf8'));
     rec.config.pruner = evil;
     rec.identity = ticketIdentity(resolveTicketConfig(rec.config));
     fs.writeFileSync(path.join(exp, 'ticket.json'), JSON.stringify(rec));
-    for (const args of [['ticket', '--out', exp, '--resume'], ['demo', '--out', exp]]) {
+    for (const args of [
+      ['ticket', '--out', exp, '--resume'],
+      ['demo', '--out', exp],
+    ]) {
       const r = await cli(args);
       expect(r.code).not.toBe(0);
       expect(fs.existsSync(marker), `${args[0]} must not execute a module named by stored state`).toBe(false);
     }
     const r = await cli(['ticket', '--out', exp, '--resume']);
-    expect(r.stderr).toMatch(/uses the pruner ".*evil\.mjs", which is not built in; plug-ins are loaded only from names given on the command line/);
+    expect(r.stderr).toMatch(
+      /uses the pruner ".*evil\.mjs", which is not built in; plug-ins are loaded only from names given on the command line/,
+    );
   });
 });
 
@@ -378,11 +772,18 @@ describe('concurrent writers', () => {
   it('two train --resume on one folder: the second is refused, the first goes on unharmed', async () => {
     const dir = path.join(tmp(), 'long');
     const controller = new AbortController();
-    await runTraining({ config: { ...CONFIG, steps: 200000 }, dir, signal: controller.signal, onEvent: (e) => e.type === 'eval' && e.row.step === 100 && controller.abort() });
+    await runTraining({
+      config: { ...CONFIG, steps: 200000 },
+      dir,
+      signal: controller.signal,
+      onEvent: (e) => e.type === 'eval' && e.row.step === 100 && controller.abort(),
+    });
     const first = await startUntil(['train', '--out', dir, '--resume'], /train: resuming at step 100/);
     const second = await cli(['train', '--out', dir, '--resume']);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/is in use by grokking-tickets train \(pid \d+ on .*, since .*\); wait for it to finish or stop it/);
+    expect(second.stderr).toMatch(
+      /is in use by grokking-tickets train \(pid \d+ on .*, since .*\); wait for it to finish or stop it/,
+    );
     oneLine(second);
     first.child.kill('SIGINT');
     const done = await first.exited;
@@ -424,14 +825,30 @@ describe('concurrent writers', () => {
 describe('SIGKILL at random points', () => {
   it('train: five kills at random progress lines, then resume to the end, gives the uninterrupted run exactly', async () => {
     const out = path.join(tmp(), 'killed');
-    const args = ['train', ...TASK, '--steps', '600', '--eval-every', '20', '--checkpoint-every', '100', '--resume-every', '50', '--out', out];
+    const args = [
+      'train',
+      ...TASK,
+      '--steps',
+      '600',
+      '--eval-every',
+      '20',
+      '--checkpoint-every',
+      '100',
+      '--resume-every',
+      '50',
+      '--out',
+      out,
+    ];
     const points: number[] = [];
     for (let round = 0; round < 5; round++) {
       const line = 1 + Math.floor(Math.random() * 15);
       points.push(line);
       const exists = fs.existsSync(path.join(out, 'config.json'));
       let n = 0;
-      const started = await startUntil(exists ? ['train', '--out', out, '--resume'] : args, (l) => /step \d+\/600/.test(l) && ++n >= line).catch(() => null);
+      const started = await startUntil(
+        exists ? ['train', '--out', out, '--resume'] : args,
+        (l) => /step \d+\/600/.test(l) && ++n >= line,
+      ).catch(() => null);
       if (!started) break; // finished before the chosen line
       started.child.kill('SIGKILL');
       await started.exited;
@@ -439,21 +856,56 @@ describe('SIGKILL at random points', () => {
     const last = await cli(['train', '--out', out, '--resume', '--quiet']);
     expect(last.code, `kill points ${points.join(',')}: ${last.stderr}`).toBe(0);
     expect(metricsOf(out), `kill points ${points.join(',')}`).toBe(metricsOf(F.full));
-    expect((await loadCheckpoint(ckpt(out, 'final'))).tensorsSha256).toBe((await loadCheckpoint(ckpt(F.full, 'final'))).tensorsSha256);
-    for (const step of ['step-000100', 'step-000500']) expect((await loadCheckpoint(ckpt(out, step))).tensorsSha256).toBe((await loadCheckpoint(ckpt(F.full, step))).tensorsSha256);
+    expect((await loadCheckpoint(ckpt(out, 'final'))).tensorsSha256).toBe(
+      (await loadCheckpoint(ckpt(F.full, 'final'))).tensorsSha256,
+    );
+    for (const step of ['step-000100', 'step-000500'])
+      expect((await loadCheckpoint(ckpt(out, step))).tensorsSha256).toBe(
+        (await loadCheckpoint(ckpt(F.full, step))).tensorsSha256,
+      );
   }, 300_000);
 
   it('ticket --jobs 2: a kill mid-arms, then resume, gives the uninterrupted experiment', async () => {
     const out = path.join(tmp(), 'exp');
-    const args = ['ticket', '--dense', F.dense, '--arms', 'ticket,random,same-l2', '--retrain-steps', '400', '--eval-every', '20', '--jobs', '2', '--out', out];
+    const args = [
+      'ticket',
+      '--dense',
+      F.dense,
+      '--arms',
+      'ticket,random,same-l2',
+      '--retrain-steps',
+      '400',
+      '--eval-every',
+      '20',
+      '--jobs',
+      '2',
+      '--out',
+      out,
+    ];
     const started = await startUntil(args, /(ticket|random|same-l2): step (1[2-9]\d|[2-3]\d\d)\/400/);
     started.child.kill('SIGKILL');
     await started.exited;
     const resumed = await cli(['ticket', '--out', out, '--resume', '--jobs', '2', '--quiet']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const clean = path.join(tmp(), 'clean');
-    expect((await cli(['ticket', '--dense', F.dense, '--arms', 'ticket,random,same-l2', '--retrain-steps', '400', '--out', clean, '--quiet'])).code).toBe(0);
-    for (const arm of ['ticket', 'random', 'same-l2']) expect(metricsOf(path.join(out, 'arms', arm)), arm).toBe(metricsOf(path.join(clean, 'arms', arm)));
+    expect(
+      (
+        await cli([
+          'ticket',
+          '--dense',
+          F.dense,
+          '--arms',
+          'ticket,random,same-l2',
+          '--retrain-steps',
+          '400',
+          '--out',
+          clean,
+          '--quiet',
+        ])
+      ).code,
+    ).toBe(0);
+    for (const arm of ['ticket', 'random', 'same-l2'])
+      expect(metricsOf(path.join(out, 'arms', arm)), arm).toBe(metricsOf(path.join(clean, 'arms', arm)));
   }, 300_000);
 });
 

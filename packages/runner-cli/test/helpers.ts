@@ -21,7 +21,11 @@ export interface CliResult {
 export function cli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   const cwd = opts.cwd ?? tmp();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { ...process.env, CI: 'true', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -35,15 +39,25 @@ export function cli(args: string[], opts: { cwd?: string; env?: Record<string, s
  * predicate called once per line), with the child still running. Event-driven: no timers that a
  * slow machine could miss. Rejects if the process ends first.
  */
-export function startUntil(args: string[], match: RegExp | ((line: string) => boolean), opts: { cwd?: string } = {}): Promise<{ child: ChildProcess; exited: Promise<CliResult>; line: string }> {
+export function startUntil(
+  args: string[],
+  match: RegExp | ((line: string) => boolean),
+  opts: { cwd?: string } = {},
+): Promise<{ child: ChildProcess; exited: Promise<CliResult>; line: string }> {
   const cwd = opts.cwd ?? tmp();
   const test = typeof match === 'function' ? match : (l: string) => match.test(l);
-  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd,
+    env: { ...process.env, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let pending = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, cwd })));
+  const exited = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, cwd })),
+  );
   return new Promise((resolve, reject) => {
     let found = false;
     child.stderr!.on('data', (d: Buffer) => {
@@ -59,13 +73,21 @@ export function startUntil(args: string[], match: RegExp | ((line: string) => bo
       }
     });
     void exited.then((r) => {
-      if (!found) reject(new Error(`the process ended (code ${r.code}) before the awaited line; stderr: ${r.stderr.slice(-500)}`));
+      if (!found)
+        reject(
+          new Error(`the process ended (code ${r.code}) before the awaited line; stderr: ${r.stderr.slice(-500)}`),
+        );
     });
   });
 }
 
-/** Rewrites a checkpoint after changing its tensors or meta, with fresh checksums (a deliberate edit, not a bit flip). */
-export async function rewriteCheckpoint(file: string, change: (tensors: Record<string, StoredTensor>, meta: Record<string, unknown>) => void): Promise<void> {
+/**
+ * Rewrites a checkpoint after changing its tensors or meta, with fresh checksums (a deliberate edit, not a bit flip).
+ */
+export async function rewriteCheckpoint(
+  file: string,
+  change: (tensors: Record<string, StoredTensor>, meta: Record<string, unknown>) => void,
+): Promise<void> {
   const decoded = decodeSafetensors(fs.readFileSync(file));
   const meta = JSON.parse(decoded.metadata.meta!) as Record<string, unknown>;
   change(decoded.tensors, meta);

@@ -3,13 +3,46 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, tmp } from './helpers.js';
 
-const SMALL = ['--p', '11', '--train-fraction', '0.5', '--lr', '0.01', '--eval-every', '20', '--seed', '1', '--backend', 'wasm', '--quiet'];
-const oneLine = (stderr: string) => expect(stderr.trim().split('\n').filter((l) => !l.startsWith('(run with --help')), stderr).toHaveLength(1);
+const SMALL = [
+  '--p',
+  '11',
+  '--train-fraction',
+  '0.5',
+  '--lr',
+  '0.01',
+  '--eval-every',
+  '20',
+  '--seed',
+  '1',
+  '--backend',
+  'wasm',
+  '--quiet',
+];
+const oneLine = (stderr: string) =>
+  expect(
+    stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('(run with --help')),
+    stderr,
+  ).toHaveLength(1);
 
 describe('grokking-tickets analyze and report', () => {
   it('train --report writes report.html and prints its path (also in --json)', async () => {
     const out = path.join(tmp(), 'run');
-    const r = await cli(['train', ...SMALL, '--steps', '100', '--checkpoint-every', '50', '--analysis-every', '50', '--out', out, '--report']);
+    const r = await cli([
+      'train',
+      ...SMALL,
+      '--steps',
+      '100',
+      '--checkpoint-every',
+      '50',
+      '--analysis-every',
+      '50',
+      '--out',
+      out,
+      '--report',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const file = path.join(out, 'report.html');
     expect(r.stdout).toContain(`report: ${file}`);
@@ -24,17 +57,38 @@ describe('grokking-tickets analyze and report', () => {
   it('analyze writes analysis.jsonl for a run trained without analysis; report then draws it', async () => {
     const root = tmp();
     const out = path.join(root, 'run');
-    expect((await cli(['train', ...SMALL, '--steps', '100', '--checkpoint-every', '50', '--analysis-every', '0', '--out', out])).code).toBe(0);
+    expect(
+      (
+        await cli([
+          'train',
+          ...SMALL,
+          '--steps',
+          '100',
+          '--checkpoint-every',
+          '50',
+          '--analysis-every',
+          '0',
+          '--out',
+          out,
+        ])
+      ).code,
+    ).toBe(0);
     const a = await cli(['analyze', out, '--quiet']);
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout.trim()).toBe(`${path.join(out, 'analysis.jsonl')} (3 checkpoints)`);
-    const rows = fs.readFileSync(path.join(out, 'analysis.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = fs
+      .readFileSync(path.join(out, 'analysis.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((x) => [x.checkpoint, x.step])).toEqual([
       ['init', 0],
       ['step-000050', 50],
       ['final', 100],
     ]);
-    expect(rows.every((x) => typeof x.freq_entropy_in === 'number' && typeof x.restricted_loss_all === 'number')).toBe(true);
+    expect(rows.every((x) => typeof x.freq_entropy_in === 'number' && typeof x.restricted_loss_all === 'number')).toBe(
+      true,
+    );
     const r = await cli(['report', 'run', '--format', 'md', '--out', 'docs/run.md', '--quiet'], { cwd: root });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('docs/run.md');
@@ -57,7 +111,16 @@ describe('grokking-tickets analyze and report', () => {
     const r = await cli(['report', out, path.join(root, 'empty'), '--out', path.join(root, 'r.html'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    expect(j).toMatchObject({ file: path.join(root, 'r.html'), format: 'html', runs: ['run'], skipped: [{ reason: `${path.join(root, 'empty')} is not a run, experiment or sweep folder (it has no sweep.json, no ticket.json, no config.json)` }] });
+    expect(j).toMatchObject({
+      file: path.join(root, 'r.html'),
+      format: 'html',
+      runs: ['run'],
+      skipped: [
+        {
+          reason: `${path.join(root, 'empty')} is not a run, experiment or sweep folder (it has no sweep.json, no ticket.json, no config.json)`,
+        },
+      ],
+    });
     expect(fs.readFileSync(path.join(root, 'r.html'), 'utf8')).toContain('<h2>Skipped inputs</h2>');
     const none = await cli(['report', path.join(root, 'empty'), path.join(root, 'missing')], { cwd: root });
     expect(none.code).toBe(1);
@@ -90,22 +153,38 @@ describe('grokking-tickets analyze and report', () => {
         '',
       ].join('\n'),
     );
-    const sweep = await cli(['sweep', file, '--out', 'sweeps/mini', '--runs', 'runs', '--jobs', '2', '--quiet'], { cwd });
+    const sweep = await cli(['sweep', file, '--out', 'sweeps/mini', '--runs', 'runs', '--jobs', '2', '--quiet'], {
+      cwd,
+    });
     expect(sweep.code, sweep.stderr).toBe(0);
     const r = await cli(['report', 'sweeps/mini', '--out', 'sweeps/mini/report.html', '--json'], { cwd });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ file: 'sweeps/mini/report.html', format: 'html', runs: [], sweeps: ['mini'], skipped: [] });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      file: 'sweeps/mini/report.html',
+      format: 'html',
+      runs: [],
+      sweeps: ['mini'],
+      skipped: [],
+    });
     const html = fs.readFileSync(path.join(cwd, 'sweeps/mini/report.html'), 'utf8');
     expect(html).toContain('<h1>Sweep mini</h1>');
-    for (const id of ['speedup', 'steps', 'final-test-accuracy']) expect(html).toContain(`<figure id="fig-sweep-mini-${id}" class="plot">`);
-    // The summary rows agree with the results file: per pruning rate, both seeds' tickets finished, and their median final test accuracy.
-    const rows = fs.readFileSync(path.join(cwd, 'sweeps/mini/sweep-results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const id of ['speedup', 'steps', 'final-test-accuracy'])
+      expect(html).toContain(`<figure id="fig-sweep-mini-${id}" class="plot">`);
+    // The summary rows agree with the results file: per pruning rate, both seeds' tickets finished, and their median
+    // final test accuracy.
+    const rows = fs
+      .readFileSync(path.join(cwd, 'sweeps/mini/sweep-results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(8);
     for (const rate of [0.5, 0.8]) {
       const accs = rows.filter((x) => x.arm === 'ticket' && x.pruningRate === rate).map((x) => x.finalTestAcc);
       const median = ((accs[0] + accs[1]) / 2) * 100;
       expect(html).toContain(`<tr><td>ticket</td><td>${rate}</td><td>2</td><td>0</td><td>0</td>`);
-      expect(html).toMatch(new RegExp(`<tr><td>ticket</td><td>${rate}</td>(<td>[^<]*</td>){8}<td>${median.toFixed(1)} %</td>`));
+      expect(html).toMatch(
+        new RegExp(`<tr><td>ticket</td><td>${rate}</td>(<td>[^<]*</td>){8}<td>${median.toFixed(1)} %</td>`),
+      );
     }
     expect(html).toContain('<tr><td>dense</td><td>all</td><td>2</td><td>0</td><td>0</td>');
     expect(html).toMatch(/<section id="table-sweep-mini-critical-rate"><h2>Critical pruning rate r\* per seed<\/h2>/);
@@ -118,18 +197,31 @@ describe('grokking-tickets analyze and report', () => {
     const text = fs.readFileSync(path.join(cwd, 'docs/mixed.md'), 'utf8');
     expect(text.indexOf('## Sweep mini')).toBeGreaterThan(0);
     expect(text.indexOf('## Runs')).toBeGreaterThan(text.indexOf('## Sweep mini'));
-    for (const svg of ['mixed-sweep-mini-speedup.svg', 'mixed-sweep-mini-steps.svg', 'mixed-accuracy.svg']) expect(fs.readFileSync(path.join(cwd, 'docs', svg), 'utf8')).toMatch(/^<svg /);
+    for (const svg of ['mixed-sweep-mini-speedup.svg', 'mixed-sweep-mini-steps.svg', 'mixed-accuracy.svg'])
+      expect(fs.readFileSync(path.join(cwd, 'docs', svg), 'utf8')).toMatch(/^<svg /);
     // A damaged results line: skipped with its file and line, the rest reported.
     fs.appendFileSync(path.join(cwd, 'sweeps/mini/sweep-results.jsonl'), '{"runId": "cut sh\n');
     const d = await cli(['report', 'sweeps/mini'], { cwd });
     expect(d.code, d.stderr).toBe(0);
-    expect(d.stderr).toContain(`report: skipped ${path.join('sweeps/mini', 'sweep-results.jsonl')}:9: not valid JSON; row left out\n`);
+    expect(d.stderr).toContain(
+      `report: skipped ${path.join('sweeps/mini', 'sweep-results.jsonl')}:9: not valid JSON; row left out\n`,
+    );
     expect(d.stdout.trim()).toBe('report.html');
   });
 
   it('ticket --report: every arm in one report, path printed', async () => {
     const out = path.join(tmp(), 'ticket');
-    const r = await cli(['ticket', ...SMALL, '--steps', '120', '--arms', 'ticket,dense,random', '--out', out, '--report']);
+    const r = await cli([
+      'ticket',
+      ...SMALL,
+      '--steps',
+      '120',
+      '--arms',
+      'ticket,dense,random',
+      '--out',
+      out,
+      '--report',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const file = path.join(out, 'report.html');
     expect(r.stdout).toContain(`report: ${file}`);

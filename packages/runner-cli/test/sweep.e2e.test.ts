@@ -11,7 +11,11 @@ const TIMING = new Set(['wallTimeSec', 'msPerStep']);
 
 /** The CSV without its timing columns (the only values that differ between two runs of the same sweep). */
 function csvWithoutTimes(file: string): string[][] {
-  const [header, ...rows] = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(','));
+  const [header, ...rows] = fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => l.split(','));
   const keep = header!.map((h, i) => (TIMING.has(h) ? -1 : i)).filter((i) => i >= 0);
   return [header!, ...rows].map((r) => keep.map((i) => r[i]!));
 }
@@ -33,7 +37,11 @@ describe('grokking-tickets sweep', () => {
     expect(a.stdout).toMatch(/^sweep tiny-rates: 33 runs: 33 finished, 0 failed$/m);
     // Interrupted once a few tickets have finished, then run again.
     let finished = 0;
-    const b = await startUntil(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--jobs', '2'], (l) => /^sweep: finished seed \d, pruningRate/.test(l) && ++finished === 4, { cwd });
+    const b = await startUntil(
+      ['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--jobs', '2'],
+      (l) => /^sweep: finished seed \d, pruningRate/.test(l) && ++finished === 4,
+      { cwd },
+    );
     b.child.kill('SIGINT');
     const stopped = await b.exited;
     expect(stopped.code).toBe(130);
@@ -48,14 +56,22 @@ describe('grokking-tickets sweep', () => {
     expect(skipped).toBeGreaterThanOrEqual(4);
     const csvA = csvWithoutTimes(path.join(cwd, 'a/sweep/sweep-results.csv'));
     const dir = csvA[0]!.indexOf('dir');
-    const noDir = (rows: string[][]) => rows.map((r) => r.map((c, i) => (i === dir ? c.replace(/^\.\.\/runs\//, '') : c)));
+    const noDir = (rows: string[][]) =>
+      rows.map((r) => r.map((c, i) => (i === dir ? c.replace(/^\.\.\/runs\//, '') : c)));
     expect(noDir(csvWithoutTimes(path.join(cwd, 'b/sweep/sweep-results.csv')))).toEqual(noDir(csvA));
     // A third run trains nothing; --dry-run plans without writing; --report draws the sweep.
     const dry = await cli(['sweep', file, '--out', 'c/sweep', '--runs', 'b/runs', '--dry-run', '--json'], { cwd });
     expect(dry.code).toBe(0);
-    expect(JSON.parse(dry.stdout)).toMatchObject({ status: 'planned', runs: 33, byRole: { 'dense-source': 3, arm: 30, train: 0 }, finished: 33 });
+    expect(JSON.parse(dry.stdout)).toMatchObject({
+      status: 'planned',
+      runs: 33,
+      byRole: { 'dense-source': 3, arm: 30, train: 0 },
+      finished: 33,
+    });
     expect(fs.existsSync(path.join(cwd, 'c'))).toBe(false);
-    const third = await cli(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--quiet', '--report', '--json'], { cwd });
+    const third = await cli(['sweep', file, '--out', 'b/sweep', '--runs', 'b/runs', '--quiet', '--report', '--json'], {
+      cwd,
+    });
     expect(third.code).toBe(0);
     expect(JSON.parse(third.stdout).report).toBe(path.join('b', 'sweep', 'report.html'));
     expect(fs.readFileSync(path.join(cwd, 'b/sweep/report.html'), 'utf8')).toMatch(/Sweep tiny-rates/);
@@ -63,34 +79,78 @@ describe('grokking-tickets sweep', () => {
     expect(log).toHaveLength(33);
 
     // The results files: 3 dense runs, 27 tickets, 3 dense arms without weight decay (one per seed, for every rate).
-    const rows = fs.readFileSync(path.join(cwd, 'a/sweep/sweep-results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = fs
+      .readFileSync(path.join(cwd, 'a/sweep/sweep-results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows).toHaveLength(33);
     expect(rows.filter((r) => r.role === 'dense-source').map((r) => r.seed)).toEqual([0, 1, 2]);
     const denseArms = rows.filter((r) => r.arm === 'dense');
-    expect(denseArms.map((r) => [r.seed, r.weightDecay, r.retrainWeightDecay, r.pruningRate, r.points.length])).toEqual([[0, 1, 0, null, 9], [1, 1, 0, null, 9], [2, 1, 0, null, 9]]);
+    expect(denseArms.map((r) => [r.seed, r.weightDecay, r.retrainWeightDecay, r.pruningRate, r.points.length])).toEqual(
+      [
+        [0, 1, 0, null, 9],
+        [1, 1, 0, null, 9],
+        [2, 1, 0, null, 9],
+      ],
+    );
     const tickets = rows.filter((r) => r.arm === 'ticket');
-    expect(tickets.map((r) => r.pruningRate)).toEqual([0, 1, 2].flatMap(() => [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.95]));
+    expect(tickets.map((r) => r.pruningRate)).toEqual(
+      [0, 1, 2].flatMap(() => [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.95]),
+    );
     const N = 24 * 11 + 12 * 24 + 24 * 12 + 24 * 11;
     for (const t of tickets) {
-      expect(t).toMatchObject({ status: 'finished', arm: 'ticket', weightDecay: 1, retrainWeightDecay: 0, steps: 300, totalWeights: N, keptWeights: N - Math.floor(t.pruningRate * N), axes: { seed: t.seed, pruningRate: t.pruningRate } });
+      expect(t).toMatchObject({
+        status: 'finished',
+        arm: 'ticket',
+        weightDecay: 1,
+        retrainWeightDecay: 0,
+        steps: 300,
+        totalWeights: N,
+        keptWeights: N - Math.floor(t.pruningRate * N),
+        axes: { seed: t.seed, pruningRate: t.pruningRate },
+      });
       expect(t.finalTrainAcc).toBeGreaterThanOrEqual(0);
-      if (t.stepsToTest95 !== null && t.denseStepsToTest95 !== null) expect(t.speedupVsDense).toBeCloseTo(t.denseStepsToTest95 / t.stepsToTest95, 12);
+      if (t.stepsToTest95 !== null && t.denseStepsToTest95 !== null)
+        expect(t.speedupVsDense).toBeCloseTo(t.denseStepsToTest95 / t.stepsToTest95, 12);
       // every ticket of a seed was pruned from that seed's one dense run, and is compared with its dense arm
       const dense = rows.find((r) => r.role === 'dense-source' && r.seed === t.seed);
       expect(dense.points).toContain(t.points[0]);
       expect(t.denseStepsToTest95).toBe(denseArms[t.seed].stepsToTest95);
     }
     const sweepJson = JSON.parse(fs.readFileSync(path.join(cwd, 'a/sweep/sweep.json'), 'utf8'));
-    expect(sweepJson).toMatchObject({ format: 1, name: 'tiny-rates', kind: 'ticket', runsDir: '../runs', axes: [{ name: 'seed', values: [0, 1, 2] }, { name: 'pruningRate' }] });
+    expect(sweepJson).toMatchObject({
+      format: 1,
+      name: 'tiny-rates',
+      kind: 'ticket',
+      runsDir: '../runs',
+      axes: [{ name: 'seed', values: [0, 1, 2] }, { name: 'pruningRate' }],
+    });
     expect(sweepJson.points).toHaveLength(27);
     expect(sweepJson.runs).toHaveLength(33);
   }, 900_000);
 
   it.each([
-    ['an unknown axis', 'kind: ticket\naxes:\n  seeds: [0, 1]\n', /rates\.yaml: axes: unknown axis "seeds" \(axes: seed, /],
-    ['a bad value', 'kind: ticket\naxes:\n  pruningRate: [0.5, 1.5]\n', /rates\.yaml: axes\.pruningRate\[1\]: must be < 1, got 1\.5/],
-    ['an empty grid', 'kind: train\naxes:\n  seed: []\n', /rates\.yaml: axes\.seed: an empty list makes the grid empty/],
-    ['an invalid run', 'kind: ticket\nbase: { dense: { steps: 100 } }\naxes:\n  fromStep: [50, 200]\n', /rates\.yaml: point 1 \(fromStep 200\): fromStep: step 200 is beyond the dense run's 100 steps/],
+    [
+      'an unknown axis',
+      'kind: ticket\naxes:\n  seeds: [0, 1]\n',
+      /rates\.yaml: axes: unknown axis "seeds" \(axes: seed, /,
+    ],
+    [
+      'a bad value',
+      'kind: ticket\naxes:\n  pruningRate: [0.5, 1.5]\n',
+      /rates\.yaml: axes\.pruningRate\[1\]: must be < 1, got 1\.5/,
+    ],
+    [
+      'an empty grid',
+      'kind: train\naxes:\n  seed: []\n',
+      /rates\.yaml: axes\.seed: an empty list makes the grid empty/,
+    ],
+    [
+      'an invalid run',
+      'kind: ticket\nbase: { dense: { steps: 100 } }\naxes:\n  fromStep: [50, 200]\n',
+      /rates\.yaml: point 1 \(fromStep 200\): fromStep: step 200 is beyond the dense run's 100 steps/,
+    ],
     ['malformed YAML', 'kind: train\naxes: [\n', /rates\.yaml:\d+:\d+: not valid YAML: /],
   ])('a sweep file with %s is a usage error (exit 2, one line, nothing written)', async (_what, text, message) => {
     const cwd = tmp('gt-sweep-bad-');
@@ -108,13 +168,17 @@ describe('grokking-tickets sweep', () => {
     const port = await freePort(); // nothing listens there
     const r = await cli(['sweep', 'rates.yaml', '--queue', `redis://127.0.0.1:${port}`], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe(`grokking-tickets: error: cannot reach Redis at redis://127.0.0.1:${port} (ECONNREFUSED); is redis-server running there and reachable from this machine?`);
+    expect(r.stderr.trim()).toBe(
+      `grokking-tickets: error: cannot reach Redis at redis://127.0.0.1:${port} (ECONNREFUSED); is redis-server running there and reachable from this machine?`,
+    );
     const w = await cli(['worker', '--queue', `redis://127.0.0.1:${port}`, '--out', path.join(cwd, 'shared')]);
     expect(w.code).toBe(1);
     expect(w.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     const bad = await cli(['worker', '--queue', 'http://127.0.0.1:6379']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--queue must be a Redis URL such as redis:\/\/host:6379, got "http:\/\/127\.0\.0\.1:6379"/);
+    expect(bad.stderr).toMatch(
+      /--queue must be a Redis URL such as redis:\/\/host:6379, got "http:\/\/127\.0\.0\.1:6379"/,
+    );
   });
 
   it('a worker whose output folder is not writable stops with a one-line error', async () => {
@@ -122,7 +186,9 @@ describe('grokking-tickets sweep', () => {
     fs.writeFileSync(path.join(cwd, 'a-file'), 'x');
     const r = await cli(['worker', '--queue', 'redis://127.0.0.1:6379', '--out', path.join(cwd, 'a-file', 'runs')]);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^grokking-tickets: error: cannot write to the output folder .*a-file\/runs \((ENOTDIR|EEXIST)\); a worker writes run folders there/);
+    expect(r.stderr.trim()).toMatch(
+      /^grokking-tickets: error: cannot write to the output folder .*a-file\/runs \((ENOTDIR|EEXIST)\); a worker writes run folders there/,
+    );
     if (process.getuid?.() !== 0) {
       // Permissions do not stop root; as another user a read-only folder is refused too.
       const ro = path.join(cwd, 'ro');
@@ -146,7 +212,8 @@ function freePort(): Promise<number> {
 }
 
 const HAS_REDIS = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
-if (!HAS_REDIS) console.warn('skipping the BullMQ integration test: redis-server is not installed (apt-get install redis-server)');
+if (!HAS_REDIS)
+  console.warn('skipping the BullMQ integration test: redis-server is not installed (apt-get install redis-server)');
 
 describe.skipIf(!HAS_REDIS)('sweep --queue with workers (BullMQ on a real redis-server)', () => {
   const started: ChildProcess[] = [];
@@ -157,7 +224,11 @@ describe.skipIf(!HAS_REDIS)('sweep --queue with workers (BullMQ on a real redis-
   it('two workers, one killed with SIGKILL mid-job: every run completes exactly once, results equal the local pool', async () => {
     const cwd = tmp('gt-queue-');
     const port = await freePort();
-    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const redis = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     started.push(redis);
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -168,7 +239,8 @@ describe.skipIf(!HAS_REDIS)('sweep --queue with workers (BullMQ on a real redis-
       redis.on('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
     });
     const url = `redis://127.0.0.1:${port}`;
-    const sweepText = 'name: q\nkind: ticket\nbase:\n  dense: { task: { p: 11, trainFraction: 0.5 }, model: { dEmb: 24, dModel: 12 }, optimizer: { lr: 0.01 }, steps: 600, evalEvery: 20, resumeEvery: 50, backend: wasm }\n  arms: [ticket, random]\naxes:\n  seed: [0, 1]\n  pruningRate: [0.4, 0.8]\n';
+    const sweepText =
+      'name: q\nkind: ticket\nbase:\n  dense: { task: { p: 11, trainFraction: 0.5 }, model: { dEmb: 24, dModel: 12 }, optimizer: { lr: 0.01 }, steps: 600, evalEvery: 20, resumeEvery: 50, backend: wasm }\n  arms: [ticket, random]\naxes:\n  seed: [0, 1]\n  pruningRate: [0.4, 0.8]\n';
     writeSweep(cwd, 'q.yaml', sweepText);
     const shared = path.join(cwd, 'shared');
 
@@ -197,7 +269,11 @@ describe.skipIf(!HAS_REDIS)('sweep --queue with workers (BullMQ on a real redis-
     const sweep = cli(['sweep', 'q.yaml', '--out', 'sweep', '--runs', shared, '--queue', url], { cwd });
     const killedLabel = await killedMidJob;
     // Worker B joins after the kill and must take over the killed job as well as the rest.
-    const b = spawn(process.execPath, [BIN, ...workerArgs], { cwd, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const b = spawn(process.execPath, [BIN, ...workerArgs], {
+      cwd,
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.push(b);
     let bErr = '';
     b.stderr!.on('data', (d: Buffer) => (bErr += d.toString()));
@@ -210,7 +286,9 @@ describe.skipIf(!HAS_REDIS)('sweep --queue with workers (BullMQ on a real redis-
     expect(bCode).toBe(130);
 
     // Exactly once: each job finished on exactly one worker, and the killed one on B.
-    const finishedLines = [...aLines, ...bErr.split('\n')].filter((l) => /^worker: (finished|already-finished) /.test(l));
+    const finishedLines = [...aLines, ...bErr.split('\n')].filter((l) =>
+      /^worker: (finished|already-finished) /.test(l),
+    );
     const ids = finishedLines.map((l) => /\(([^)]+)\)$/.exec(l)![1]);
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.length).toBe(10); // 2 dense runs + 4 experiments x 2 arms
@@ -218,13 +296,26 @@ describe.skipIf(!HAS_REDIS)('sweep --queue with workers (BullMQ on a real redis-
     expect(finishedLines.every((l) => l.startsWith('worker: finished '))).toBe(true);
 
     // The same sweep on the local pool gives the same results.
-    const local = await cli(['sweep', 'q.yaml', '--out', 'local/sweep', '--runs', 'local/runs', '--jobs', '2', '--quiet'], { cwd });
+    const local = await cli(
+      ['sweep', 'q.yaml', '--out', 'local/sweep', '--runs', 'local/runs', '--jobs', '2', '--quiet'],
+      { cwd },
+    );
     expect(local.code).toBe(0);
     const strip = (rows: string[][]) => rows.map((r) => r.filter((_, i) => rows[0]![i] !== 'dir'));
-    expect(strip(csvWithoutTimes(path.join(cwd, 'sweep/sweep-results.csv')))).toEqual(strip(csvWithoutTimes(path.join(cwd, 'local/sweep/sweep-results.csv'))));
+    expect(strip(csvWithoutTimes(path.join(cwd, 'sweep/sweep-results.csv')))).toEqual(
+      strip(csvWithoutTimes(path.join(cwd, 'local/sweep/sweep-results.csv'))),
+    );
     // Every run folder's metrics hold each evaluation once.
-    for (const row of fs.readFileSync(path.join(cwd, 'sweep/sweep-results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l))) {
-      const steps = fs.readFileSync(path.join(cwd, 'sweep', row.dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l).step);
+    for (const row of fs
+      .readFileSync(path.join(cwd, 'sweep/sweep-results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))) {
+      const steps = fs
+        .readFileSync(path.join(cwd, 'sweep', row.dir, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).step);
       expect(steps).toEqual(Array.from({ length: 31 }, (_, i) => i * 20));
     }
     redis.kill('SIGTERM');

@@ -13,7 +13,13 @@ export interface AdamWOptions {
 }
 
 /** The paper's optimiser: lr 1e-3, betas (0.9, 0.98), eps 1e-8, weight decay 1 (spec §4.1). */
-export const PAPER_ADAMW: Readonly<AdamWOptions> = Object.freeze({ lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 1 });
+export const PAPER_ADAMW: Readonly<AdamWOptions> = Object.freeze({
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-8,
+  weightDecay: 1,
+});
 
 /** Optimiser state as plain arrays: the step counter t and the first/second moments per parameter. */
 export interface AdamWState {

@@ -1,4 +1,12 @@
-import { frequencyEntropy, fourierSpectrum, keyFrequencies, restrictedLoss, spectrumGini, tokenAxisMatrices, type TokenAxisMatrices } from '@grokking-tickets/grokking-metrics';
+import {
+  frequencyEntropy,
+  fourierSpectrum,
+  keyFrequencies,
+  restrictedLoss,
+  spectrumGini,
+  tokenAxisMatrices,
+  type TokenAxisMatrices,
+} from '@grokking-tickets/grokking-metrics';
 import type { GrokModel, NamedArrays, PairBatch } from '@grokking-tickets/models';
 
 /**
@@ -86,7 +94,13 @@ export function analyzeState(
     for (let k = 0; k < pairs.train.a.length; k++) inTrain[pairs.train.a[k]! * p + pairs.train.b[k]!] = 1;
     // The key frequencies of the logits' structure are those of the input side (Nanda et al.).
     const keys = [...new Set(i.keys.map(([f]) => f))].sort((x, y) => x - y);
-    const r = restrictedLoss({ logits: pairs.logits, p, labels: allPairs(p).labels, trainPairs: inTrain, keyFrequencies: keys });
+    const r = restrictedLoss({
+      logits: pairs.logits,
+      p,
+      labels: allPairs(p).labels,
+      trainPairs: inTrain,
+      keyFrequencies: keys,
+    });
     fields.restricted_loss_train = r.restricted.train;
     fields.restricted_loss_all = r.restricted.all;
     fields.excluded_loss_train = r.excluded.train;

@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@grokking-tickets/backend';
 import { maskStats, type KeptCount } from '@grokking-tickets/grokking-metrics';
-import { applyMasks, createModel, disposeBatch, toTensors, type GrokModel, type NamedArrays, type PairBatch } from '@grokking-tickets/models';
+import {
+  applyMasks,
+  createModel,
+  disposeBatch,
+  toTensors,
+  type GrokModel,
+  type NamedArrays,
+  type PairBatch,
+} from '@grokking-tickets/models';
 import { RunFolderError, RunStore, writeFileAtomic } from '@grokking-tickets/run-store';
 import { allPairs, analyzeState, type AnalysisFields } from './analysis.js';
 import { configHash, resolveTrainConfig, type TrainConfig } from './config.js';
@@ -83,14 +91,19 @@ export async function analyzeRun(dir: string, options: AnalyzeRunOptions = {}): 
     throw new RunFolderError(`${store.file('config.json')}: ${(e as Error).message}`, { cause: e });
   }
   const hash = configHash(config);
-  if (hash !== record.configHash) throw new RunFolderError(`${store.file('config.json')} resolves to a different config with this code (hash ${hash}, stored ${record.configHash}); it was made by other code`);
+  if (hash !== record.configHash)
+    throw new RunFolderError(
+      `${store.file('config.json')} resolves to a different config with this code (hash ${hash}, stored ${record.configHash}); it was made by other code`,
+    );
   const named = store
     .checkpointNames()
     .map((name) => ({ name, step: checkpointStep(name, config.steps) }))
     .filter((c): c is { name: string; step: number } => c.step !== null)
     .sort((a, b) => a.step - b.step || (a.name === 'final' ? 1 : -1));
-  if (named.length === 0) throw new RunFolderError(`${store.file('checkpoints')} holds no checkpoints; nothing to analyse`);
-  if (named[0]!.name !== 'init') throw new RunFolderError(`${store.file('checkpoints', 'init.safetensors')} is missing: it holds the run's masks`);
+  if (named.length === 0)
+    throw new RunFolderError(`${store.file('checkpoints')} holds no checkpoints; nothing to analyse`);
+  if (named[0]!.name !== 'init')
+    throw new RunFolderError(`${store.file('checkpoints', 'init.safetensors')} is missing: it holds the run's masks`);
 
   const model = buildModel(config);
   const expect = { configHash: hash, shapes: Object.fromEntries(model.params.map((p) => [p.name, p.shape])) };
@@ -139,7 +152,9 @@ export async function analyzeRun(dir: string, options: AnalyzeRunOptions = {}): 
       try {
         writeFileAtomic(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
       } catch (e) {
-        throw new RunFolderError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+        throw new RunFolderError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+          cause: e,
+        });
       }
     }
     return { dir, file, rows };

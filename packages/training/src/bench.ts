@@ -47,7 +47,13 @@ export async function benchmarkStep(
   const task = resolveTaskConfig(taskConfig);
   const data = getTask(task.name).load(task, opts.seed ?? 0);
   const model = createModel(modelKind);
-  const trainer = new Trainer({ model, weights: initialWeights(model, opts.seed ?? 0), optimizer: PAPER_ADAMW, train: data.train, test: data.test });
+  const trainer = new Trainer({
+    model,
+    weights: initialWeights(model, opts.seed ?? 0),
+    optimizer: PAPER_ADAMW,
+    train: data.train,
+    test: data.test,
+  });
   const steps = opts.steps ?? 200;
   const warmup = opts.warmup ?? 20;
   const sync = () => trainer.optimizer.t;

@@ -15,7 +15,10 @@ export interface TrainConfig {
   steps: number;
   /** Evaluate (and log a metrics row) every k updates, plus at 0 and at the end. */
   evalEvery: number;
-  /** Add the Fourier analysis (frequency entropies, Gini, key frequencies) to the evaluation row every k updates (0: never). */
+  /**
+   * Add the Fourier analysis (frequency entropies, Gini, key frequencies) to the evaluation row every k updates (0:
+   * never).
+   */
   analysisEvery: number;
   /** Save a weights checkpoint every k updates (0: only init and final). */
   checkpointEvery: number;
@@ -98,14 +101,18 @@ export const trainConfigInputSchema = z.strictObject({
  * When the task changes, the model defaults to the task's usual model (MNIST → mnist-mlp). Pure:
  * the memory check that depends on the machine is {@link checkResources}.
  * @example
- * resolveTrainConfig({ model: { kind: 'transformer' }, seed: 1 }).optimizer; // { lr: 0.001, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 1 }
- * resolveTrainConfig({ optimizer: { lrr: 1 } });     // throws ConfigError: optimizer: unknown field "lrr" (fields: lr, ...)
+ * resolveTrainConfig({ model: { kind: 'transformer' }, seed: 1 }).optimizer; // { lr: 0.001, beta1: 0.9, beta2: 0.98,
+ * eps: 1e-8, weightDecay: 1 }
+ * resolveTrainConfig({ optimizer: { lrr: 1 } }); // throws ConfigError: optimizer: unknown field "lrr" (fields: lr,
+ * ...)
  */
 export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ConfigError('config must be a JSON object');
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new ConfigError('config must be a JSON object');
   const given = parseWith(trainConfigInputSchema, input, (m) => new ConfigError(m));
   const taskName = given.task?.name ?? PAPER_DEFAULTS.task.name;
-  if (typeof taskName !== 'string') throw new ConfigError(`task.name: must be a string, got ${JSON.stringify(taskName)}`);
+  if (typeof taskName !== 'string')
+    throw new ConfigError(`task.name: must be a string, got ${JSON.stringify(taskName)}`);
   let task: TaskConfig;
   try {
     task = resolveTaskConfig({ ...given.task, name: taskName });
@@ -122,7 +129,10 @@ export function resolveTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   } catch (e) {
     throw new ConfigError(`model.kind: ${(e as Error).message}`, { cause: e });
   }
-  if (modelInput !== taskDef.input) throw new ConfigError(`model.kind: model "${kind}" reads ${modelInput} but task "${taskName}" gives ${taskDef.input}`);
+  if (modelInput !== taskDef.input)
+    throw new ConfigError(
+      `model.kind: model "${kind}" reads ${modelInput} but task "${taskName}" gives ${taskDef.input}`,
+    );
   const steps = given.steps ?? taskDef.defaultSteps;
   const cfg: TrainConfig = {
     task,
@@ -162,7 +172,10 @@ export function configHash(config: unknown): string {
  */
 export function estimateMemoryBytes(config: TrainConfig): number {
   const { examples, classes } = getTask(String(config.task.name)).size(config.task);
-  const model = createModel(config.model.kind, Object.fromEntries(Object.entries(config.model).filter(([k]) => k !== 'kind')));
+  const model = createModel(
+    config.model.kind,
+    Object.fromEntries(Object.entries(config.model).filter(([k]) => k !== 'kind')),
+  );
   const params = model.params.reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
   const inputFloats = model.input === 'images' ? examples * 784 : examples * classes * 3;
   return 4 * (inputFloats + examples * classes * 2 + params * 6);
@@ -188,11 +201,14 @@ export function checkResources(config: TrainConfig, limitBytes = os.totalmem() /
     const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
     const what = config.task.name === 'modular' ? ` (task.p ${config.task.p}: the data grows as p³)` : '';
     const where = wasm && limit === WASM_TENSOR_LIMIT_BYTES ? 'the WASM backend can hold' : 'allowed on this machine';
-    throw new ConfigError(`this run would need about ${gib(need)} of memory${what}, more than the ${gib(limit)} ${where}; choose a smaller task or model`);
+    throw new ConfigError(
+      `this run would need about ${gib(need)} of memory${what}, more than the ${gib(limit)} ${where}; choose a smaller task or model`,
+    );
   }
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /**
  * Lays `over` on top of `base`, recursively for plain objects (lists and scalars are replaced):

@@ -23,11 +23,35 @@ export {
   type TrainConfigInput,
 } from './config.js';
 export { formatIssue, parseWith } from './schema.js';
-export { TaskConfigError, getTask, listTasks, registerTask, resolveTaskConfig, type TaskConfig, type TaskData, type TaskDefinition } from './tasks.js';
+export {
+  TaskConfigError,
+  getTask,
+  listTasks,
+  registerTask,
+  resolveTaskConfig,
+  type TaskConfig,
+  type TaskData,
+  type TaskDefinition,
+} from './tasks.js';
 export { summarize, type RunSummary } from './summary.js';
-export { NonFiniteError, RunSession, runTraining, type RunMode, type RunOptions, type RunResult, type RunTrainerView, type TrainEvent } from './run.js';
+export {
+  NonFiniteError,
+  RunSession,
+  runTraining,
+  type RunMode,
+  type RunOptions,
+  type RunResult,
+  type RunTrainerView,
+  type TrainEvent,
+} from './run.js';
 export { allPairs, analyzeState, tokenMatrices, type AnalysisFields } from './analysis.js';
-export { analyzeRun, type AnalysisRow, type AnalyzeRunOptions, type AnalyzeRunResult, type RunMaskStats } from './analyzeRun.js';
+export {
+  analyzeRun,
+  type AnalysisRow,
+  type AnalyzeRunOptions,
+  type AnalyzeRunResult,
+  type RunMaskStats,
+} from './analyzeRun.js';
 export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
 export { BENCH_CASES, benchmarkStack, benchmarkStep, type StackBenchmark, type StepBenchmark } from './bench.js';
 export { StackedTrainer, canStack, type StackMember, type StackedTrainerInit } from './stackedTrainer.js';

@@ -29,7 +29,8 @@ let cached: CodeProvenance | undefined;
 
 function versionOf(name: string): string {
   try {
-    return (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version;
+    return (JSON.parse(fs.readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string })
+      .version;
   } catch {
     return 'unknown';
   }
@@ -40,7 +41,12 @@ function gitCommit(): CodeProvenance['git'] {
   const here = fs.realpathSync(path.dirname(fileURLToPath(import.meta.url)));
   if (here.split(path.sep).includes('node_modules')) return null;
   try {
-    const opts = { cwd: here, encoding: 'utf8' as const, stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'], timeout: 5000 };
+    const opts = {
+      cwd: here,
+      encoding: 'utf8' as const,
+      stdio: ['ignore', 'pipe', 'ignore'] as ['ignore', 'pipe', 'ignore'],
+      timeout: 5000,
+    };
     const commit = execFileSync('git', ['rev-parse', 'HEAD'], opts).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], opts).trim() !== '';
     return /^[0-9a-f]{40}$/.test(commit) ? { commit, dirty } : null;
@@ -69,7 +75,8 @@ export function codeDifference(recorded: unknown): string | null {
   if (!packages || typeof packages !== 'object') return 'it records no code versions (made before they were recorded)';
   const now = codeProvenance().packages;
   for (const name of CODE_PACKAGES) {
-    if (packages[name] !== now[name]) return `it was made by ${name} ${packages[name] ?? '(none)'}, this is ${now[name]}`;
+    if (packages[name] !== now[name])
+      return `it was made by ${name} ${packages[name] ?? '(none)'}, this is ${now[name]}`;
   }
   return null;
 }

@@ -1,7 +1,15 @@
 import { RunSession, type RunOptions, type RunResult } from './session.js';
 import { Trainer } from './trainer.js';
 
-export { NonFiniteError, RunSession, type RunMode, type RunOptions, type RunResult, type RunTrainerView, type TrainEvent } from './session.js';
+export {
+  NonFiniteError,
+  RunSession,
+  type RunMode,
+  type RunOptions,
+  type RunResult,
+  type RunTrainerView,
+  type TrainEvent,
+} from './session.js';
 
 // Yield to the event loop every few steps so Ctrl-C (SIGINT) handlers get to run.
 const YIELD_EVERY = 25;
@@ -39,7 +47,14 @@ export async function trainSession(session: RunSession, options: RunOptions): Pr
   try {
     if (session.finished) return session.alreadyFinished();
     const { config } = session;
-    trainer = new Trainer({ model: session.model, weights: session.initWeights, masks: session.masks, optimizer: config.optimizer, train: session.data.train, test: session.data.test });
+    trainer = new Trainer({
+      model: session.model,
+      weights: session.initWeights,
+      masks: session.masks,
+      optimizer: config.optimizer,
+      train: session.data.train,
+      test: session.data.test,
+    });
     if (session.resume) trainer.restore(session.resume.weights, session.resume.opt);
     const t = trainer;
     let elapsedMs = session.elapsedMs;

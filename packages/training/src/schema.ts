@@ -15,7 +15,8 @@ function where(path: readonly PropertyKey[], prefix: string): string {
 function knownKeys(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] {
   let node = schema as { _zod?: { def?: Record<string, unknown> } } | undefined;
   const unwrap = () => {
-    while (node?._zod?.def && ['optional', 'default', 'nullable', 'prefault'].includes(String(node._zod.def.type))) node = node._zod.def.innerType as typeof node;
+    while (node?._zod?.def && ['optional', 'default', 'nullable', 'prefault'].includes(String(node._zod.def.type)))
+      node = node._zod.def.innerType as typeof node;
   };
   unwrap();
   for (const key of path) {
@@ -40,7 +41,14 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = '', schema?: z.Zod
     }
     case 'invalid_type': {
       const expected = (issue as { expected: string }).expected;
-      const name = expected === 'int' ? 'an integer' : expected === 'object' || expected === 'record' ? 'an object' : expected === 'array' ? 'a list' : `a ${expected}`;
+      const name =
+        expected === 'int'
+          ? 'an integer'
+          : expected === 'object' || expected === 'record'
+            ? 'an object'
+            : expected === 'array'
+              ? 'a list'
+              : `a ${expected}`;
       return `${at}: must be ${name}, got ${show(input)}`;
     }
     case 'invalid_value':
@@ -48,7 +56,8 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = '', schema?: z.Zod
     case 'too_small': {
       const i = issue as { minimum: number | bigint; inclusive?: boolean; origin: string };
       if (i.origin === 'string') return `${at}: must not be empty`;
-      if (i.origin === 'array') return `${at}: must list at least ${i.minimum} item${Number(i.minimum) === 1 ? '' : 's'}`;
+      if (i.origin === 'array')
+        return `${at}: must list at least ${i.minimum} item${Number(i.minimum) === 1 ? '' : 's'}`;
       return `${at}: must be ${i.inclusive === false ? '>' : '>='} ${i.minimum}, got ${show(input)}`;
     }
     case 'too_big': {
@@ -64,7 +73,12 @@ export function formatIssue(issue: z.core.$ZodIssue, prefix = '', schema?: z.Zod
  * Parses `value` with a zod schema; on failure throws `makeError(message)` with the first issue as
  * one line naming the field path. Unknown fields are rejected at every depth by strict schemas.
  */
-export function parseWith<S extends z.ZodType>(schema: S, value: unknown, makeError: (message: string) => Error, prefix = ''): z.output<S> {
+export function parseWith<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  makeError: (message: string) => Error,
+  prefix = '',
+): z.output<S> {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   throw makeError(formatIssue(result.error.issues[0]!, prefix, schema));

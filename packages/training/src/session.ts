@@ -1,8 +1,31 @@
 import { initBackend } from '@grokking-tickets/backend';
-import { createModel, initialWeights, validateArrays, type GrokModel, type NamedArrays } from '@grokking-tickets/models';
-import { CheckpointError, RunFolderError, RunStore, type FolderLock, type ResumeMeta, type RunRecord, type StoredOptimizerState, type StoredTensor } from '@grokking-tickets/run-store';
+import {
+  createModel,
+  initialWeights,
+  validateArrays,
+  type GrokModel,
+  type NamedArrays,
+} from '@grokking-tickets/models';
+import {
+  CheckpointError,
+  RunFolderError,
+  RunStore,
+  type FolderLock,
+  type ResumeMeta,
+  type RunRecord,
+  type StoredOptimizerState,
+  type StoredTensor,
+} from '@grokking-tickets/run-store';
 import { allPairs, analyzeState } from './analysis.js';
-import { ConfigError, checkResources, configHash, mergeInput, resolveTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import {
+  ConfigError,
+  checkResources,
+  configHash,
+  mergeInput,
+  resolveTrainConfig,
+  type TrainConfig,
+  type TrainConfigInput,
+} from './config.js';
 import { codeDifference, codeProvenance } from './provenance.js';
 import { summarize, type RunSummary } from './summary.js';
 import { getTask, type TaskData } from './tasks.js';
@@ -86,7 +109,9 @@ function metricsCover(rows: readonly { step: number }[], step: number, evalEvery
 }
 
 const applyMask = (w: NamedArrays, masks: NamedArrays | undefined): NamedArrays =>
-  masks ? Object.fromEntries(Object.entries(w).map(([k, v]) => [k, masks[k] ? v.map((x, i) => (masks[k]![i] ? x : 0)) : v])) : w;
+  masks
+    ? Object.fromEntries(Object.entries(w).map(([k, v]) => [k, masks[k] ? v.map((x, i) => (masks[k]![i] ? x : 0)) : v]))
+    : w;
 
 /**
  * One run's folder while it trains: everything a training loop needs besides the arithmetic. Opening
@@ -162,10 +187,17 @@ export class RunSession {
       // θ0 can be derived again from the seed only for a plain run (an experiment passes its plan).
       derivable = options.initialWeights !== undefined || record.provenance === null;
       if (record.configHash !== hash) {
-        throw new RunFolderError(`${store.file('config.json')} resolves to a different config with this code (hash ${hash}, stored ${record.configHash}); it was made by other code`);
+        throw new RunFolderError(
+          `${store.file('config.json')} resolves to a different config with this code (hash ${hash}, stored ${record.configHash}); it was made by other code`,
+        );
       }
-      if (options.config !== undefined && configHash(resolveTrainConfig(mergeInput(record.config, options.config) as TrainConfigInput)) !== hash) {
-        throw new ConfigError(`--resume: the given settings differ from the config stored in ${options.dir}; drop the changed settings to resume it as it was`);
+      if (
+        options.config !== undefined &&
+        configHash(resolveTrainConfig(mergeInput(record.config, options.config) as TrainConfigInput)) !== hash
+      ) {
+        throw new ConfigError(
+          `--resume: the given settings differ from the config stored in ${options.dir}; drop the changed settings to resume it as it was`,
+        );
       }
       const diff = codeDifference(record.code);
       if (diff) throw new RunFolderError(`cannot resume ${options.dir}: ${diff}; start it again with --force`);
@@ -179,7 +211,8 @@ export class RunSession {
       store.prepareNew(mode === 'force');
     }
     this.data = getTask(String(config.task.name)).load(config.task, config.seed);
-    if (model.input !== this.data.train.kind) throw new RunFolderError(`model "${model.kind}" cannot read the "${config.task.name}" task's inputs`);
+    if (model.input !== this.data.train.kind)
+      throw new RunFolderError(`model "${model.kind}" cannot read the "${config.task.name}" task's inputs`);
     this.masks = options.masks;
     if (mode === 'resume') {
       let init: Awaited<ReturnType<RunStore['loadWeights']>> | null = null;
@@ -192,7 +225,10 @@ export class RunSession {
           problem = `was damaged (${e.message})`;
         }
       }
-      if (!init && !derivable) throw new RunFolderError(`${store.file('checkpoints', 'init.safetensors')} ${problem}, and this run's θ0 comes from an experiment; resume it through its experiment`);
+      if (!init && !derivable)
+        throw new RunFolderError(
+          `${store.file('checkpoints', 'init.safetensors')} ${problem}, and this run's θ0 comes from an experiment; resume it through its experiment`,
+        );
       if (!init) {
         // θ0 is derived from the config (or the experiment's plan), so a missing or damaged init
         // checkpoint is written again: killed after config.json, or a bit flip since.
@@ -214,17 +250,32 @@ export class RunSession {
         provenance: options.provenance ?? null,
         code: { ...codeProvenance() },
         environment: { backend: this.backend, backendNotes },
-        parameters: model.params.map((p) => ({ name: p.name, shape: p.shape, initStd: p.initStd, prunable: p.prunable })),
+        parameters: model.params.map((p) => ({
+          name: p.name,
+          shape: p.shape,
+          initStd: p.initStd,
+          prunable: p.prunable,
+        })),
       } satisfies RunRecord);
       await this.writeInit();
     }
     const metrics = store.readMetricsFile();
-    if (metrics.tornLine !== null) this.notice(`${store.file('metrics.jsonl')}:${metrics.tornLine}: dropped a line cut short by an interruption`);
+    if (metrics.tornLine !== null)
+      this.notice(`${store.file('metrics.jsonl')}:${metrics.tornLine}: dropped a line cut short by an interruption`);
     if (this.resume) {
       const step = this.resume.meta.step;
-      if (metricsCover(metrics.rows.filter((r) => r.step < step), step, config.evalEvery)) this.elapsedMs = this.resume.meta.elapsedMs;
+      if (
+        metricsCover(
+          metrics.rows.filter((r) => r.step < step),
+          step,
+          config.evalEvery,
+        )
+      )
+        this.elapsedMs = this.resume.meta.elapsedMs;
       else {
-        this.notice(`${store.file('metrics.jsonl')} does not hold every row before step ${step}; restarting from step 0 (the rows come out the same)`);
+        this.notice(
+          `${store.file('metrics.jsonl')} does not hold every row before step ${step}; restarting from step 0 (the rows come out the same)`,
+        );
         this.resume = null;
       }
     }
@@ -237,16 +288,30 @@ export class RunSession {
     const { options, model, config, store } = this;
     const planned = applyMask(options.initialWeights ?? initialWeights(model, config.seed), options.masks);
     const differs = (a: NamedArrays, b: NamedArrays) =>
-      Object.keys({ ...a, ...b }).find((k) => !a[k] || !b[k] || a[k]!.length !== b[k]!.length || a[k]!.some((x, i) => !Object.is(x, b[k]![i])));
+      Object.keys({ ...a, ...b }).find(
+        (k) => !a[k] || !b[k] || a[k]!.length !== b[k]!.length || a[k]!.some((x, i) => !Object.is(x, b[k]![i])),
+      );
     const bad = differs(planned, init.weights) ?? differs(options.masks ?? {}, init.masks);
-    if (bad) throw new RunFolderError(`${store.file('checkpoints', 'init.safetensors')}: "${bad}" differs from what the experiment plans for this run (edited, or from another experiment); start the experiment again with --force`);
+    if (bad)
+      throw new RunFolderError(
+        `${store.file('checkpoints', 'init.safetensors')}: "${bad}" differs from what the experiment plans for this run (edited, or from another experiment); start the experiment again with --force`,
+      );
   }
 
   private async writeInit(): Promise<void> {
     const extra: Record<string, StoredTensor> = {};
-    for (const [k, arr] of Object.entries(this.data.artifacts)) extra[`data/${k}`] = { dtype: 'I32', shape: [arr.length], data: arr };
-    if (this.masks) for (const [k, m] of Object.entries(this.masks)) extra[`mask/${k}`] = { dtype: 'F32', shape: this.shapes[k]!, data: m };
-    await this.store.saveWeights('init', this.shapes, this.initWeights, { kind: 'init', step: 0, seed: this.config.seed, model: this.config.model, configHash: this.hash }, extra);
+    for (const [k, arr] of Object.entries(this.data.artifacts))
+      extra[`data/${k}`] = { dtype: 'I32', shape: [arr.length], data: arr };
+    if (this.masks)
+      for (const [k, m] of Object.entries(this.masks))
+        extra[`mask/${k}`] = { dtype: 'F32', shape: this.shapes[k]!, data: m };
+    await this.store.saveWeights(
+      'init',
+      this.shapes,
+      this.initWeights,
+      { kind: 'init', step: 0, seed: this.config.seed, model: this.config.model, configHash: this.hash },
+      extra,
+    );
   }
 
   /** The step the loop starts at (0, or the verified resume step). */
@@ -256,7 +321,14 @@ export class RunSession {
 
   /** Reports the start of training. */
   started(): void {
-    this.options.onEvent?.({ type: 'start', dir: this.options.dir, step: this.startStep, steps: this.config.steps, backend: this.backend, resumed: this.startStep > 0 });
+    this.options.onEvent?.({
+      type: 'start',
+      dir: this.options.dir,
+      step: this.startStep,
+      steps: this.config.steps,
+      backend: this.backend,
+      resumed: this.startStep > 0,
+    });
   }
 
   /**
@@ -267,8 +339,12 @@ export class RunSession {
     const tensor = t.firstNonFinite();
     const lossBad = row && ![row.train_loss, row.test_loss].every(Number.isFinite);
     if (tensor || lossBad) {
-      const what = tensor ? `${tensor} holds NaN or infinite values` : `the ${Number.isFinite(row!.train_loss) ? 'test' : 'train'} loss is ${Number.isFinite(row!.train_loss) ? row!.test_loss : row!.train_loss}`;
-      throw new NonFiniteError(`training diverged at step ${step} in ${this.options.dir}: ${what}; the run stops here and its last good state is kept`);
+      const what = tensor
+        ? `${tensor} holds NaN or infinite values`
+        : `the ${Number.isFinite(row!.train_loss) ? 'test' : 'train'} loss is ${Number.isFinite(row!.train_loss) ? row!.test_loss : row!.train_loss}`;
+      throw new NonFiniteError(
+        `training diverged at step ${step} in ${this.options.dir}: ${what}; the run stops here and its last good state is kept`,
+      );
     }
   }
 
@@ -298,13 +374,21 @@ export class RunSession {
   /** Whether a weights checkpoint is due after `step` updates (not at the loop's first step). */
   checkpointDue(step: number): boolean {
     const c = this.config;
-    return step > this.startStep && step < c.steps && ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || c.checkpointSteps.includes(step));
+    return (
+      step > this.startStep &&
+      step < c.steps &&
+      ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || c.checkpointSteps.includes(step))
+    );
   }
 
   /** Saves the weights after `step` updates as `checkpoints/step-NNNNNN`. */
   async checkpoint(t: RunTrainerView, step: number): Promise<void> {
     this.guard(t, step);
-    await this.store.saveWeights(`step-${String(step).padStart(6, '0')}`, this.shapes, t.getWeights(), { kind: 'step', step, configHash: this.hash });
+    await this.store.saveWeights(`step-${String(step).padStart(6, '0')}`, this.shapes, t.getWeights(), {
+      kind: 'step',
+      step,
+      configHash: this.hash,
+    });
     this.options.onEvent?.({ type: 'checkpoint', name: `step-${step}`, step });
   }
 
@@ -316,7 +400,11 @@ export class RunSession {
   /** Saves the resume state (refused, with a NonFiniteError, if anything is non-finite). */
   async saveResume(t: RunTrainerView, elapsedMs: number): Promise<void> {
     this.guard(t, t.updates);
-    await this.store.saveResume(this.shapes, t.getWeights(), t.getOptimizerState(), { step: t.updates, configHash: this.hash, elapsedMs });
+    await this.store.saveResume(this.shapes, t.getWeights(), t.getOptimizerState(), {
+      step: t.updates,
+      configHash: this.hash,
+      elapsedMs,
+    });
   }
 
   /** Saves the state of an interrupted run and reports it. */
@@ -329,9 +417,18 @@ export class RunSession {
   /** Writes the final checkpoint, resume state and summary of a finished run. */
   async finish(t: RunTrainerView, elapsedMs: number): Promise<RunResult> {
     this.guard(t, this.config.steps);
-    await this.store.saveWeights('final', this.shapes, t.getWeights(), { kind: 'final', step: this.config.steps, configHash: this.hash });
+    await this.store.saveWeights('final', this.shapes, t.getWeights(), {
+      kind: 'final',
+      step: this.config.steps,
+      configHash: this.hash,
+    });
     await this.saveResume(t, elapsedMs);
-    const summary = summarize(this.store.readMetrics() as unknown as EvalRow[], { steps: this.config.steps, evalEvery: this.config.evalEvery, backend: this.backend, elapsedMs });
+    const summary = summarize(this.store.readMetrics() as unknown as EvalRow[], {
+      steps: this.config.steps,
+      evalEvery: this.config.evalEvery,
+      backend: this.backend,
+      elapsedMs,
+    });
     this.store.writeJson('summary.json', summary);
     this.options.onEvent?.({ type: 'finish', summary });
     return { status: 'finished', dir: this.options.dir, step: this.config.steps, summary, config: this.config };
@@ -339,7 +436,13 @@ export class RunSession {
 
   /** The result for a run that had already finished. */
   alreadyFinished(): RunResult {
-    return { status: 'already-finished', dir: this.options.dir, step: this.finished!.steps, summary: this.finished!, config: this.config };
+    return {
+      status: 'already-finished',
+      dir: this.options.dir,
+      step: this.finished!.steps,
+      summary: this.finished!,
+      config: this.config,
+    };
   }
 
   /** Releases the folder lock. */

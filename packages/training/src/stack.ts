@@ -23,7 +23,11 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * What runs must share to train in one stack: model kind and options, backend, and data sizes
  * (task name and options except the seed-dependent split). Runs with equal keys may be stacked.
  */
-export function stackKey(config: { model: Record<string, unknown>; task: Record<string, unknown>; backend: string }): string {
+export function stackKey(config: {
+  model: Record<string, unknown>;
+  task: Record<string, unknown>;
+  backend: string;
+}): string {
   return JSON.stringify({ model: config.model, task: config.task, backend: config.backend });
 }
 
@@ -59,7 +63,10 @@ export async function runStack(runs: RunOptions[], stackOptions: StackOptions = 
       // a bad config fails its own run when opened
     }
   }
-  if (given.size > 1) throw new ConfigError(`runStack: these runs cannot share a stack (their model, task or backend differ): ${runs.map((o) => o.dir).join(', ')}`);
+  if (given.size > 1)
+    throw new ConfigError(
+      `runStack: these runs cannot share a stack (their model, task or backend differ): ${runs.map((o) => o.dir).join(', ')}`,
+    );
   const sessions: Array<RunSession | null> = [];
   try {
     for (const [i, options] of runs.entries()) {
@@ -75,7 +82,10 @@ export async function runStack(runs: RunOptions[], stackOptions: StackOptions = 
     const live = sessions.flatMap((s, i) => (s && !s.finished ? [{ s, i }] : []));
     if (live.length === 0) return outcomes;
     const keys = new Set(live.map(({ s }) => stackKey(s.config as never)));
-    if (keys.size > 1) throw new ConfigError(`runStack: these runs cannot share a stack (their model, task or backend differ): ${live.map(({ s }) => s.options.dir).join(', ')}`);
+    if (keys.size > 1)
+      throw new ConfigError(
+        `runStack: these runs cannot share a stack (their model, task or backend differ): ${live.map(({ s }) => s.options.dir).join(', ')}`,
+      );
     const model = live[0]!.s.model;
     if (!canStack(model)) {
       // A model without a stacked forward pass: the solo loop, one run at a time, in the same folders.
@@ -163,7 +173,8 @@ async function trainStack(
       if (trainer.activeCount === 0) break;
       if (iteration % YIELD_EVERY === 0) {
         await yieldToEventLoop();
-        const aborted = stackOptions.signal?.aborted || live.some(({ i }, r) => trainer.isActive(r) && runs[i]!.signal?.aborted);
+        const aborted =
+          stackOptions.signal?.aborted || live.some(({ i }, r) => trainer.isActive(r) && runs[i]!.signal?.aborted);
         if (aborted) {
           tick();
           for (const [r, { s, i }] of live.entries()) {

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { adamwUpdateStacked, crossEntropyFirstOrderStacked, crossEntropyStacked, meanSquaredErrorStacked, type AdamWConstants } from '@grokking-tickets/backend';
+import {
+  adamwUpdateStacked,
+  crossEntropyFirstOrderStacked,
+  crossEntropyStacked,
+  meanSquaredErrorStacked,
+  type AdamWConstants,
+} from '@grokking-tickets/backend';
 import {
   disposeBatch,
   disposeStackedBatch,
@@ -71,11 +77,14 @@ export class StackedTrainer {
   private readonly maskArrays: (NamedArrays | undefined)[];
   /** Bumped by every update: caches of read-backs are valid for one version. */
   private version = 0;
-  private cache: { version: number; arrays?: Record<string, Float32Array>; nonFinite?: (string | null)[] } = { version: -1 };
+  private cache: { version: number; arrays?: Record<string, Float32Array>; nonFinite?: (string | null)[] } = {
+    version: -1,
+  };
 
   constructor(init: StackedTrainerInit) {
     const { model, members } = init;
-    if (!canStack(model)) throw new Error(`model "${model.kind}" has no stacked forward pass; train its runs one at a time`);
+    if (!canStack(model))
+      throw new Error(`model "${model.kind}" has no stacked forward pass; train its runs one at a time`);
     if (members.length < 1) throw new Error('a stack needs at least one run');
     this.model = model;
     this.size = members.length;
@@ -91,7 +100,11 @@ export class StackedTrainer {
     this.active = members.map(() => true);
     this.maskArrays = members.map((mb) => mb.masks);
     const k = this.size;
-    const stackArrays = (pick: (mb: StackMember) => Float32Array | undefined, fill: number, size: number): Float32Array => {
+    const stackArrays = (
+      pick: (mb: StackMember) => Float32Array | undefined,
+      fill: number,
+      size: number,
+    ): Float32Array => {
       const out = new Float32Array(k * size);
       members.forEach((mb, r) => {
         const a = pick(mb);
@@ -104,14 +117,35 @@ export class StackedTrainer {
       for (const p of model.params) {
         const shape = [k, ...p.shape];
         const n = sizeOf(p.shape);
-        if (members.some((mb) => mb.masks?.[p.name])) this.masks[p.name] = tf.keep(tf.tensor(stackArrays((mb) => mb.masks?.[p.name], 1, n), shape));
-        const w = tf.tensor(stackArrays((mb) => (mb.resume ? mb.resume.weights[p.name] : mb.weights[p.name]), 0, n), shape);
+        if (members.some((mb) => mb.masks?.[p.name]))
+          this.masks[p.name] = tf.keep(
+            tf.tensor(
+              stackArrays((mb) => mb.masks?.[p.name], 1, n),
+              shape,
+            ),
+          );
+        const w = tf.tensor(
+          stackArrays((mb) => (mb.resume ? mb.resume.weights[p.name] : mb.weights[p.name]), 0, n),
+          shape,
+        );
         // Masked weights are zeroed once at the start (as the solo Trainer does).
         const start = this.masks[p.name] ? tf.mul(w, this.masks[p.name]!) : w;
         this.vars[p.name] = tf.variable(start, true);
         this.varList.push(this.vars[p.name]!);
-        this.m[p.name] = tf.variable(tf.tensor(stackArrays((mb) => mb.resume?.state.m[p.name], 0, n), shape), false);
-        this.v[p.name] = tf.variable(tf.tensor(stackArrays((mb) => mb.resume?.state.v[p.name], 0, n), shape), false);
+        this.m[p.name] = tf.variable(
+          tf.tensor(
+            stackArrays((mb) => mb.resume?.state.m[p.name], 0, n),
+            shape,
+          ),
+          false,
+        );
+        this.v[p.name] = tf.variable(
+          tf.tensor(
+            stackArrays((mb) => mb.resume?.state.v[p.name], 0, n),
+            shape,
+          ),
+          false,
+        );
       }
     });
     this.train = model.prepareStacked!(members.map((mb) => mb.train));
@@ -152,14 +186,24 @@ export class StackedTrainer {
     tf.tidy(() => {
       const { grads } = tf.variableGrads(() => {
         const logits = this.model.forwardStacked!(this.effective(), this.train);
-        const losses = this.model.loss === 'mse' ? meanSquaredErrorStacked(logits, this.train.targets) : crossEntropyFirstOrderStacked(logits, this.train.targets);
+        const losses =
+          this.model.loss === 'mse'
+            ? meanSquaredErrorStacked(logits, this.train.targets)
+            : crossEntropyFirstOrderStacked(logits, this.train.targets);
         // d(Σ_r loss_r)/dθ_r = d loss_r/dθ_r: the runs do not interact.
         return tf.sum(losses) as tf.Scalar;
       }, this.varList);
       const constants: (AdamWConstants | null)[] = this.options.map((o, r) => {
         if (!this.active[r]) return null;
         const t = this.t[r]! + 1;
-        return { beta1: o.beta1, beta2: o.beta2, eps: o.eps, decay: 1 - o.lr * o.weightDecay, bc2Sqrt: Math.sqrt(1 - o.beta2 ** t), stepSize: o.lr / (1 - o.beta1 ** t) };
+        return {
+          beta1: o.beta1,
+          beta2: o.beta2,
+          eps: o.eps,
+          decay: 1 - o.lr * o.weightDecay,
+          bc2Sqrt: Math.sqrt(1 - o.beta2 ** t),
+          stepSize: o.lr / (1 - o.beta1 ** t),
+        };
       });
       for (const [name, p] of Object.entries(this.vars)) {
         const [p2, m2, v2] = adamwUpdateStacked(p, grads[p.name]!, this.m[name]!, this.v[name]!, constants);
@@ -184,7 +228,10 @@ export class StackedTrainer {
       const w = this.effective();
       const score = (batch: StackedBatch, labels: tf.Tensor2D) => {
         const logits = this.model.forwardStacked!(w, batch);
-        const loss = this.model.loss === 'mse' ? meanSquaredErrorStacked(logits, batch.targets) : crossEntropyStacked(logits, batch.targets);
+        const loss =
+          this.model.loss === 'mse'
+            ? meanSquaredErrorStacked(logits, batch.targets)
+            : crossEntropyStacked(logits, batch.targets);
         const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 2), labels), 'float32'), 1);
         return [loss, tf.div(correct, batch.size)];
       };
@@ -192,7 +239,12 @@ export class StackedTrainer {
         const flat = list.map((t) => tf.reshape(t, [k, -1]));
         const l1 = flat.map((t) => tf.sum(tf.abs(t), 1));
         const l2sq = flat.map((t) => tf.sum(tf.square(t), 1));
-        return { l1, l2sq, l1Mean: tf.div(tf.addN(l1), list.length), l2Mean: tf.div(tf.addN(l2sq.map((x) => tf.sqrt(x))), list.length) };
+        return {
+          l1,
+          l2sq,
+          l1Mean: tf.div(tf.addN(l1), list.length),
+          l2Mean: tf.div(tf.addN(l2sq.map((x) => tf.sqrt(x))), list.length),
+        };
       };
       const stored = norms(Object.values(this.vars));
       const eff = norms(Object.values(w));
@@ -206,7 +258,10 @@ export class StackedTrainer {
         tf.addN(eff.l1),
         tf.sqrt(tf.addN(eff.l2sq)),
       ];
-      return tf.stack(parts.map((t) => tf.reshape(t, [k])), 1); // K × 10
+      return tf.stack(
+        parts.map((t) => tf.reshape(t, [k])),
+        1,
+      ); // K × 10
     });
     const read = values.dataSync();
     values.dispose();
@@ -279,7 +334,12 @@ export class StackedTrainer {
         ...Object.entries(this.m).map(([n, t]) => [`adam_m/${n}`, t] as [string, tf.Tensor]),
         ...Object.entries(this.v).map(([n, t]) => [`adam_v/${n}`, t] as [string, tf.Tensor]),
       ];
-      const flags = tf.tidy(() => tf.stack(named.map(([, t]) => tf.cast(tf.all(tf.isFinite(tf.reshape(t, [k, -1])), 1), 'float32')), 1)); // K × T
+      const flags = tf.tidy(() =>
+        tf.stack(
+          named.map(([, t]) => tf.cast(tf.all(tf.isFinite(tf.reshape(t, [k, -1])), 1), 'float32')),
+          1,
+        ),
+      ); // K × T
       const ok = flags.dataSync();
       flags.dispose();
       this.cache.nonFinite = Array.from({ length: k }, (_, r) => {
@@ -328,7 +388,14 @@ export class StackedTrainer {
 
   /** Frees every tensor this trainer owns. */
   dispose(): void {
-    tf.dispose([...this.varList, ...Object.values(this.m), ...Object.values(this.v), ...Object.values(this.masks), this.trainLabels, this.testLabels]);
+    tf.dispose([
+      ...this.varList,
+      ...Object.values(this.m),
+      ...Object.values(this.v),
+      ...Object.values(this.masks),
+      this.trainLabels,
+      this.testLabels,
+    ]);
     disposeStackedBatch(this.train);
     disposeStackedBatch(this.test);
   }

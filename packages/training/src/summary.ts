@@ -22,7 +22,10 @@ export interface RunSummary {
 }
 
 /** Builds the summary from every metrics row of a run (pure). */
-export function summarize(rows: readonly EvalRow[], info: { steps: number; evalEvery: number; backend: string; elapsedMs: number }): RunSummary {
+export function summarize(
+  rows: readonly EvalRow[],
+  info: { steps: number; evalEvery: number; backend: string; elapsedMs: number },
+): RunSummary {
   const last = rows[rows.length - 1];
   if (!last) throw new Error('cannot summarise a run with no metrics');
   return {

@@ -135,7 +135,12 @@ registerTask({
       seed,
       codeCompat: Boolean(config.codeCompat),
     });
-    const batch = (s: typeof ds.train): Batch => ({ kind: 'images', images: s.images, dim: s.width * s.height, labels: s.labels });
+    const batch = (s: typeof ds.train): Batch => ({
+      kind: 'images',
+      images: s.images,
+      dim: s.width * s.height,
+      labels: s.labels,
+    });
     return { train: batch(ds.train), test: batch(ds.test), numClasses: 10, artifacts: {} };
   },
 });

@@ -96,7 +96,10 @@ export class Trainer {
   /** One full-batch AdamW update on the training loss. */
   step(): void {
     tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => modelLoss(this.model, this.effective(), this.train, { firstOrder: true }), this.varList);
+      const { grads } = tf.variableGrads(
+        () => modelLoss(this.model, this.effective(), this.train, { firstOrder: true }),
+        this.varList,
+      );
       const byName: NamedTensors = {};
       for (const [name, v] of Object.entries(this.vars)) byName[name] = grads[v.name]!;
       this.optimizer.apply(byName);
@@ -110,14 +113,20 @@ export class Trainer {
       const score = (batch: PreparedBatch, labels: tf.Tensor1D) => {
         const logits = this.model.forward(w, batch);
         // Reuses the logits already computed for accuracy instead of a second forward pass.
-        const loss = this.model.loss === 'mse' ? meanSquaredError(logits, batch.targets) : crossEntropy(logits, batch.targets);
+        const loss =
+          this.model.loss === 'mse' ? meanSquaredError(logits, batch.targets) : crossEntropy(logits, batch.targets);
         const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'));
         return [loss, tf.div(correct, batch.size)];
       };
       const norms = (list: tf.Tensor[]) => {
         const l1 = list.map((t) => tf.sum(tf.abs(t)));
         const l2sq = list.map((t) => tf.sum(tf.square(t)));
-        return { l1, l2sq, l1Mean: tf.div(tf.addN(l1), list.length), l2Mean: tf.div(tf.addN(l2sq.map((x) => tf.sqrt(x))), list.length) };
+        return {
+          l1,
+          l2sq,
+          l1Mean: tf.div(tf.addN(l1), list.length),
+          l2Mean: tf.div(tf.addN(l2sq.map((x) => tf.sqrt(x))), list.length),
+        };
       };
       const stored = norms(Object.values(this.vars));
       const eff = norms(Object.values(w));
@@ -135,7 +144,8 @@ export class Trainer {
     });
     const read = values.dataSync();
     values.dispose();
-    const [train_loss, train_acc, test_loss, test_acc, l1norm, l2norm, l1mask_norm, l2mask_norm, l1_global, l2_global] = Array.from(read) as number[];
+    const [train_loss, train_acc, test_loss, test_acc, l1norm, l2norm, l1mask_norm, l2mask_norm, l1_global, l2_global] =
+      Array.from(read) as number[];
     return {
       step: this.updates,
       train_loss: train_loss!,
@@ -216,4 +226,3 @@ export class Trainer {
     disposeBatch(this.test);
   }
 }
-

@@ -8,7 +8,16 @@ const fixture = JSON.parse(fs.readFileSync(new URL('./fixtures/adamw.json', impo
   shape: [number, number];
   theta0: number[];
   grads: number[][];
-  cases: Array<{ lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; thetas: number[][]; m: number[]; v: number[] }>;
+  cases: Array<{
+    lr: number;
+    beta1: number;
+    beta2: number;
+    eps: number;
+    weightDecay: number;
+    thetas: number[][];
+    m: number[];
+    v: number[];
+  }>;
 };
 
 beforeAll(async () => {

@@ -5,7 +5,15 @@ import { initBackend } from '@grokking-tickets/backend';
 import { createModel, initialWeights } from '@grokking-tickets/models';
 import { RunStore } from '@grokking-tickets/run-store';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeRun, configHash, resolveTrainConfig, runTraining, type AnalysisRow, type EvalRow, type TrainConfigInput } from '../src/index.js';
+import {
+  analyzeRun,
+  configHash,
+  resolveTrainConfig,
+  runTraining,
+  type AnalysisRow,
+  type EvalRow,
+  type TrainConfigInput,
+} from '../src/index.js';
 
 // analysisEvery = checkpointEvery, so every checkpoint has a logged analysis row to compare with.
 const SMALL: TrainConfigInput = {
@@ -21,12 +29,31 @@ const SMALL: TrainConfigInput = {
   backend: 'wasm',
 };
 const MODEL = { vocab: 11, dEmb: 32, dModel: 16 };
-const ANALYSIS_KEYS = ['freq_entropy_in', 'freq_shannon_in', 'gini_in', 'key_freqs_in', 'freq_entropy_out', 'freq_shannon_out', 'gini_out', 'key_freqs_out', 'restricted_loss_train', 'restricted_loss_all', 'excluded_loss_train', 'excluded_loss_all'];
+const ANALYSIS_KEYS = [
+  'freq_entropy_in',
+  'freq_shannon_in',
+  'gini_in',
+  'key_freqs_in',
+  'freq_entropy_out',
+  'freq_shannon_out',
+  'gini_out',
+  'key_freqs_out',
+  'restricted_loss_train',
+  'restricted_loss_all',
+  'excluded_loss_train',
+  'excluded_loss_all',
+];
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-analysis-'));
-const readJsonl = <T>(file: string): T[] => fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as T);
+const readJsonl = <T>(file: string): T[] =>
+  fs
+    .readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as T);
 /** Keeps only the analysis fields of a row (what JSON holds: NaN becomes null). */
-const analysisOf = (row: Record<string, unknown>) => JSON.parse(JSON.stringify(Object.fromEntries(ANALYSIS_KEYS.map((k) => [k, row[k]]))));
+const analysisOf = (row: Record<string, unknown>) =>
+  JSON.parse(JSON.stringify(Object.fromEntries(ANALYSIS_KEYS.map((k) => [k, row[k]]))));
 /** Every third weight pruned, as a fixed mask pattern. */
 const thirdMasks = () => {
   const w = initialWeights(createModel('mlp', MODEL), 3);
@@ -45,7 +72,8 @@ describe('analysis rows of a training run', () => {
     expect(rows.filter((r) => 'freq_entropy_in' in r).map((r) => r.step)).toEqual([0, 40, 80, 120, 130]);
     for (const r of rows) {
       // every evaluation row carries the norms, masked and unmasked
-      for (const k of ['l1norm', 'l2norm', 'l1mask_norm', 'l2mask_norm', 'l1_global', 'l2_global']) expect(Number.isFinite(r[k] as number), k).toBe(true);
+      for (const k of ['l1norm', 'l2norm', 'l1mask_norm', 'l2mask_norm', 'l1_global', 'l2_global'])
+        expect(Number.isFinite(r[k] as number), k).toBe(true);
     }
     const withAnalysis = rows.find((r) => r.step === 40)!;
     for (const k of ANALYSIS_KEYS) expect(withAnalysis, k).toHaveProperty(k);
@@ -115,7 +143,12 @@ describe('analyzeRun', () => {
     const store = new RunStore(dir);
     const hash = configHash(resolveTrainConfig(config));
     const shapes = { W_E: [dEmb, p], W_in: [dModel, dEmb], W_out: [dEmb, dModel], W_U: [dEmb, p] };
-    await store.saveWeights('step-000010', shapes, { W_E, W_in, W_out, W_U }, { kind: 'step', step: 10, configHash: hash });
+    await store.saveWeights(
+      'step-000010',
+      shapes,
+      { W_E, W_in, W_out, W_U },
+      { kind: 'step', step: 10, configHash: hash },
+    );
     const { rows } = await analyzeRun(dir, { write: false });
     expect(fs.existsSync(path.join(dir, 'analysis.jsonl'))).toBe(false);
     const r = rows.find((x) => x.checkpoint === 'step-000010')!;

@@ -31,7 +31,11 @@ const SMALL: TrainConfigInput = {
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'gt-run-'));
 const readRows = (dir: string): EvalRow[] =>
-  fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as EvalRow);
+  fs
+    .readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as EvalRow);
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -57,15 +61,27 @@ describe('config', () => {
     expect(() => resolveTrainConfig({ steps: 1e9 })).toThrow(/^steps: must be <= 100000000, got 1000000000$/);
     expect(() => resolveTrainConfig({ seed: 1.5 })).toThrow(/^seed: must be an integer, got 1.5$/);
     expect(() => resolveTrainConfig({ task: { name: 'sorting' } })).toThrow(/unknown task "sorting"/);
-    expect(() => resolveTrainConfig({ task: { name: 'modular', q: 3 } as never })).toThrow(/^task: unknown field "q" \(fields: op, p, trainFraction, symmetric\)$/);
+    expect(() => resolveTrainConfig({ task: { name: 'modular', q: 3 } as never })).toThrow(
+      /^task: unknown field "q" \(fields: op, p, trainFraction, symmetric\)$/,
+    );
     expect(() => resolveTrainConfig({ task: { p: null } as never })).toThrow(/^task.p: must be a number, got null$/);
-    expect(() => resolveTrainConfig({ task: { op: '' } })).toThrow(/^task.op: must be one of "add", "subtract", "x2xyy2", "rand", got ""$/);
+    expect(() => resolveTrainConfig({ task: { op: '' } })).toThrow(
+      /^task.op: must be one of "add", "subtract", "x2xyy2", "rand", got ""$/,
+    );
     expect(() => resolveTrainConfig({ task: null } as never)).toThrow(/^task: must be an object, got null$/);
-    expect(() => resolveTrainConfig({ model: { kind: 'mnist-mlp' } })).toThrow(/reads images but task "modular" gives pairs/);
+    expect(() => resolveTrainConfig({ model: { kind: 'mnist-mlp' } })).toThrow(
+      /reads images but task "modular" gives pairs/,
+    );
     expect(() => resolveTrainConfig({ optimizer: { lr: -1 } })).toThrow(/^optimizer.lr: must be > 0, got -1$/);
-    expect(() => resolveTrainConfig({ optimizer: { lrr: 1 } } as never)).toThrow(/^optimizer: unknown field "lrr" \(fields: lr, beta1, beta2, eps, weightDecay\)$/);
-    expect(() => resolveTrainConfig({ backend: 'gpu' as never })).toThrow(/^backend: must be one of "auto", "tensorflow", "wasm", "cpu", got "gpu"$/);
-    expect(() => resolveTrainConfig({ steps: 100, checkpointSteps: [150] })).toThrow(/^checkpointSteps: step 150 is beyond the run's 100 steps$/);
+    expect(() => resolveTrainConfig({ optimizer: { lrr: 1 } } as never)).toThrow(
+      /^optimizer: unknown field "lrr" \(fields: lr, beta1, beta2, eps, weightDecay\)$/,
+    );
+    expect(() => resolveTrainConfig({ backend: 'gpu' as never })).toThrow(
+      /^backend: must be one of "auto", "tensorflow", "wasm", "cpu", got "gpu"$/,
+    );
+    expect(() => resolveTrainConfig({ steps: 100, checkpointSteps: [150] })).toThrow(
+      /^checkpointSteps: step 150 is beyond the run's 100 steps$/,
+    );
   });
 });
 
@@ -77,9 +93,18 @@ describe('Trainer', () => {
     const weights = initialWeights(model, 3);
     let maskArrays;
     if (masks) {
-      maskArrays = Object.fromEntries(Object.entries(weights).map(([k, w]) => [k, w.map((_, i) => (i % 3 === 0 ? 0 : 1))]));
+      maskArrays = Object.fromEntries(
+        Object.entries(weights).map(([k, w]) => [k, w.map((_, i) => (i % 3 === 0 ? 0 : 1))]),
+      );
     }
-    return new Trainer({ model, weights, masks: maskArrays, optimizer: config.optimizer, train: data.train, test: data.test });
+    return new Trainer({
+      model,
+      weights,
+      masks: maskArrays,
+      optimizer: config.optimizer,
+      train: data.train,
+      test: data.test,
+    });
   };
 
   it('fits the training set of a tiny task and is deterministic', () => {
@@ -125,7 +150,16 @@ describe('runTraining', () => {
     const events: string[] = [];
     const res = await runTraining({ config: SMALL, dir, onEvent: (e) => events.push(e.type) });
     expect(res.status).toBe('finished');
-    for (const f of ['config.json', 'metrics.jsonl', 'summary.json', 'checkpoints/init.safetensors', 'checkpoints/init.json', 'checkpoints/step-000100.safetensors', 'checkpoints/final.safetensors', 'state/resume.safetensors']) {
+    for (const f of [
+      'config.json',
+      'metrics.jsonl',
+      'summary.json',
+      'checkpoints/init.safetensors',
+      'checkpoints/init.json',
+      'checkpoints/step-000100.safetensors',
+      'checkpoints/final.safetensors',
+      'state/resume.safetensors',
+    ]) {
       expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
     }
     const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
@@ -169,7 +203,8 @@ describe('runTraining', () => {
     expect(readRows(part)).toEqual(readRows(full));
     const a = await loadCheckpoint(path.join(full, 'checkpoints/final.safetensors'));
     const b = await loadCheckpoint(path.join(part, 'checkpoints/final.safetensors'));
-    for (const k of Object.keys(a.tensors)) expect(Array.from(b.tensors[k]!.data as Float32Array)).toEqual(Array.from(a.tensors[k]!.data as Float32Array));
+    for (const k of Object.keys(a.tensors))
+      expect(Array.from(b.tensors[k]!.data as Float32Array)).toEqual(Array.from(a.tensors[k]!.data as Float32Array));
     // resuming a finished run does nothing
     expect((await runTraining({ dir: part, mode: 'resume' })).status).toBe('already-finished');
   });

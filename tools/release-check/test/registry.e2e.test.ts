@@ -23,7 +23,10 @@ const npmrc = path.join(work, 'npmrc');
 const PACKAGES = fs
   .readdirSync(path.join(ROOT, 'packages'))
   .filter((d) => fs.existsSync(path.join(ROOT, 'packages', d, 'package.json')))
-  .map((d) => ({ dir: path.join(ROOT, 'packages', d), json: JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', d, 'package.json'), 'utf8')) }))
+  .map((d) => ({
+    dir: path.join(ROOT, 'packages', d),
+    json: JSON.parse(fs.readFileSync(path.join(ROOT, 'packages', d, 'package.json'), 'utf8')),
+  }))
   .filter((p) => !p.json.private)
   .sort((a, b) => a.json.name.localeCompare(b.json.name));
 
@@ -44,14 +47,23 @@ function freePort(): Promise<number> {
 }
 
 const npm = (args: string[], cwd: string, timeout = 300_000) =>
-  execFileSync('npm', [...args, '--userconfig', npmrc, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('npm', [...args, '--userconfig', npmrc, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    timeout,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 
 function duBytes(dir: string): number {
   return Number(execFileSync('du', ['-sb', dir], { encoding: 'utf8' }).split('\t')[0]);
 }
 
 const npmAsync = (args: string[], cwd: string) =>
-  promisify(execFile)('npm', [...args, '--userconfig', npmrc, '--no-audit', '--no-fund', '--loglevel=error'], { cwd, encoding: 'utf8', timeout: 600_000 });
+  promisify(execFile)('npm', [...args, '--userconfig', npmrc, '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd,
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
 
 /** The empty project each package is installed into, alone. */
 const projectOf = (name: string) => path.join(work, 'projects', name.replace('/', '__'));
@@ -91,7 +103,11 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  registry = spawn(process.execPath, [VERDACCIO, '--config', path.join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  registry = spawn(
+    process.execPath,
+    [VERDACCIO, '--config', path.join(work, 'config.yaml'), '--listen', `127.0.0.1:${port}`],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   // Ready when the port accepts connections (event-driven: retry on each refusal, bounded count).
   for (let attempt = 0; ; attempt++) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -122,7 +138,11 @@ beforeAll(async () => {
     // Nx built every package before this test (its `^build` dependency); packing with the prepack
     // build would rebuild dist/ in place while other packages' tests run from it.
     expect(p.json.scripts?.prepack, `${p.json.name} builds before it is packed`).toMatch(/:build/);
-    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', path.join(work, 'tarballs')], { cwd: p.dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('npm', ['pack', '--ignore-scripts', '--pack-destination', path.join(work, 'tarballs')], {
+      cwd: p.dir,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     // npm's tarball name: the package name without '@', '/' → '-', then the version.
     const file = `${(p.json.name as string).replace('@', '').replace('/', '-')}-${p.json.version}.tgz`;
     npm(['publish', path.join(work, 'tarballs', file)], work);
@@ -133,7 +153,10 @@ beforeAll(async () => {
     for (let p = queue.shift(); p; p = queue.shift()) {
       const project = projectOf(p.json.name);
       fs.mkdirSync(project, { recursive: true });
-      fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'empty-project', version: '1.0.0', private: true, type: 'module' }));
+      fs.writeFileSync(
+        path.join(project, 'package.json'),
+        JSON.stringify({ name: 'empty-project', version: '1.0.0', private: true, type: 'module' }),
+      );
       try {
         await npmAsync(['install', p.json.name], project);
       } catch (e) {
@@ -157,7 +180,9 @@ describe('every package installs alone from a registry and runs its README examp
     if (unavailable) ctx.skip(`release check skipped: ${unavailable}`);
     const project = projectOf(name);
     expect(installErrors.get(name), `npm install ${name}`).toBeUndefined();
-    const installed = JSON.parse(fs.readFileSync(path.join(project, 'node_modules', ...name.split('/'), 'package.json'), 'utf8'));
+    const installed = JSON.parse(
+      fs.readFileSync(path.join(project, 'node_modules', ...name.split('/'), 'package.json'), 'utf8'),
+    );
     expect(installed.version).toBe(p.json.version);
     // What the package ships: its build, README and LICENSE; no source maps without sources.
     const shipped = path.join(project, 'node_modules', ...name.split('/'));
@@ -165,14 +190,22 @@ describe('every package installs alone from a registry and runs its README examp
     expect(fs.existsSync(path.join(shipped, 'dist', 'index.js')), 'dist/index.js').toBe(true);
     const maps = execFileSync('find', [shipped, '-name', '*.map'], { encoding: 'utf8' }).trim();
     expect(maps, 'no source maps').toBe('');
-    sizes[name] = { bytes: duBytes(path.join(project, 'node_modules')), packages: fs.readdirSync(path.join(project, 'node_modules')).length };
+    sizes[name] = {
+      bytes: duBytes(path.join(project, 'node_modules')),
+      packages: fs.readdirSync(path.join(project, 'node_modules')).length,
+    };
     const examples = runnableExamples(fs.readFileSync(path.join(p.dir, 'README.md'), 'utf8'));
     expect(examples.length, `${name}/README.md has a runnable js example`).toBeGreaterThan(0);
     examples.forEach((code, i) => {
       const file = path.join(project, `example-${i}.mjs`);
       fs.writeFileSync(file, code);
       try {
-        execFileSync(process.execPath, [file], { cwd: project, encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'pipe'] });
+        execFileSync(process.execPath, [file], {
+          cwd: project,
+          encoding: 'utf8',
+          timeout: 300_000,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
       } catch (e) {
         const err = e as { stderr?: string; stdout?: string };
         throw new Error(`${name} README example ${i + 1} failed:\n${err.stderr ?? ''}${err.stdout ?? ''}`);
@@ -180,7 +213,10 @@ describe('every package installs alone from a registry and runs its README examp
     });
     if (installed.bin) {
       for (const bin of Object.keys(installed.bin)) {
-        const out = execFileSync(path.join(project, 'node_modules', '.bin', bin), ['--version'], { cwd: project, encoding: 'utf8' });
+        const out = execFileSync(path.join(project, 'node_modules', '.bin', bin), ['--version'], {
+          cwd: project,
+          encoding: 'utf8',
+        });
         expect(out.trim()).toBe(installed.version);
       }
     }

@@ -22,10 +22,16 @@ describe('check-deps', () => {
     expect(packageOf('commander')).toBe('commander');
     expect(packageOf('./x.js')).toBeNull();
     expect(packageOf('node:fs')).toBeNull();
-    const found = importsOf(`import a from 'a';\nimport { b } from "@s/b/c";\nexport * from './local.js';\nconst c = await import('c');\nimport 'side';\nimport fs from 'fs';`);
+    const found = importsOf(
+      `import a from 'a';\nimport { b } from "@s/b/c";\nexport * from './local.js';\nconst c = await import('c');\nimport 'side';\nimport fs from 'fs';`,
+    );
     expect([...found].sort()).toEqual(['@s/b', 'a', 'c', 'side']);
     // an import inside a doc comment's example is not an import of the file
-    expect([...importsOf(`/**\n * @example\n * import { x } from 'in-doc';\n */\n// import y from 'in-line-comment';\nimport z from 'real';`)]).toEqual(['real']);
+    expect([
+      ...importsOf(
+        `/**\n * @example\n * import { x } from 'in-doc';\n */\n// import y from 'in-line-comment';\nimport z from 'real';`,
+      ),
+    ]).toEqual(['real']);
   });
 
   it('passes on this repository', () => {
@@ -36,7 +42,11 @@ describe('check-deps', () => {
     const ws = fakeWorkspace({
       'package.json': JSON.stringify({ devDependencies: { vitest: '1' } }),
       'packages/a/package.json': JSON.stringify({ name: '@grokking-tickets/a', version: '0.1.0' }),
-      'packages/b/package.json': JSON.stringify({ name: '@grokking-tickets/b', version: '0.1.0', dependencies: { '@grokking-tickets/a': '^0.1.0' } }),
+      'packages/b/package.json': JSON.stringify({
+        name: '@grokking-tickets/b',
+        version: '0.1.0',
+        dependencies: { '@grokking-tickets/a': '^0.1.0' },
+      }),
       'packages/b/src/index.ts': `import { x } from '@grokking-tickets/a';\nimport { y } from '@grokking-tickets/c';`,
       'packages/b/test/b.test.ts': `import { it } from 'vitest';`,
     });
@@ -51,7 +61,12 @@ describe('test-summary', () => {
   it('adds up reports and counts a missing report as a failure', () => {
     const ws = fakeWorkspace({
       'packages/a/package.json': JSON.stringify({ scripts: { test: 'vitest' } }),
-      'packages/a/test-results.json': JSON.stringify({ numPassedTests: 3, numFailedTests: 1, numPendingTests: 2, numFailedTestSuites: 1 }),
+      'packages/a/test-results.json': JSON.stringify({
+        numPassedTests: 3,
+        numFailedTests: 1,
+        numPendingTests: 2,
+        numFailedTestSuites: 1,
+      }),
       'packages/b/package.json': JSON.stringify({ scripts: { test: 'vitest' } }),
       'packages/b/test-results.json': JSON.stringify({ numPassedTests: 4, numFailedTests: 0, numFailedTestSuites: 1 }),
       'packages/c/package.json': JSON.stringify({ scripts: { test: 'vitest' } }),

@@ -26,17 +26,35 @@ function reduceToShape(grad: tf.Tensor, shape: number[]): tf.Tensor {
 }
 
 /** The stock formulation (transpose flags on the products), for backends where flags are fast. */
-function flaggedGradient(g: tf.Tensor, a: tf.Tensor, b: tf.Tensor, transposeA: boolean, transposeB: boolean): Record<string, () => tf.Tensor> {
+function flaggedGradient(
+  g: tf.Tensor,
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+): Record<string, () => tf.Tensor> {
   if (!transposeA && !transposeB) {
-    return { a: () => reduceToShape(tf.matMul(g, b, false, true), a.shape), b: () => reduceToShape(tf.matMul(a, g, true, false), b.shape) };
+    return {
+      a: () => reduceToShape(tf.matMul(g, b, false, true), a.shape),
+      b: () => reduceToShape(tf.matMul(a, g, true, false), b.shape),
+    };
   }
   if (!transposeA && transposeB) {
-    return { a: () => reduceToShape(tf.matMul(g, b, false, false), a.shape), b: () => reduceToShape(tf.matMul(g, a, true, false), b.shape) };
+    return {
+      a: () => reduceToShape(tf.matMul(g, b, false, false), a.shape),
+      b: () => reduceToShape(tf.matMul(g, a, true, false), b.shape),
+    };
   }
   if (transposeA && !transposeB) {
-    return { a: () => reduceToShape(tf.matMul(b, g, false, true), a.shape), b: () => reduceToShape(tf.matMul(a, g, false, false), b.shape) };
+    return {
+      a: () => reduceToShape(tf.matMul(b, g, false, true), a.shape),
+      b: () => reduceToShape(tf.matMul(a, g, false, false), b.shape),
+    };
   }
-  return { a: () => reduceToShape(tf.matMul(b, g, true, true), a.shape), b: () => reduceToShape(tf.matMul(g, a, true, true), b.shape) };
+  return {
+    a: () => reduceToShape(tf.matMul(b, g, true, true), a.shape),
+    b: () => reduceToShape(tf.matMul(g, a, true, true), b.shape),
+  };
 }
 
 /**

@@ -11,11 +11,43 @@ export const TRANSPOSE_INNER = 'GrokTransposeInner';
 
 /** The exports of fastKernels.wat (byte offsets into the tfjs-wasm heap, element counts). */
 interface FastExports {
-  sparse_lookup(table: number, rows: number, d: number, idx: number, val: number, n: number, k: number, out: number): void;
-  sparse_lookup_adjoint(dy: number, d: number, idx: number, val: number, n: number, k: number, out: number, rows: number): void;
+  sparse_lookup(
+    table: number,
+    rows: number,
+    d: number,
+    idx: number,
+    val: number,
+    n: number,
+    k: number,
+    out: number,
+  ): void;
+  sparse_lookup_adjoint(
+    dy: number,
+    d: number,
+    idx: number,
+    val: number,
+    n: number,
+    k: number,
+    out: number,
+    rows: number,
+  ): void;
   adamw(
-    p: number, g: number, m: number, v: number, outP: number, outM: number, outV: number, n: number,
-    b1: number, c1: number, b2: number, c2: number, bc2: number, eps: number, decay: number, step: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    outP: number,
+    outM: number,
+    outV: number,
+    n: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    bc2: number,
+    eps: number,
+    decay: number,
+    step: number,
   ): void;
   matmul(a: number, b: number, c: number, m: number, k: number, n: number, batch: number, transA: number): void;
   copy(dst: number, src: number, bytes: number): void;
@@ -96,7 +128,11 @@ const sparseLookupKernel: tf.KernelConfig = {
   kernelFunc: ({ inputs, backend }) => {
     const b = backend as unknown as WasmBackendLike;
     const k = kernelsFor(b)!;
-    const { table, indices, values } = inputs as { table: tf.TensorInfo; indices: tf.TensorInfo; values: tf.TensorInfo };
+    const { table, indices, values } = inputs as {
+      table: tf.TensorInfo;
+      indices: tf.TensorInfo;
+      values: tf.TensorInfo;
+    };
     const [rows, d] = table.shape as [number, number];
     const [n, width] = indices.shape as [number, number];
     const out = b.makeOutput([n, d], 'float32');
@@ -122,7 +158,16 @@ const sparseLookupAdjointKernel: tf.KernelConfig = {
     const out = b.makeOutput([rows, d], 'float32');
     if (rows * d > 0) {
       guarded(b, [out], 'sparseLookup gradient', () =>
-        k.sparse_lookup_adjoint(offset(b, dy), d, offset(b, indices), offset(b, values), n, width, offset(b, out), rows),
+        k.sparse_lookup_adjoint(
+          offset(b, dy),
+          d,
+          offset(b, indices),
+          offset(b, values),
+          n,
+          width,
+          offset(b, out),
+          rows,
+        ),
       );
     }
     return out;
@@ -141,7 +186,8 @@ const batchedMatMulKernel: tf.KernelConfig = {
     const [m, inner] = transposeA ? [c, r] : [r, c];
     const n = bt.shape[2]!;
     const out = b.makeOutput([batch, m, n], 'float32');
-    if (batch * m * n > 0) k.matmul(offset(b, a), offset(b, bt), offset(b, out), m, inner, n, batch, transposeA ? 1 : 0);
+    if (batch * m * n > 0)
+      k.matmul(offset(b, a), offset(b, bt), offset(b, out), m, inner, n, batch, transposeA ? 1 : 0);
     return out;
   },
 };
@@ -172,8 +218,22 @@ const adamwKernel: tf.KernelConfig = {
     const n = tf.util.sizeFromShape(p.shape);
     // JS numbers become f32 parameters exactly as tfjs turns them into float32 scalars.
     k.adamw(
-      offset(b, p), offset(b, g), offset(b, m), offset(b, v), offset(b, outP), offset(b, outM), offset(b, outV), n,
-      c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, c.bc2Sqrt, c.eps, c.decay, c.stepSize,
+      offset(b, p),
+      offset(b, g),
+      offset(b, m),
+      offset(b, v),
+      offset(b, outP),
+      offset(b, outM),
+      offset(b, outV),
+      n,
+      c.beta1,
+      1 - c.beta1,
+      c.beta2,
+      1 - c.beta2,
+      c.bc2Sqrt,
+      c.eps,
+      c.decay,
+      c.stepSize,
     );
     return outs;
   },
@@ -206,8 +266,24 @@ const adamwStackedKernel: tf.KernelConfig = {
     for (let r = 0; r < runs; r++) {
       const at = (base: number) => base + r * n * 4;
       if (c.active[r]) {
-        k.adamw(at(op!), at(og!), at(om!), at(ov!), at(oP!), at(oM!), at(oV!), n,
-          c.beta1[r]!, 1 - c.beta1[r]!, c.beta2[r]!, 1 - c.beta2[r]!, c.bc2Sqrt[r]!, c.eps[r]!, c.decay[r]!, c.stepSize[r]!);
+        k.adamw(
+          at(op!),
+          at(og!),
+          at(om!),
+          at(ov!),
+          at(oP!),
+          at(oM!),
+          at(oV!),
+          n,
+          c.beta1[r]!,
+          1 - c.beta1[r]!,
+          c.beta2[r]!,
+          1 - c.beta2[r]!,
+          c.bc2Sqrt[r]!,
+          c.eps[r]!,
+          c.decay[r]!,
+          c.stepSize[r]!,
+        );
       } else {
         k.copy(at(oP!), at(op!), n * 4);
         k.copy(at(oM!), at(om!), n * 4);
@@ -241,9 +317,17 @@ const checkedIndices = new WeakSet<object>();
 
 function checkLookupArgs(table: tf.Tensor, indices: tf.Tensor, values: tf.Tensor): void {
   if (table.rank !== 2) throw new Error(`sparseLookup: table must be 2-D, got shape [${table.shape}]`);
-  if (indices.rank !== 2 || indices.dtype !== 'int32') throw new Error(`sparseLookup: indices must be a 2-D int32 tensor, got ${indices.dtype} [${indices.shape}]`);
-  if (values.rank !== 2 || values.dtype !== 'float32' || values.shape[0] !== indices.shape[0] || values.shape[1] !== indices.shape[1]) {
-    throw new Error(`sparseLookup: values must be float32 of the indices' shape [${indices.shape}], got ${values.dtype} [${values.shape}]`);
+  if (indices.rank !== 2 || indices.dtype !== 'int32')
+    throw new Error(`sparseLookup: indices must be a 2-D int32 tensor, got ${indices.dtype} [${indices.shape}]`);
+  if (
+    values.rank !== 2 ||
+    values.dtype !== 'float32' ||
+    values.shape[0] !== indices.shape[0] ||
+    values.shape[1] !== indices.shape[1]
+  ) {
+    throw new Error(
+      `sparseLookup: values must be float32 of the indices' shape [${indices.shape}], got ${values.dtype} [${values.shape}]`,
+    );
   }
   if (checkedIndices.has(indices.dataId)) return;
   const rows = table.shape[0];
@@ -283,7 +367,8 @@ function denseRows(indices: tf.Tensor2D, values: tf.Tensor2D, rows: number): tf.
 }
 
 function sparseLookupAdjoint(dy: tf.Tensor, indices: tf.Tensor, values: tf.Tensor, rows: number): tf.Tensor2D {
-  if (fastKernelsActive()) return tf.engine().runKernel(SPARSE_LOOKUP_ADJOINT, { dy, indices, values }, { rows }) as tf.Tensor2D;
+  if (fastKernelsActive())
+    return tf.engine().runKernel(SPARSE_LOOKUP_ADJOINT, { dy, indices, values }, { rows }) as tf.Tensor2D;
   return tf.matMul(tf.transpose(denseRows(indices as tf.Tensor2D, values as tf.Tensor2D, rows)), dy as tf.Tensor2D);
 }
 
@@ -318,15 +403,31 @@ const sparseLookupAdjointGrad: tf.GradConfig = {
  * composition): returns [p', m', v']. On WASM one fused SIMD kernel; elsewhere tf ops. Both give
  * bit-identical float32 results.
  */
-export function adamwUpdate(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, c: AdamWConstants): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamwUpdate(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  c: AdamWConstants,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   if (fastKernelsActive() && p.dtype === 'float32' && g.dtype === 'float32') {
-    return tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, c as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return tf.engine().runKernel(ADAMW_UPDATE, { p, g, m, v }, c as unknown as tf.NamedAttrMap) as unknown as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
   }
   return adamwComposed(p, g, m, v, c);
 }
 
 /** The plain tf-op composition of {@link adamwUpdate} (any backend). */
-export function adamwComposed(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, c: AdamWConstants): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamwComposed(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  c: AdamWConstants,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   return tf.tidy(() => {
     const m2 = tf.add(tf.mul(m, c.beta1), tf.mul(g, 1 - c.beta1));
     const v2 = tf.add(tf.mul(v, c.beta2), tf.mul(tf.square(g), 1 - c.beta2));
@@ -343,7 +444,8 @@ export function adamwComposed(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Te
  */
 export function transposeInner(x: tf.Tensor3D): tf.Tensor3D {
   if (x.rank !== 3) throw new Error(`transposeInner: expected a [batch, rows, cols] tensor, got shape [${x.shape}]`);
-  if (fastKernelsActive() && x.dtype === 'float32') return tf.engine().runKernel(TRANSPOSE_INNER, { x }, {}) as tf.Tensor3D;
+  if (fastKernelsActive() && x.dtype === 'float32')
+    return tf.engine().runKernel(TRANSPOSE_INNER, { x }, {}) as tf.Tensor3D;
   return tf.transpose(x, [0, 2, 1]);
 }
 
@@ -383,7 +485,9 @@ export function batchedMatMul(a: tf.Tensor3D, b: tf.Tensor3D, options: { transpo
   const transposeA = options.transposeA ?? false;
   const inner = transposeA ? a.shape[1] : a.shape[2];
   if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0] || inner !== b.shape[1]) {
-    throw new Error(`batchedMatMul: shapes [${a.shape}]${transposeA ? ' (transposed)' : ''} and [${b.shape}] are not [batch, m, k] and [batch, k, n]`);
+    throw new Error(
+      `batchedMatMul: shapes [${a.shape}]${transposeA ? ' (transposed)' : ''} and [${b.shape}] are not [batch, m, k] and [batch, k, n]`,
+    );
   }
   if (fastKernelsActive() && a.dtype === 'float32' && b.dtype === 'float32') {
     return tf.engine().runKernel(BATCHED_MATMUL, { a, b }, { transposeA }) as tf.Tensor3D;
@@ -424,7 +528,13 @@ const batchedMatMulGrad: tf.GradConfig = {
  * (bit-identical), or is left unchanged where `constants[r]` is null (a frozen run: finished early,
  * or stopped). On WASM one kernel call for the stack; elsewhere the op composition per run.
  */
-export function adamwUpdateStacked(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: tf.Tensor, constants: (AdamWConstants | null)[]): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamwUpdateStacked(
+  p: tf.Tensor,
+  g: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  constants: (AdamWConstants | null)[],
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   const runs = constants.length;
   if (p.shape[0] !== runs) throw new Error(`adamwUpdateStacked: ${runs} runs' constants for a stack of ${p.shape[0]}`);
   if (fastKernelsActive() && p.dtype === 'float32' && g.dtype === 'float32') {
@@ -438,12 +548,20 @@ export function adamwUpdateStacked(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: 
       bc2Sqrt: pick((c) => c.bc2Sqrt),
       stepSize: pick((c) => c.stepSize),
     };
-    return tf.engine().runKernel(ADAMW_UPDATE_STACKED, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return tf
+      .engine()
+      .runKernel(ADAMW_UPDATE_STACKED, { p, g, m, v }, attrs as unknown as tf.NamedAttrMap) as unknown as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
   }
   return tf.tidy(() => {
     const split = (t: tf.Tensor) => tf.unstack(t);
     const [ps, gs, ms, vs] = [p, g, m, v].map(split) as [tf.Tensor[], tf.Tensor[], tf.Tensor[], tf.Tensor[]];
-    const outs = constants.map((c, r) => (c ? adamwComposed(ps[r]!, gs[r]!, ms[r]!, vs[r]!, c) : [ps[r]!, ms[r]!, vs[r]!]));
+    const outs = constants.map((c, r) =>
+      c ? adamwComposed(ps[r]!, gs[r]!, ms[r]!, vs[r]!, c) : [ps[r]!, ms[r]!, vs[r]!],
+    );
     return [0, 1, 2].map((i) => tf.stack(outs.map((o) => o[i]!))) as [tf.Tensor, tf.Tensor, tf.Tensor];
   });
 }
@@ -453,7 +571,14 @@ export function adamwUpdateStacked(p: tf.Tensor, g: tf.Tensor, m: tf.Tensor, v: 
  * registries are global to tfjs-core). Called when this package loads and by `initBackend`.
  */
 export function registerFastKernels(): void {
-  for (const k of [sparseLookupKernel, sparseLookupAdjointKernel, adamwKernel, batchedMatMulKernel, adamwStackedKernel, transposeInnerKernel]) {
+  for (const k of [
+    sparseLookupKernel,
+    sparseLookupAdjointKernel,
+    adamwKernel,
+    batchedMatMulKernel,
+    adamwStackedKernel,
+    transposeInnerKernel,
+  ]) {
     if (tf.getKernel(k.kernelName, 'wasm') == null) tf.registerKernel(k);
   }
   // Replaces the stock wasm Identity (registered when tfjs-backend-wasm loads).

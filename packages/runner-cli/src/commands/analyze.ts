@@ -15,7 +15,12 @@ interface AnalyzeFlags {
 function runFolders(dir: string): string[] {
   if (!fs.existsSync(path.join(dir, 'ticket.json'))) return [dir];
   const arms = path.join(dir, 'arms');
-  const out = fs.existsSync(arms) ? fs.readdirSync(arms).sort().map((a) => path.join(arms, a)) : [];
+  const out = fs.existsSync(arms)
+    ? fs
+        .readdirSync(arms)
+        .sort()
+        .map((a) => path.join(arms, a))
+    : [];
   if (fs.existsSync(path.join(dir, 'dense-source'))) out.push(path.join(dir, 'dense-source'));
   return out;
 }
@@ -51,12 +56,17 @@ export function registerAnalyze(program: Command, exit: (code: number) => void):
     .command('analyze')
     .summary("compute the Fourier analysis of a finished run's checkpoints")
     .description(
-      "Compute, for every checkpoint of a run folder (init, step-NNNNNN, final), the analysis a training run logs every --analysis-every steps (frequency entropies, Gini, key frequencies, restricted/excluded loss for (a+b) mod p, mask statistics) and write it to <run>/analysis.jsonl, so that runs trained without it can be reported. An experiment folder stands for its arms and dense run.",
+      'Compute, for every checkpoint of a run folder (init, step-NNNNNN, final), the analysis a training run logs every --analysis-every steps (frequency entropies, Gini, key frequencies, restricted/excluded loss for (a+b) mod p, mask statistics) and write it to <run>/analysis.jsonl, so that runs trained without it can be reported. An experiment folder stands for its arms and dense run.',
     )
     .argument('<folders...>', 'run folders (or ticket experiment folders)')
-    .addOption(new Option('--backend <name>', "tfjs backend for the logits (default: the run's)").choices([...BACKENDS]))
+    .addOption(
+      new Option('--backend <name>', "tfjs backend for the logits (default: the run's)").choices([...BACKENDS]),
+    )
     .option('--quiet', 'no progress output')
     .option('--json', 'print the files written as JSON on stdout');
-  examples(cmd, ['grokking-tickets analyze runs/dense-s0', 'grokking-tickets analyze runs/ticket-s0 && grokking-tickets report runs/ticket-s0']);
+  examples(cmd, [
+    'grokking-tickets analyze runs/dense-s0',
+    'grokking-tickets analyze runs/ticket-s0 && grokking-tickets report runs/ticket-s0',
+  ]);
   cmd.action(async (folders: string[], opts: AnalyzeFlags) => exit(await analyze(folders, opts)));
 }

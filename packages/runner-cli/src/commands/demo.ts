@@ -1,9 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { readTicketRecord, resolveTicketConfig, runTicket, ticketIdentity, type TicketConfigInput } from '@grokking-tickets/experiments';
+import {
+  readTicketRecord,
+  resolveTicketConfig,
+  runTicket,
+  ticketIdentity,
+  type TicketConfigInput,
+} from '@grokking-tickets/experiments';
 import { RunStore } from '@grokking-tickets/run-store';
-import { BACKENDS, codeDifference, type RunSummary, type TrainConfig, type TrainConfigInput } from '@grokking-tickets/training';
+import {
+  BACKENDS,
+  codeDifference,
+  type RunSummary,
+  type TrainConfig,
+  type TrainConfigInput,
+} from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { stringFlag } from '../flags.js';
 import { examples, printJson, withSignals, type RunFlags } from '../common.js';
@@ -47,12 +59,17 @@ async function demo(opts: DemoFlags): Promise<number> {
   const config: TicketConfigInput = { ...DEMO_TICKET, dense: { ...DEMO_CONFIG, backend: opts.backend } };
   const exists = fs.existsSync(path.join(dir, 'ticket.json'));
   if (!exists && fs.existsSync(dir) && fs.readdirSync(dir).length > 0 && !opts.force) {
-    throw new UsageError(`${dir} exists and holds something else; pass --force to replace it or --out to choose another folder`);
+    throw new UsageError(
+      `${dir} exists and holds something else; pass --force to replace it or --out to choose another folder`,
+    );
   }
   let mode: 'new' | 'resume' | 'force' = opts.force ? 'force' : exists ? 'resume' : 'new';
   if (mode === 'resume') {
     const stored = readTicketRecord(dir);
-    if (stored.identity !== ticketIdentity(resolveTicketConfig(config))) throw new UsageError(`${dir} holds a different experiment; pass --force to replace it or --out to choose another folder`);
+    if (stored.identity !== ticketIdentity(resolveTicketConfig(config)))
+      throw new UsageError(
+        `${dir} holds a different experiment; pass --force to replace it or --out to choose another folder`,
+      );
     const stale = staleReason(dir);
     if (stale) {
       if (!opts.quiet) process.stderr.write(`demo: ${stale}; starting the demo again\n`);
@@ -66,7 +83,9 @@ async function demo(opts: DemoFlags): Promise<number> {
     );
   }
   const reporter = ticketReporter(Boolean(opts.quiet), false, 'demo');
-  const result = await withSignals((signal) => runTicket({ config: mode === 'resume' ? undefined : config, dir, mode, signal, onEvent: reporter.onEvent })).finally(reporter.stop);
+  const result = await withSignals((signal) =>
+    runTicket({ config: mode === 'resume' ? undefined : config, dir, mode, signal, onEvent: reporter.onEvent }),
+  ).finally(reporter.stop);
   if (result.status === 'interrupted') {
     if (opts.json) printJson({ status: 'interrupted', dir });
     else process.stderr.write('demo: interrupted; run npm run demo again to continue\n');
@@ -77,7 +96,14 @@ async function demo(opts: DemoFlags): Promise<number> {
   const ticket = s.arms.find((a) => a.arm === 'ticket')!;
   const report = await reportInto(dir, 'grokking-tickets demo');
   if (opts.json) {
-    printJson({ status: 'finished', dir, dense: { dir: s.denseDir, summary: dense }, ticket, summary: path.join(dir, 'ticket-summary.json'), report: report.file });
+    printJson({
+      status: 'finished',
+      dir,
+      dense: { dir: s.denseDir, summary: dense },
+      ticket,
+      summary: path.join(dir, 'ticket-summary.json'),
+      report: report.file,
+    });
     return EXIT.ok;
   }
   const at = (v: number | null) => (v === null ? 'not reached' : `step ${v}`);
@@ -87,7 +113,9 @@ async function demo(opts: DemoFlags): Promise<number> {
       `  train accuracy >= 95% at ${at(dense.stepsTo.train_acc_0_95)}, test accuracy >= 95% at ${at(dense.stepsTo.test_acc_0_95)} (final test ${(dense.final.test_acc * 100).toFixed(2)}%)`,
       `ticket run: ${ticket.dir} (${ticket.keptWeights} of ${ticket.totalWeights} weights)`,
       `  train accuracy >= 95% at ${at(ticket.stepsToTrain95)}, test accuracy >= 95% at ${at(ticket.stepsToTest95)} (final test ${(ticket.finalTestAcc * 100).toFixed(2)}%)`,
-      ticket.speedupVsDense !== null ? `the grokking ticket generalised ${ticket.speedupVsDense.toFixed(1)}x sooner than the dense network` : '',
+      ticket.speedupVsDense !== null
+        ? `the grokking ticket generalised ${ticket.speedupVsDense.toFixed(1)}x sooner than the dense network`
+        : '',
       `summary: ${path.join(dir, 'ticket-summary.json')}`,
       '',
     ].join('\n'),
@@ -104,7 +132,9 @@ export function registerDemo(program: Command, exit: (code: number) => void): vo
     .description(
       'The paper in two runs: the dense MLP on (a+b) mod 67 memorises then groks (30 000 steps), and its grokking ticket (magnitude pruning at rate 0.6, rewound to θ0) groks far sooner (10 000 steps). Writes <out>/report.html (curves, norms, Fourier structure, masks) and prints its path. Resumes an interrupted demo, reprints a finished one, and starts again when the folder was made by other code versions.',
     )
-    .addOption(new Option('--out <dir>', 'experiment folder').default(path.join('runs', 'demo')).argParser(stringFlag('--out')))
+    .addOption(
+      new Option('--out <dir>', 'experiment folder').default(path.join('runs', 'demo')).argParser(stringFlag('--out')),
+    )
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]).default('auto'))
     .option('--force', 'start again even if the folder holds a finished demo')
     .option('--quiet', 'no progress output')

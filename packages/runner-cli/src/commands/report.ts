@@ -79,7 +79,9 @@ async function report(folders: string[], opts: ReportFlags): Promise<number> {
   if (!opts.quiet) {
     const what = [
       ...written.sweeps.map((s) => `sweep ${s}`),
-      ...(written.runs.length ? [`${written.runs.length} run${written.runs.length === 1 ? '' : 's'} (${written.runs.join(', ')})`] : []),
+      ...(written.runs.length
+        ? [`${written.runs.length} run${written.runs.length === 1 ? '' : 's'} (${written.runs.join(', ')})`]
+        : []),
     ];
     process.stderr.write(`report: ${what.join(' and ')} in ${written.seconds.toFixed(1)} s\n`);
   }
@@ -96,10 +98,26 @@ export function registerReport(program: Command, exit: (code: number) => void): 
       'Write one self-contained report.html (opens offline: inline SVG and CSS, no script) of run folders, ticket experiment folders, sweep folders, or a list of them mixed. Runs and experiments: accuracy and loss on a log step axis with the 95 % points, norms, frequency entropy and Gini over time, the final Fourier spectrum, a picture of each mask, and a summary table. A sweep folder (sweep.json and sweep-results.jsonl, as `sweep` writes them) is drawn from its results: speed-up over dense and final test accuracy against the pruning rate with a band over seeds, steps to generalise per arm, the critical pruning rate r* per seed, and a summary per point group. --format md writes Markdown with SVG files beside it. Folders and result lines that cannot be read are skipped and listed with the file and line at fault.',
     )
     .argument('<folders...>', 'run, experiment or sweep folders')
-    .addOption(new Option('--out <file>', 'output file (default: report.html, or report.md with --format md)').argParser(stringFlag('--out')))
-    .addOption(new Option('--format <format>', 'html: one self-contained file; md: Markdown + SVG files beside it (default: from --out, else html)').choices(['html', 'md']))
-    .addOption(new Option('--title <text>', 'report title (default: from the folders)').argParser(stringFlag('--title')))
-    .addOption(new Option('--baseline <run>', "run that speed-ups are measured against (default: an experiment's dense arm)").argParser(stringFlag('--baseline')))
+    .addOption(
+      new Option('--out <file>', 'output file (default: report.html, or report.md with --format md)').argParser(
+        stringFlag('--out'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--format <format>',
+        'html: one self-contained file; md: Markdown + SVG files beside it (default: from --out, else html)',
+      ).choices(['html', 'md']),
+    )
+    .addOption(
+      new Option('--title <text>', 'report title (default: from the folders)').argParser(stringFlag('--title')),
+    )
+    .addOption(
+      new Option(
+        '--baseline <run>',
+        "run that speed-ups are measured against (default: an experiment's dense arm)",
+      ).argParser(stringFlag('--baseline')),
+    )
     .option('--quiet', 'print only the report path')
     .option('--json', 'print what was written as JSON on stdout');
   examples(cmd, [

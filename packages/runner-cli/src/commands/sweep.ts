@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { DEFAULT_STACK, loadSweepFile, planSweep, runSweep, type QueueExecutor, type SweepPlan } from '@grokking-tickets/experiments';
+import {
+  DEFAULT_STACK,
+  loadSweepFile,
+  planSweep,
+  runSweep,
+  type QueueExecutor,
+  type SweepPlan,
+} from '@grokking-tickets/experiments';
 import { ConfigError } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
@@ -60,13 +67,22 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
   if (opts.dryRun) {
     // Validated and planned; nothing is written.
     const finished = plan.runs.filter((r) => fs.existsSync(path.join(runsDir, r.folder, 'summary.json'))).length;
-    const byRole = Object.fromEntries(['train', 'dense-source', 'arm'].map((role) => [role, plan.runs.filter((r) => r.role === role).length]));
+    const byRole = Object.fromEntries(
+      ['train', 'dense-source', 'arm'].map((role) => [role, plan.runs.filter((r) => r.role === role).length]),
+    );
     if (opts.json) printJson({ status: 'planned', sweepDir, runsDir, runs: plan.runs.length, byRole, finished });
-    else process.stdout.write(`sweep ${spec.name}: ${plan.runs.length} runs (${byRole['dense-source']} dense, ${byRole.arm} arms, ${byRole.train} plain), ${finished} already finished in ${runsDir}/; nothing written (--dry-run)\n`);
+    else
+      process.stdout.write(
+        `sweep ${spec.name}: ${plan.runs.length} runs (${byRole['dense-source']} dense, ${byRole.arm} arms, ${byRole.train} plain), ${finished} already finished in ${runsDir}/; nothing written (--dry-run)\n`,
+      );
     return EXIT.ok;
   }
-  if (opts.queue && opts.jobs !== undefined) throw new UsageError('--jobs does not apply with --queue: each worker sets its own --concurrency');
-  if (opts.queue && opts.stack !== undefined) throw new UsageError('--stack does not apply with --queue: queued jobs are single runs (their ids are the runs\' ids)');
+  if (opts.queue && opts.jobs !== undefined)
+    throw new UsageError('--jobs does not apply with --queue: each worker sets its own --concurrency');
+  if (opts.queue && opts.stack !== undefined)
+    throw new UsageError(
+      "--stack does not apply with --queue: queued jobs are single runs (their ids are the runs' ids)",
+    );
   let executor: QueueExecutor | undefined;
   if (opts.queue) {
     // Loaded only for --queue: BullMQ and ioredis are not needed by a local sweep.
@@ -97,10 +113,15 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
     await executor?.close();
   }
   const { counts, files } = result;
-  const report = opts.report && result.status !== 'interrupted' ? await reportInto(sweepDir, 'grokking-tickets sweep --report') : null;
-  if (opts.json) printJson({ status: result.status, sweepDir, runsDir, counts, files, ...(report ? { report: report.file } : {}) });
+  const report =
+    opts.report && result.status !== 'interrupted'
+      ? await reportInto(sweepDir, 'grokking-tickets sweep --report')
+      : null;
+  if (opts.json)
+    printJson({ status: result.status, sweepDir, runsDir, counts, files, ...(report ? { report: report.file } : {}) });
   else {
-    for (const r of result.rows.filter((row) => row.status === 'failed')) process.stderr.write(`sweep: failed ${r.runId}: ${r.error}\n`);
+    for (const r of result.rows.filter((row) => row.status === 'failed'))
+      process.stderr.write(`sweep: failed ${r.runId}: ${r.error}\n`);
     process.stdout.write(
       `sweep ${spec.name}: ${result.rows.length} runs: ${counts.finished} finished, ${counts.failed} failed${counts.interrupted + counts.pending ? `, ${counts.interrupted} interrupted, ${counts.pending} not started` : ''}\n` +
         `results: ${path.relative(process.cwd(), files.csv)} and ${path.basename(files.jsonl)}; runs in ${runsDir}/; logs in ${path.relative(process.cwd(), files.logs)}/\n`,
@@ -108,7 +129,10 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
     if (report) printReport(report);
   }
   if (result.status === 'interrupted') {
-    if (!opts.json) process.stderr.write(`sweep: interrupted; run the same command again to continue${executor ? ' (queued jobs stay on the queue)' : ''}\n`);
+    if (!opts.json)
+      process.stderr.write(
+        `sweep: interrupted; run the same command again to continue${executor ? ' (queued jobs stay on the queue)' : ''}\n`,
+      );
     return EXIT.interrupted;
   }
   return result.status === 'failed' ? EXIT.runtime : EXIT.ok;
@@ -124,14 +148,49 @@ export function registerSweep(program: Command, exit: (code: number) => void): v
     )
     .argument('<file>', 'sweep file (.json, .yaml or .yml)')
     .addOption(new Option('--out <dir>', 'sweep folder (default: sweeps/<sweep name>)').argParser(stringFlag('--out')))
-    .addOption(new Option('--runs <dir>', 'folder of the run folders, shared with train, ticket and other sweeps (default: runs)').argParser(stringFlag('--runs')))
-    .addOption(new Option('--jobs <n>', 'runs trained at once, each in a child process (default: the number of cores)').argParser(intFlag('--jobs', 1)))
-    .addOption(new Option('--stack <k>', `train up to k compatible runs that are ready together as one stacked computation, in one process (1: each alone; default: ${DEFAULT_STACK})`).argParser(intFlag('--stack', 1)))
-    .addOption(new Option('--queue <url>', 'put the runs on a BullMQ queue in Redis instead (workers: grokking-tickets worker); --runs must be the folder the workers share').argParser(queueUrlFlag))
-    .addOption(new Option('--queue-name <name>', 'BullMQ queue name (default: grokking-tickets)').argParser(stringFlag('--queue-name')))
-    .addOption(new Option('--pruner <spec>', 'a plug-in pruner (package name or module path) the sweep file may name; repeat for several').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), stringFlag('--pruner')(v)]))
-    .option('--report', 'write <out>/report.html at the end (speed-up and final accuracy against pruning rate, steps to generalise, r*) and print its path')
-    .option('--dry-run', 'validate and plan the sweep, say how many runs it has and how many are already finished, and write nothing')
+    .addOption(
+      new Option(
+        '--runs <dir>',
+        'folder of the run folders, shared with train, ticket and other sweeps (default: runs)',
+      ).argParser(stringFlag('--runs')),
+    )
+    .addOption(
+      new Option(
+        '--jobs <n>',
+        'runs trained at once, each in a child process (default: the number of cores)',
+      ).argParser(intFlag('--jobs', 1)),
+    )
+    .addOption(
+      new Option(
+        '--stack <k>',
+        `train up to k compatible runs that are ready together as one stacked computation, in one process (1: each alone; default: ${DEFAULT_STACK})`,
+      ).argParser(intFlag('--stack', 1)),
+    )
+    .addOption(
+      new Option(
+        '--queue <url>',
+        'put the runs on a BullMQ queue in Redis instead (workers: grokking-tickets worker); --runs must be the folder the workers share',
+      ).argParser(queueUrlFlag),
+    )
+    .addOption(
+      new Option('--queue-name <name>', 'BullMQ queue name (default: grokking-tickets)').argParser(
+        stringFlag('--queue-name'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--pruner <spec>',
+        'a plug-in pruner (package name or module path) the sweep file may name; repeat for several',
+      ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), stringFlag('--pruner')(v)]),
+    )
+    .option(
+      '--report',
+      'write <out>/report.html at the end (speed-up and final accuracy against pruning rate, steps to generalise, r*) and print its path',
+    )
+    .option(
+      '--dry-run',
+      'validate and plan the sweep, say how many runs it has and how many are already finished, and write nothing',
+    )
     .option('--quiet', 'no progress output')
     .option('--json', 'print the outcome as JSON on stdout');
   examples(cmd, [

@@ -1,6 +1,12 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { checkResources, configHash, resolveTrainConfig, runTraining, type TrainConfig } from '@grokking-tickets/training';
+import {
+  checkResources,
+  configHash,
+  resolveTrainConfig,
+  runTraining,
+  type TrainConfig,
+} from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { TRAIN_FLAGS, addFlags, configFromFlags, stringFlag } from '../flags.js';
 import { examples, explainRun, printJson, withSignals, type RunFlags } from '../common.js';
@@ -46,8 +52,16 @@ async function train(opts: TrainFlags, cmd: Command): Promise<number> {
       onEvent: reporter.onEvent,
     }),
   ).finally(reporter.stop);
-  const report: WrittenReport | null = opts.report && result.status !== 'interrupted' ? await reportInto(dir, 'grokking-tickets train --report') : null;
-  if (opts.json) printJson({ status: result.status, dir: result.dir, step: result.step, summary: result.summary ?? null, ...(report ? { report: report.file } : {}) });
+  const report: WrittenReport | null =
+    opts.report && result.status !== 'interrupted' ? await reportInto(dir, 'grokking-tickets train --report') : null;
+  if (opts.json)
+    printJson({
+      status: result.status,
+      dir: result.dir,
+      step: result.step,
+      summary: result.summary ?? null,
+      ...(report ? { report: report.file } : {}),
+    });
   if (result.status === 'interrupted') return EXIT.interrupted;
   if (!opts.json) {
     if (result.status === 'already-finished') process.stdout.write(`${dir} already finished; nothing to do\n`);
@@ -63,11 +77,20 @@ export function registerTrain(program: Command, exit: (code: number) => void): v
     .command('train')
     .summary('train one model full-batch and record the run in a folder')
     .description(
-      'Train one model full-batch (the paper\'s dense run by default: the MLP on (a+b) mod 67, AdamW lr 1e-3, λ 1, 30 000 steps) and record it in a run folder: config.json, metrics.jsonl, safetensors checkpoints, summary.json. Ctrl-C saves the state; --resume continues.',
+      "Train one model full-batch (the paper's dense run by default: the MLP on (a+b) mod 67, AdamW lr 1e-3, λ 1, 30 000 steps) and record it in a run folder: config.json, metrics.jsonl, safetensors checkpoints, summary.json. Ctrl-C saves the state; --resume continues.",
     );
   addFlags(cmd, TRAIN_FLAGS)
-    .addOption(new Option('--config <file>', 'JSON config file (fields as in a run folder\'s config.json "config"); flags override it').argParser(stringFlag('--config')))
-    .addOption(new Option('--out <dir>', 'run folder (default: runs/<task>-<model>-s<seed>-<config hash>)').argParser(stringFlag('--out')))
+    .addOption(
+      new Option(
+        '--config <file>',
+        'JSON config file (fields as in a run folder\'s config.json "config"); flags override it',
+      ).argParser(stringFlag('--config')),
+    )
+    .addOption(
+      new Option('--out <dir>', 'run folder (default: runs/<task>-<model>-s<seed>-<config hash>)').argParser(
+        stringFlag('--out'),
+      ),
+    )
     .option('--resume', 'continue the interrupted run in --out (flags given again must match it)')
     .option('--force', 'replace the run in --out')
     .option('--report', 'write <out>/report.html at the end (curves, norms, Fourier structure) and print its path')

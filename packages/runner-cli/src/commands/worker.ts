@@ -25,7 +25,9 @@ function workerLines(quiet: boolean) {
     const say = (text: string) => process.stderr.write(`worker: ${text}\n`);
     switch (e.type) {
       case 'ready':
-        say(`taking jobs from queue ${e.queue} at ${e.url.replace(/\/\/[^@/]*@/, '//***@')}, writing runs in ${e.root} (${e.concurrency} at once)`);
+        say(
+          `taking jobs from queue ${e.queue} at ${e.url.replace(/\/\/[^@/]*@/, '//***@')}, writing runs in ${e.root} (${e.concurrency} at once)`,
+        );
         break;
       case 'active':
         say(`start ${e.label} (${e.id}, try ${e.attempt})`);
@@ -79,12 +81,38 @@ export function registerWorker(program: Command, exit: (code: number) => void): 
     .description(
       'Take runs from the queue that `sweep --queue` fills and train them, each in a child process, writing run folders into --out (the runs folder the sweep machine shares). A run finished there is skipped, an interrupted one resumes. If this worker dies, its job goes to another worker after --lock-duration; Ctrl-C saves the running jobs and hands them back. Plug-in pruners load only from --pruner names given here, never from the queue.',
     )
-    .addOption(new Option('--queue <url>', 'Redis URL, e.g. redis://queue-host:6379').argParser(queueUrlFlag).makeOptionMandatory())
-    .addOption(new Option('--queue-name <name>', 'BullMQ queue name (default: grokking-tickets)').argParser(stringFlag('--queue-name')))
-    .addOption(new Option('--out <dir>', 'the shared runs folder as mounted on this machine (default: runs)').argParser(stringFlag('--out')))
-    .addOption(new Option('--pruner <spec>', 'a plug-in pruner this worker may load (package name or module path); repeat for several').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), stringFlag('--pruner')(v)]))
-    .addOption(new Option('--concurrency <n>', 'jobs at once, one child process each (default: 1)').argParser(intFlag('--concurrency', 1)))
-    .addOption(new Option('--lock-duration <ms>', "how long a job stays this worker's without a heartbeat; a killed worker's job is retried after it (default: 30000)").argParser(intFlag('--lock-duration', 1000)))
+    .addOption(
+      new Option('--queue <url>', 'Redis URL, e.g. redis://queue-host:6379')
+        .argParser(queueUrlFlag)
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--queue-name <name>', 'BullMQ queue name (default: grokking-tickets)').argParser(
+        stringFlag('--queue-name'),
+      ),
+    )
+    .addOption(
+      new Option('--out <dir>', 'the shared runs folder as mounted on this machine (default: runs)').argParser(
+        stringFlag('--out'),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--pruner <spec>',
+        'a plug-in pruner this worker may load (package name or module path); repeat for several',
+      ).argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), stringFlag('--pruner')(v)]),
+    )
+    .addOption(
+      new Option('--concurrency <n>', 'jobs at once, one child process each (default: 1)').argParser(
+        intFlag('--concurrency', 1),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--lock-duration <ms>',
+        "how long a job stays this worker's without a heartbeat; a killed worker's job is retried after it (default: 30000)",
+      ).argParser(intFlag('--lock-duration', 1000)),
+    )
     .option('--quiet', 'no progress lines (job starts and ends only)');
   examples(cmd, [
     'grokking-tickets worker --queue redis://queue-host:6379 --out /mnt/shared/runs',
