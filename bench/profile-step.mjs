@@ -69,7 +69,8 @@ for (let i = 0; i < steps; i++) {
 const t0 = performance.now();
 const timed = Math.max(10, Math.round(200 / Math.max(1, stack)));
 for (let i = 0; i < timed; i++) trainer.step();
-stack > 0 ? trainer.getWeights(0) : trainer.getWeights();
+if (stack > 0) trainer.getWeights(0);
+else trainer.getWeights();
 const wall = (performance.now() - t0) / timed;
 const kernelSum = Object.values(groups).reduce((a, b) => a + b, 0);
 const f = (x) => x.toFixed(3).padStart(7);

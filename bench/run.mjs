@@ -279,7 +279,10 @@ if (flag('--main-comparison')) {
 
 for (const s of report.steps) {
   const t = report.torch?.[s.model];
-  if (t) ((s.torchMedianMs = t.medianMs), (s.ratioVsTorch = Math.round((s.medianMs / t.medianMs) * 100) / 100));
+  if (t) {
+    s.torchMedianMs = t.medianMs;
+    s.ratioVsTorch = Math.round((s.medianMs / t.medianMs) * 100) / 100;
+  }
 }
 const json = JSON.stringify(report, null, 2);
 if (jsonOnly) console.log(json);

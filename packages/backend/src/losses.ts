@@ -226,7 +226,7 @@ export function meanSquaredErrorStacked(outputs: tf.Tensor, targets: tf.Tensor):
     );
   }
   return tf.tidy(() => {
-    const k = outputs.shape[0]!;
+    const k = outputs.shape[0];
     return tf.mean(tf.reshape(tf.squaredDifference(outputs, tf.cast(targets, 'float32')), [k, -1]), 1) as tf.Tensor1D;
   });
 }

@@ -157,7 +157,7 @@ export function modularArithmetic(config: ModularConfig): ModularDataset {
     list.forEach((code, k) => {
       a[k] = Math.floor(code / p);
       b[k] = code % p;
-      const label = op.label(a[k]!, b[k]!, p, table);
+      const label = op.label(a[k], b[k], p, table);
       // A user op returning a bad class would otherwise surface as a silent wrong loss later.
       if (!Number.isInteger(label) || label < 0 || label >= numClasses) {
         throw new DatasetError(

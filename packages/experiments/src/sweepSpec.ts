@@ -9,17 +9,10 @@ import {
   parseWith,
   resolveTrainConfig,
   type TrainConfig,
-  type TrainConfigInput,
 } from '@grokking-tickets/training';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import {
-  resolveTicketConfig,
-  retrainConfig,
-  ticketIdentity,
-  type TicketConfig,
-  type TicketConfigInput,
-} from './ticketConfig.js';
+import { resolveTicketConfig, retrainConfig, ticketIdentity, type TicketConfig } from './ticketConfig.js';
 
 /** What a sweep varies: plain training runs, or ticket experiments (a dense run and its arms). */
 export type SweepKind = 'train' | 'ticket';
@@ -40,7 +33,7 @@ export interface SweepAxisDefinition {
   kinds: readonly SweepKind[];
   /** Schema of one value. */
   value: z.ZodType;
-  /** Lays a value onto a point's config input (a TrainConfigInput or a TicketConfigInput). */
+  /** Lays a value onto a point's config input (a `TrainConfigInput` or a `TicketConfigInput`). */
   apply(input: Record<string, unknown>, value: unknown, kind: SweepKind): Record<string, unknown>;
 }
 
@@ -419,9 +412,9 @@ function pointError(point: SweepPoint, e: unknown): never {
 export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan {
   const where = (m: string) => `base: ${m}`;
   try {
-    if (spec.kind === 'train') resolveTrainConfig(spec.base as TrainConfigInput);
+    if (spec.kind === 'train') resolveTrainConfig(spec.base);
     else {
-      resolveTicketConfig(spec.base as TicketConfigInput);
+      resolveTicketConfig(spec.base);
       if ('denseDir' in spec.base && spec.base.denseDir !== null)
         throw new ConfigError(
           'denseDir: a sweep trains and shares its own dense runs (named by config hash); remove denseDir',
@@ -460,7 +453,7 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
       try {
         let input = { ...spec.base };
         for (const [k, v] of Object.entries(point.axes)) input = getSweepAxis(k).apply(input, v, 'train');
-        const config = resolveTrainConfig(input as TrainConfigInput);
+        const config = resolveTrainConfig(input);
         check(config);
         const id = configHash(config);
         addRun(
@@ -482,7 +475,7 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     try {
       let input = { ...spec.base };
       for (const [k, v] of Object.entries(point.axes)) input = getSweepAxis(k).apply(input, v, 'ticket');
-      const config = resolveTicketConfig(input as TicketConfigInput);
+      const config = resolveTicketConfig(input);
       if (!builtin.includes(config.pruner) && !(options.allowPruners ?? []).includes(config.pruner)) {
         throw new ConfigError(
           `pruner: "${config.pruner}" is not a built-in pruner (${builtin.join(', ')}); plug-ins are loaded only from names given on the command line: pass --pruner ${config.pruner}`,

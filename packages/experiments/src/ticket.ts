@@ -204,7 +204,7 @@ export function readTicketRecord(dir: string): TicketRecord {
   }
   let config: TicketConfig;
   try {
-    config = resolveTicketConfig(record.config as unknown as TicketConfigInput);
+    config = resolveTicketConfig(record.config);
   } catch (e) {
     throw new RunFolderError(`${store.file('ticket.json')}: ${(e as Error).message}`, { cause: e });
   }
@@ -384,12 +384,7 @@ async function prepareTicket(
     config = stored;
     if (options.config) {
       // Settings given again on resume must not change the experiment (arms may be added).
-      const given = resolveTicketConfig(
-        mergeInput(
-          stored as unknown as Record<string, unknown>,
-          options.config as Record<string, unknown>,
-        ) as TicketConfigInput,
-      );
+      const given = resolveTicketConfig(mergeInput(stored, options.config) as TicketConfigInput);
       if (ticketIdentity(given) !== ticketIdentity(stored) || given.denseDir !== stored.denseDir) {
         throw new ConfigError(
           `--resume: the given settings describe a different experiment than the one in ${options.dir}; drop the changed settings to resume it as it was`,

@@ -89,7 +89,7 @@ export function resolveTicketConfig(input: TicketConfigInput = {}): TicketConfig
   const given = parseWith(ticketConfigInputSchema, input, (m) => new ConfigError(m));
   let dense: TrainConfig;
   try {
-    dense = resolveTrainConfig((given.dense ?? {}) as TrainConfigInput);
+    dense = resolveTrainConfig(given.dense ?? {});
   } catch (e) {
     if (e instanceof ConfigError)
       throw new ConfigError(

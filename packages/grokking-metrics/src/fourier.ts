@@ -149,12 +149,13 @@ function matmul(X: Float64Array, Y: Float64Array, n: number, k: number, m: numbe
       const s1 = s0 + m;
       const s2 = s1 + m;
       const s3 = s2 + m;
-      for (let v = 0; v < m; v++) out[row + v] += a0 * Y[s0 + v]! + a1 * Y[s1 + v]! + a2 * Y[s2 + v]! + a3 * Y[s3 + v]!;
+      for (let v = 0; v < m; v++)
+        out[row + v] = out[row + v]! + (a0 * Y[s0 + v]! + a1 * Y[s1 + v]! + a2 * Y[s2 + v]! + a3 * Y[s3 + v]!);
     }
     for (; e < k; e++) {
       const a = X[xr + e]!;
       const src = e * m;
-      for (let v = 0; v < m; v++) out[row + v] += a * Y[src + v]!;
+      for (let v = 0; v < m; v++) out[row + v] = out[row + v]! + a * Y[src + v]!;
     }
   }
   return out;
@@ -202,8 +203,8 @@ export function fourierSpectrum(matrix: ArrayLike<number>, rows: number, p: numb
     for (let f = 0; f < w; f++) {
       const n = perRow[r * w + f]! * scale[f]!;
       perRow[r * w + f] = n;
-      summed[f] += n;
-      summedPower[f] += n * n;
+      summed[f] = summed[f]! + n;
+      summedPower[f] = summedPower[f]! + n * n;
     }
   }
   return { frequencies: Array.from({ length: w }, (_, f) => f), perRow, summed, summedPower };

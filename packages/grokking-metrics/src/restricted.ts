@@ -118,10 +118,10 @@ export function restrictedLoss(input: RestrictedLossInput): RestrictedLoss {
     for (let b = 0; b < p; b++) {
       const s = (a + b) % p;
       const row = (a * p + b) * p;
-      for (let c = 0; c < p; c++) S[s * p + c] += logits[row + c]!;
+      for (let c = 0; c < p; c++) S[s * p + c] = S[s * p + c]! + logits[row + c]!;
     }
   }
-  for (let s = 0; s < p; s++) for (let c = 0; c < p; c++) mean[c] += S[s * p + c]!;
+  for (let s = 0; s < p; s++) for (let c = 0; c < p; c++) mean[c] = mean[c]! + S[s * p + c]!;
   for (let c = 0; c < p; c++) mean[c] = mean[c]! / N;
 
   // P_c as a function of s: proj[s·p + c]
@@ -144,12 +144,17 @@ export function restrictedLoss(input: RestrictedLossInput): RestrictedLoss {
       }
       const alpha = lu / uu;
       const beta = vv > 0 ? lv / vv : 0;
-      for (let s = 0, j = 0; s < p; s++, j = (j + k) % p) proj[s * p + c] += alpha * cos[j]! + beta * sin[j]!;
+      for (let s = 0, j = 0; s < p; s++, j = (j + k) % p)
+        proj[s * p + c] = proj[s * p + c]! + (alpha * cos[j]! + beta * sin[j]!);
     }
   }
 
   const row = new Float64Array(p);
-  const sums = { full: [0, 0], restricted: [0, 0], excluded: [0, 0] };
+  const sums: Record<'full' | 'restricted' | 'excluded', [number, number]> = {
+    full: [0, 0],
+    restricted: [0, 0],
+    excluded: [0, 0],
+  };
   let nTrain = 0;
   for (let a = 0; a < p; a++) {
     for (let b = 0; b < p; b++) {

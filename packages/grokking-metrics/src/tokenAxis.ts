@@ -43,7 +43,7 @@ export function tokenAxisMatrices(
     return { in: e.A, out: e.B, rows: e.rows, p: e.cols };
   }
   if (kind === 'transformer' && w.W_E && w.W_U) {
-    const masked = (name: string) => Float64Array.from(w[name]!, (x, i) => (masks?.[name] ? x * masks[name]![i]! : x));
+    const masked = (name: string) => Float64Array.from(w[name]!, (x, i) => (masks?.[name] ? x * masks[name][i]! : x));
     const [rows, p] = shapes.W_E!;
     return { in: masked('W_E'), out: masked('W_U'), rows: rows!, p: p! };
   }

@@ -103,7 +103,7 @@ export const mlpDefinition: ModelDefinition = {
         const b = matMul2d(w.W_out as tf.Tensor2D, w.W_U as tf.Tensor2D, { transposeA: true }); // dModel × vocab
         const h = hiddenStack(
           w,
-          tf.relu(sparseLookup(aT as tf.Tensor2D, batch.inputs[2] as tf.Tensor2D, batch.inputs[3] as tf.Tensor2D)),
+          tf.relu(sparseLookup(aT, batch.inputs[2] as tf.Tensor2D, batch.inputs[3] as tf.Tensor2D)),
         );
         return matMul2d(h, b);
       },
@@ -136,8 +136,9 @@ export const mlpDefinition: ModelDefinition = {
       // K tables Aᵀ stacked as one [K·vocab, dModel] table read by one lookup.
       forwardStacked(w, batch) {
         const k = batch.stack;
-        const aT = transposeInner(batchedMatMul(w.W_in as tf.Tensor3D, w.W_E as tf.Tensor3D) as tf.Tensor3D); // K × vocab × dModel
-        const b = batchedMatMul(w.W_out as tf.Tensor3D, w.W_U as tf.Tensor3D, { transposeA: true }); // K × dModel × vocab
+        const aT = transposeInner(batchedMatMul(w.W_in as tf.Tensor3D, w.W_E as tf.Tensor3D)); // K × vocab × dModel
+        // K × dModel × vocab
+        const b = batchedMatMul(w.W_out as tf.Tensor3D, w.W_U as tf.Tensor3D, { transposeA: true });
         const looked = sparseLookup(
           tf.reshape(aT, [k * vocab, dModel]) as tf.Tensor2D,
           batch.inputs[0] as tf.Tensor2D,

@@ -112,16 +112,20 @@ export const transformerDefinition: ModelDefinition = {
         // Per-head token projections as [heads, vocab, dHead].
         const perHead = (wt: tf.Tensor) =>
           tf.transpose(tf.reshape(matMul2d(embT, projT(wt)), [vocab, heads, dHead]), [1, 0, 2]) as tf.Tensor3D;
-        const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D); // heads × dHead × vocab
+        const kT = transposeInner(perHead(w.W_K!)); // heads × dHead × vocab
         const scores = batchedMatMul(perHead(w.W_Q!), kT); // heads × vocab (query token b) × vocab (key token)
-        const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D; // [b·vocab + key, h]
-        const oT = tf.transpose(tf.reshape(w.W_O!, [dModel, heads, dHead]), [1, 2, 0]) as tf.Tensor3D; // heads × dHead × dModel
+        // [b·vocab + key, h]
+        const sTable = tf.reshape(tf.transpose(scores, [1, 2, 0]), [vocab * vocab, heads]) as tf.Tensor2D;
+        // heads × dHead × dModel
+        const oT = tf.transpose(tf.reshape(w.W_O!, [dModel, heads, dHead]), [1, 2, 0]) as tf.Tensor3D;
         const voHeads = batchedMatMul(perHead(w.W_V!), oT); // heads × vocab × dModel
-        const voTable = tf.reshape(tf.transpose(voHeads, [1, 0, 2]), [vocab, heads * dModel]) as tf.Tensor2D; // [tok, h·dModel + i]
+        // [tok, h·dModel + i]
+        const voTable = tf.reshape(tf.transpose(voHeads, [1, 0, 2]), [vocab, heads * dModel]) as tf.Tensor2D;
         const gap = sparseLookup(sTable, pairS!, signS!); // S_h[b,a] − S_h[b,b], n × heads
         const alpha = tf.reshape(tf.sigmoid(tf.mul(gap, scale)), [n, heads, 1]); // softmax weight of position 0
         const delta = tf.mul(alpha, tf.reshape(sparseLookup(voTable, pairAB!, signAB!), [n, heads, dModel]));
-        const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [vocab, dModel]) : tf.sum(voHeads, 0)); // E[tok] + Σ_h VO_h[tok]
+        // E[tok] + Σ_h VO_h[tok]
+        const base = tf.add(embT, heads === 1 ? tf.reshape(voHeads, [vocab, dModel]) : tf.sum(voHeads, 0));
         const r: tf.Tensor2D = tf.add(
           sparseLookup(base as tf.Tensor2D, rowB!, oneB!),
           heads === 1 ? tf.reshape(delta, [n, dModel]) : tf.sum(delta, 1),
@@ -169,7 +173,7 @@ export const transformerDefinition: ModelDefinition = {
             tf.transpose(tf.reshape(batchedMatMul(embT, projTs(wt)), [k, vocab, heads, dHead]), [0, 2, 1, 3]),
             [k * heads, vocab, dHead],
           ) as tf.Tensor3D;
-        const kT = transposeInner(perHead(w.W_K!) as tf.Tensor3D);
+        const kT = transposeInner(perHead(w.W_K!));
         const scores = tf.reshape(batchedMatMul(perHead(w.W_Q!), kT), [k, heads, vocab, vocab]);
         const sTable = tf.reshape(tf.transpose(scores, [0, 2, 3, 1]), [k * vocab * vocab, heads]) as tf.Tensor2D;
         const oT = tf.reshape(tf.transpose(tf.reshape(w.W_O!, [k, dModel, heads, dHead]), [0, 2, 3, 1]), [

@@ -76,7 +76,7 @@ export function toTensors(model: GrokModel, arrays: NamedArrays): NamedTensors {
 /** Effective weights W ⊙ M (parameters without a mask pass through). Differentiable in W. */
 export function applyMasks(weights: NamedTensors, masks: NamedTensors): NamedTensors {
   const out: NamedTensors = {};
-  for (const [name, w] of Object.entries(weights)) out[name] = masks[name] ? tf.mul(w, masks[name]!) : w;
+  for (const [name, w] of Object.entries(weights)) out[name] = masks[name] ? tf.mul(w, masks[name]) : w;
   return out;
 }
 

@@ -84,7 +84,7 @@ function effective(raw: NamedTensors, masks: NamedTensors, names: string[], xs?:
   for (const [name, w] of Object.entries(raw)) {
     const i = xs ? names.indexOf(name) : -1;
     const base = i >= 0 ? xs![i]! : w;
-    out[name] = masks[name] ? tf.mul(base, masks[name]!) : base;
+    out[name] = masks[name] ? tf.mul(base, masks[name]) : base;
   }
   return out;
 }

@@ -17,7 +17,8 @@ const fake = (name: string, score: Pruner['score']): Pruner => ({
 describe('conformance kit (@grokking-tickets/pruners/testing)', () => {
   it.each(BUILTIN_PRUNERS.map((p) => [p.name, p] as const))('built-in %s conforms', async (_name, pruner) => {
     const checks = await checkPrunerConformance(pruner);
-    expect(checks.map((c) => c.ok)).toEqual(Array(13).fill(true)); // shape, scores, determinism, 8 masks, masked scoring, 2 rounds
+    // shape, scores, determinism, 8 masks, masked scoring, 2 rounds
+    expect(checks.map((c) => c.ok)).toEqual(Array(13).fill(true));
     await assertPrunerConforms(pruner);
   });
 

@@ -131,7 +131,7 @@ function curveFigures(data: ReportData): Figure[] {
       config: CONFIG,
       hconcat: [panel('train', y), panel('test', y)],
       resolve: { scale: { y: 'shared' } },
-    } as TopLevelSpec,
+    },
   });
   return [
     fig(
@@ -188,7 +188,7 @@ function normFigure(data: ReportData): Figure {
       data: { values },
       hconcat: [panel('l1', 'L1 norm'), panel('l2', 'L2 norm')],
       resolve: { scale: { y: 'independent' } },
-    } as TopLevelSpec,
+    },
   };
 }
 
@@ -345,7 +345,7 @@ function spectrumFigures(data: ReportData): Figure[] {
         { calculate: 'datum.f - 0.5', as: 'f' },
         { calculate: 'datum.rank + 1', as: 'rank2' },
       ],
-    } as TopLevelSpec,
+    },
   };
   const sum: Figure = {
     id: 'spectrum-summed',
@@ -368,7 +368,7 @@ function spectrumFigures(data: ReportData): Figure[] {
           color: colorOf(names),
         },
       })),
-    } as TopLevelSpec,
+    },
   };
   return [heat, sum];
 }
@@ -426,7 +426,7 @@ function maskFigures(data: ReportData): Figure[] {
         config: CONFIG,
         hconcat: panels,
         resolve: { scale: { color: 'shared' } },
-      } as TopLevelSpec,
+      },
     });
   }
   return out;

@@ -146,8 +146,8 @@ function parseSweepRecord(
       if (!(a.name in p.axes)) throw fail(`points[${p.index}].axes`, `has no value of axis "${a.name}"`, p.axes);
   }
   return {
-    name: (value.name as string | undefined) ?? fallbackName,
-    description: (value.description as string | undefined) ?? null,
+    name: value.name ?? fallbackName,
+    description: value.description ?? null,
     kind: value.kind,
     axes,
     points,

@@ -357,7 +357,8 @@ export function sweepGroups(sweep: ReportSweep): SweepGroup[] {
     g.rows.push(row);
     groups.set(key, g);
   }
-  const range = (xs: number[]) => (xs.length ? [Math.min(...xs), Math.max(...xs)] : [null, null]);
+  const range = (xs: number[]): [number | null, number | null] =>
+    xs.length ? [Math.min(...xs), Math.max(...xs)] : [null, null];
   return [...groups.values()].sort(groupOrder(sweep, axes)).map(({ arm, axes: values, rows }) => {
     const done = rows.filter(finished);
     const reached = done.filter((r) => r.stepsToTest95 !== null).map((r) => r.stepsToTest95!);

@@ -76,7 +76,7 @@ function jsonProblem(value: unknown, at: string): string | undefined {
   if (typeof value === 'object') {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) {
-      return `${at} is a ${(value as object).constructor?.name ?? 'non-plain object'}, not a plain object`;
+      return `${at} is a ${value.constructor?.name ?? 'non-plain object'}, not a plain object`;
     }
     for (const [key, child] of Object.entries(value)) {
       if (child === undefined) continue; // dropped by JSON, as an absent optional field would be
@@ -95,9 +95,7 @@ function errorText(error: unknown): string {
 }
 
 function errorCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error
-    ? String((error as { code: unknown }).code)
-    : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 }
 
 /** Creates `path` (which must not exist), writes `data`, and fsyncs it before closing. */

@@ -284,7 +284,7 @@ export class RunStore {
   async loadWeights(name: string, expect: CheckpointExpectation): Promise<LoadedWeights> {
     const file = this.file('checkpoints', `${name}.safetensors`);
     const ckpt = await loadCheckpoint(file);
-    const meta = ckpt.meta as Record<string, unknown>;
+    const meta = ckpt.meta;
     if (meta.configHash !== expect.configHash) {
       throw new CorruptRunError(
         file,

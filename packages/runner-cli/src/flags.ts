@@ -65,9 +65,7 @@ const d = PAPER_DEFAULTS;
 // Defaults are shown in the help text, not set as commander defaults: a flag must override a config
 // file only when the user typed it.
 const opt = (flags: string, text: string, parse: (v: string) => unknown, defaultText?: string) =>
-  new Option(flags, defaultText === undefined ? text : `${text} (default: ${defaultText})`).argParser(
-    parse as (v: string, p: unknown) => unknown,
-  );
+  new Option(flags, defaultText === undefined ? text : `${text} (default: ${defaultText})`).argParser(parse);
 
 /**
  * The training-config flags: one table, used by `train` and (for the dense run) `ticket`. Each maps
@@ -306,5 +304,5 @@ export function configFromFlags(
     flags.map((f) => f.key),
   );
   for (const f of flags) if (given.includes(f.key)) setPath(input, f.path, opts[f.key]);
-  return { input: input as TrainConfigInput, given };
+  return { input: input, given };
 }

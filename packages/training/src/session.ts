@@ -289,7 +289,7 @@ export class RunSession {
     const planned = applyMask(options.initialWeights ?? initialWeights(model, config.seed), options.masks);
     const differs = (a: NamedArrays, b: NamedArrays) =>
       Object.keys({ ...a, ...b }).find(
-        (k) => !a[k] || !b[k] || a[k]!.length !== b[k]!.length || a[k]!.some((x, i) => !Object.is(x, b[k]![i])),
+        (k) => !a[k] || !b[k] || a[k].length !== b[k].length || a[k].some((x, i) => !Object.is(x, b[k]![i])),
       );
     const bad = differs(planned, init.weights) ?? differs(options.masks ?? {}, init.masks);
     if (bad)

@@ -176,7 +176,7 @@ export class StackedTrainer {
 
   private effective(): NamedTensors {
     const out: NamedTensors = {};
-    for (const [name, w] of Object.entries(this.vars)) out[name] = this.masks[name] ? tf.mul(w, this.masks[name]!) : w;
+    for (const [name, w] of Object.entries(this.vars)) out[name] = this.masks[name] ? tf.mul(w, this.masks[name]) : w;
     return out;
   }
 

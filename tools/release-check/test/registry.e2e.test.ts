@@ -208,7 +208,9 @@ describe('every package installs alone from a registry and runs its README examp
         });
       } catch (e) {
         const err = e as { stderr?: string; stdout?: string };
-        throw new Error(`${name} README example ${i + 1} failed:\n${err.stderr ?? ''}${err.stdout ?? ''}`);
+        throw new Error(`${name} README example ${i + 1} failed:\n${err.stderr ?? ''}${err.stdout ?? ''}`, {
+          cause: e,
+        });
       }
     });
     if (installed.bin) {

@@ -134,7 +134,7 @@ describe('new-pruner', () => {
     const dir = path.join(root, 'packages', 'pruner-my-crit2');
     const src = fs.readFileSync(path.join(dir, 'src', 'index.ts'), 'utf8');
     expect(src).toMatch(/import \{ definePruner \} from '@grokking-tickets\/pruners';/);
-    expect(src).toMatch(/const myCrit2Pruner = definePruner\(\{\n  name: 'my-crit2',/);
+    expect(src).toMatch(/const myCrit2Pruner = definePruner\(\{\n {2}name: 'my-crit2',/);
     expect(src).toMatch(/export default myCrit2Pruner;/);
     expect(src).not.toMatch(/TODO|FIXME/);
     const test = fs.readFileSync(path.join(dir, 'test', 'my-crit2.test.ts'), 'utf8');

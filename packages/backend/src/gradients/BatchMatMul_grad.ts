@@ -79,7 +79,7 @@ export const batchMatMulGradConfig: tf.GradConfig = {
   kernelName: tf.BatchMatMul,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy, saved, attrs) => {
-    const [a, b] = saved;
+    const [a, b] = saved as [tf.Tensor, tf.Tensor];
     const g = dy as tf.Tensor;
     const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
     // Only WASM pays ~10x for the transpose flags; native TensorFlow and the cpu backend handle

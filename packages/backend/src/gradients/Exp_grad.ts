@@ -13,7 +13,7 @@ export const expGradConfig: tf.GradConfig = {
   kernelName: tf.Exp,
   inputsToSave: ['x'],
   gradFunc: (dy, saved) => {
-    const [x] = saved;
+    const [x] = saved as [tf.Tensor];
     return { x: () => tf.mul(dy as tf.Tensor, tf.exp(tf.cast(x, 'float32'))) };
   },
 };

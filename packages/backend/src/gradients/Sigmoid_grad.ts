@@ -9,7 +9,7 @@ export const sigmoidGradConfig: tf.GradConfig = {
   kernelName: tf.Sigmoid,
   inputsToSave: ['x'],
   gradFunc: (dy, saved) => {
-    const [x] = saved;
+    const [x] = saved as [tf.Tensor];
     return {
       x: () => {
         const s = tf.sigmoid(tf.cast(x, 'float32'));

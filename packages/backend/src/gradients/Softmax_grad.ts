@@ -12,7 +12,7 @@ export const softmaxGradConfig: tf.GradConfig = {
   kernelName: tf.Softmax,
   inputsToSave: ['logits'],
   gradFunc: (dy, saved, attrs) => {
-    const [logits] = saved;
+    const [logits] = saved as [tf.Tensor];
     const { dim } = attrs as unknown as tf.SoftmaxAttrs;
     return {
       logits: () => {

@@ -9,7 +9,7 @@ export const tanhGradConfig: tf.GradConfig = {
   kernelName: tf.Tanh,
   inputsToSave: ['x'],
   gradFunc: (dy, saved) => {
-    const [x] = saved;
+    const [x] = saved as [tf.Tensor];
     return {
       x: () => {
         const t = tf.tanh(tf.cast(x, 'float32'));

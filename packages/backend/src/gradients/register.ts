@@ -80,7 +80,7 @@ export function registerGradientFixes(): void {
 export function stockGradient(kernelName: string): tf.GradConfig | undefined {
   if (replaced.has(kernelName)) return replaced.get(kernelName);
   const current = tf.getGradient(kernelName);
-  return gradientFixes.includes(current as tf.GradConfig) ? undefined : (current ?? undefined);
+  return gradientFixes.includes(current) ? undefined : (current ?? undefined);
 }
 
 /**

@@ -12,7 +12,7 @@ export function zeroGradConfig(kernelName: string): tf.GradConfig {
     kernelName,
     inputsToSave: ['a', 'b'],
     gradFunc: (_dy, saved) => {
-      const [a, b] = saved;
+      const [a, b] = saved as [tf.Tensor, tf.Tensor];
       return {
         a: () => tf.zeros(a.shape, 'float32'),
         b: () => tf.zeros(b.shape, 'float32'),

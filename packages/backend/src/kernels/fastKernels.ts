@@ -94,7 +94,7 @@ function kernelsFor(backend: object): FastExports | null {
     const memory = w?.asm?.memory ?? w?.wasmMemory;
     if (WASM && memory instanceof WASM.Memory) {
       if (compiled === undefined) compiled = new WASM.Module(decodeBase64(FAST_KERNELS_WASM_BASE64));
-      if (compiled) exports = new WASM.Instance(compiled, { env: { memory } }).exports as unknown as FastExports;
+      if (compiled) exports = new WASM.Instance(compiled, { env: { memory } }).exports as FastExports;
     }
   } catch {
     compiled = compiled ?? null;
@@ -117,7 +117,7 @@ function guarded(backend: WasmBackendLike, outs: tf.TensorInfo[], what: string, 
     body();
   } catch (e) {
     for (const o of outs) backend.disposeData(o.dataId);
-    if (e instanceof WASM.RuntimeError) throw new Error(`${what}: an index is outside the table's rows`);
+    if (e instanceof WASM.RuntimeError) throw new Error(`${what}: an index is outside the table's rows`, { cause: e });
     throw e;
   }
 }
@@ -369,7 +369,7 @@ function denseRows(indices: tf.Tensor2D, values: tf.Tensor2D, rows: number): tf.
 function sparseLookupAdjoint(dy: tf.Tensor, indices: tf.Tensor, values: tf.Tensor, rows: number): tf.Tensor2D {
   if (fastKernelsActive())
     return tf.engine().runKernel(SPARSE_LOOKUP_ADJOINT, { dy, indices, values }, { rows }) as tf.Tensor2D;
-  return tf.matMul(tf.transpose(denseRows(indices as tf.Tensor2D, values as tf.Tensor2D, rows)), dy as tf.Tensor2D);
+  return tf.matMul(tf.transpose(denseRows(indices as tf.Tensor2D, values as tf.Tensor2D, rows)), dy);
 }
 
 const sparseLookupGrad: tf.GradConfig = {
@@ -378,7 +378,7 @@ const sparseLookupGrad: tf.GradConfig = {
   gradFunc: (dy, saved) => {
     const [table, indices, values] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
     return {
-      table: () => sparseLookupAdjoint(dy as tf.Tensor, indices, values, table.shape[0]!),
+      table: () => sparseLookupAdjoint(dy as tf.Tensor, indices, values, table.shape[0]),
       indices: () => tf.zerosLike(indices),
       values: () => tf.zerosLike(values),
     };

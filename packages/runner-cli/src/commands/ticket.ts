@@ -293,7 +293,7 @@ async function ticket(opts: TicketFlags, cmd: Command): Promise<number> {
     if (opts.config !== undefined)
       throw new UsageError('--config does not apply with --dense: the dense run is given by its folder');
   }
-  const input = (opts.config !== undefined ? readConfigFile(opts.config) : {}) as Record<string, unknown>;
+  const input = opts.config !== undefined ? readConfigFile(opts.config) : {};
   for (const f of [...DENSE_FLAGS, ...TICKET_FLAGS]) {
     if (![...denseGiven, ...ticketGiven].includes(f.key)) continue;
     // With a reused dense run, --eval-every sets the arms' interval (the dense run's is fixed).
