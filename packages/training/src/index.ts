@@ -22,13 +22,14 @@ export {
   type TrainConfig,
   type TrainConfigInput,
 } from './config.js';
-export { formatIssue, parseWith } from './schema.js';
+export { formatIssue, parseWith, schemaField, unwrapSchema } from './schema.js';
 export {
   TaskConfigError,
   getTask,
   listTasks,
   registerTask,
   resolveTaskConfig,
+  tasks,
   type TaskConfig,
   type TaskData,
   type TaskDefinition,
