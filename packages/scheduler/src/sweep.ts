@@ -1,21 +1,28 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RunFolderError, RunStore, writeFileAtomic } from '@grokking-tickets/run-store';
-import { createModel } from '@grokking-tickets/models';
-import { canStack, stackKey, type RunSummary, type TrainEvent } from '@grokking-tickets/training';
-import { createChildProcessExecutor, type Executor, type JobOutcome, type RunJob } from './executors.js';
-import { retrainConfig } from './ticketConfig.js';
 import {
   buildSweepRows,
+  ensureExperimentRecord,
+  plannedRunDir,
   statusOf,
+  sweepRecord,
   sweepRowsToCsv,
   sweepRowsToJsonl,
+  type JobOutcome,
+  type PlannedRun,
+  type RunJob,
   type RunState,
+  type SweepPlan,
   type SweepRow,
-} from './sweepResults.js';
-import type { PlannedRun, SweepPlan } from './sweepSpec.js';
-import { readTicketRecord, type TicketRecord } from './ticket.js';
+} from '@grokking-tickets/experiments';
+import { isBuiltinPruner } from '@grokking-tickets/pruners';
+import { usePlugins } from '@grokking-tickets/registry';
+import { RunFolderError, RunStore, writeFileAtomic } from '@grokking-tickets/run-store';
+import type { RunSummary, TrainEvent } from '@grokking-tickets/training';
+import { createChildProcessExecutor, type Executor } from './executors.js';
+import { runPlan } from './runPlan.js';
+import { DEFAULT_STACK } from './stacking.js';
 
 /** What a sweep reports while it runs. */
 export type SweepEvent =
@@ -40,12 +47,16 @@ export interface SweepOptions {
   jobs?: number;
   /**
    * Train up to this many compatible runs (same model, task and backend) as one stacked computation
-   * (default 1: each run alone). Runs that are ready together are stacked, split so that the stacks
-   * fill the free slots of the pool; each run still gets its own folder, bit-identical on WASM.
-   * Not for a queue executor, whose job ids are run ids.
+   * (default {@link DEFAULT_STACK}, as `ticket`; 1: each run alone). Runs that are ready together are
+   * stacked by the scheduler's one policy, split so that the stacks fill the free slots of the pool;
+   * each run still gets its own folder, bit-identical on WASM. Ignored by a queue executor, whose
+   * job ids are run ids.
    */
   stack?: number;
-  /** Plug-in pruners the user named in this invocation, passed to the arm jobs that use them. */
+  /**
+   * Plug-in pruners the user named in this invocation: loaded here as plug-ins (see `usePlugins`),
+   * so that the processes the executor starts load them too.
+   */
   allowPruners?: readonly string[];
   /** Folder that relative plug-in paths resolve from (default: process.cwd()). */
   cwd?: string;
@@ -63,11 +74,6 @@ export interface SweepResult {
   files: { sweep: string; jsonl: string; csv: string; logs: string };
 }
 
-/** The folder of a planned run. */
-export function plannedRunDir(run: PlannedRun, runsDir: string): string {
-  return path.resolve(runsDir, run.folder);
-}
-
 /** A finished run on disk (summary.json, and config.json with the planned hash for plain runs), or null. */
 function finishedOnDisk(run: PlannedRun, dir: string): JobOutcome | null {
   const store = new RunStore(dir);
@@ -77,39 +83,6 @@ function finishedOnDisk(run: PlannedRun, dir: string): JobOutcome | null {
       `${dir} holds a different run than planned (config hash ${store.readRecord().configHash}, expected ${run.id})`,
     );
   return { id: run.id, status: 'already-finished', dir, summary: store.readJson<RunSummary>('summary.json') };
-}
-
-/**
- * Writes an experiment's `ticket.json` (its resolved config and identity, and the shared dense run
- * relative to it) unless it is already there; an experiment folder holding another experiment is refused.
- */
-function ensureExperiment(plan: SweepPlan, identity: string, runsDir: string): void {
-  const exp = plan.experiments.find((e) => e.identity === identity)!;
-  const dir = path.resolve(runsDir, exp.folder);
-  const folderOf = (id: string) =>
-    path.relative(dir, path.resolve(runsDir, plan.runs.find((r) => r.id === id)!.folder));
-  const denseRun = folderOf(exp.denseRun);
-  // The mask-free dense arm is a shared plain run outside the experiment folder; recording it lets a
-  // report of the experiment folder alone find it (it is the dense run itself when the settings agree).
-  const denseArm = exp.denseArm !== undefined ? folderOf(exp.denseArm) : undefined;
-  const store = new RunStore(dir);
-  const lock = store.lock('grokking-tickets sweep (experiment record)');
-  try {
-    if (fs.existsSync(store.file('ticket.json'))) {
-      const existing = readTicketRecord(dir);
-      if (existing.identity !== identity)
-        throw new RunFolderError(`${dir} holds experiment ${existing.identity}, not ${identity}`);
-      if (existing.denseRun === denseRun && existing.denseArm === denseArm) return;
-    }
-    store.writeJson('ticket.json', {
-      config: { ...exp.config, denseDir: null },
-      identity,
-      denseRun,
-      ...(denseArm !== undefined ? { denseArm } : {}),
-    } satisfies TicketRecord);
-  } finally {
-    lock.release();
-  }
 }
 
 function logLine(event: TrainEvent): string | null {
@@ -133,46 +106,6 @@ function logLine(event: TrainEvent): string | null {
   }
 }
 
-/** The resolved sweep as written to sweep.json (the file the report reads with the results). */
-export function sweepRecord(
-  plan: SweepPlan,
-  sweepDir: string,
-  runsDir: string,
-  source?: string,
-): Record<string, unknown> {
-  const rel = (p: string) => path.relative(sweepDir, p) || '.';
-  return {
-    format: 1,
-    name: plan.spec.name,
-    ...(plan.spec.description !== undefined ? { description: plan.spec.description } : {}),
-    kind: plan.spec.kind,
-    ...(source ? { source: path.resolve(source) } : {}),
-    runsDir: rel(path.resolve(runsDir)),
-    base: plan.spec.base,
-    axes: plan.spec.axes,
-    points: plan.points,
-    experiments: plan.experiments.map((e) => ({
-      identity: e.identity,
-      dir: rel(path.resolve(runsDir, e.folder)),
-      denseRun: e.denseRun,
-      ...(e.denseArm ? { denseArm: e.denseArm } : {}),
-      config: e.config,
-    })),
-    runs: plan.runs.map((r) => ({
-      id: r.id,
-      role: r.role,
-      label: r.label,
-      dir: rel(plannedRunDir(r, runsDir)),
-      points: r.points,
-      ...(r.experiment ? { experiment: r.experiment, arm: r.arm } : {}),
-      ...(r.dependsOn ? { dependsOn: r.dependsOn } : {}),
-      ...(r.sameAs ? { sameAs: r.sameAs } : {}),
-      ...(r.config ? { config: r.config } : {}),
-    })),
-    files: { results: 'sweep-results.jsonl', csv: 'sweep-results.csv', logs: 'logs' },
-  };
-}
-
 /**
  * Runs a planned sweep: dense and plain runs first, each experiment's arms as soon as its dense run
  * has finished (dependency-aware, through any {@link Executor}, at most `jobs` at once). Runs already
@@ -180,6 +113,10 @@ export function sweepRecord(
  * and the others go on. The sweep folder is locked while it runs; `sweep.json` is written first and
  * the results after every run, atomically. Aborting stops new starts and lets running jobs save
  * their state; running the same sweep again continues.
+ * @example
+ * const plan = planSweep(loadSweepFile('examples/sweeps/tiny-rates.yaml'));
+ * const result = await runSweep({ plan, sweepDir: 'sweeps/tiny-rates', runsDir: 'runs', jobs: 2 });
+ * result.counts; // { finished: 33, failed: 0, interrupted: 0, pending: 0 }
  */
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const { plan, signal } = options;
@@ -209,190 +146,59 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       fs.appendFileSync(path.join(files.logs, `${run.id}.log`), `${new Date().toISOString()} ${line}\n`);
 
     // What is finished already.
-    const pending: PlannedRun[] = [];
+    const done = new Map<string, JobOutcome>();
     for (const run of plan.runs) {
       const dir = plannedRunDir(run, runsDir);
-      const done = finishedOnDisk(run, dir);
-      if (done) states.set(run.id, { status: 'finished', dir });
-      else pending.push(run);
+      const finished = finishedOnDisk(run, dir);
+      if (finished) {
+        done.set(run.id, finished);
+        states.set(run.id, { status: 'finished', dir });
+      }
     }
-    emit({ type: 'plan', runs: plan.runs.length, done: plan.runs.length - pending.length, toRun: pending.length });
+    emit({ type: 'plan', runs: plan.runs.length, done: done.size, toRun: plan.runs.length - done.size });
     writeResults();
 
     const executor = options.executor ?? createChildProcessExecutor({ concurrency: 1 });
-    const limit = Math.max(1, options.jobs ?? os.availableParallelism());
     const cwd = options.cwd ?? process.cwd();
-    const experimentsReady = new Set<string>();
-    const jobOf = (run: PlannedRun): RunJob => {
-      if (run.role === 'arm' && !run.config) {
-        const exp = plan.experiments.find((e) => e.identity === run.experiment)!;
-        const plugin = (options.allowPruners ?? []).includes(exp.config.pruner);
-        return {
-          kind: 'arm',
-          id: run.id,
-          label: run.label,
-          experimentDir: path.resolve(runsDir, exp.folder),
-          arm: run.arm!,
-          ...(plugin ? { prunerSpec: exp.config.pruner, cwd } : {}),
-        };
-      }
-      return { kind: 'train', id: run.id, label: run.label, dir: plannedRunDir(run, runsDir), config: run.config! };
-    };
-    const waiting = [...pending];
-    const running = new Set<Promise<void>>();
-    const finish = (run: PlannedRun, outcome: JobOutcome) => {
-      const status = statusOf(outcome);
-      states.set(run.id, { status, dir: outcome.dir, ...(outcome.error ? { error: outcome.error.message } : {}) });
-      log(
-        run,
-        status === 'failed'
-          ? `failed: ${outcome.error?.message}`
-          : status === 'interrupted'
-            ? 'interrupted'
-            : `${outcome.status}`,
-      );
-      emit({ type: 'done', run, outcome });
-      writeResults();
-    };
-    /** The stack key of a run (runs with the same key can train as one stacked computation), or null. */
-    const stackKeys = new Map<string, string | null>();
-    const stackKeyOf = (run: PlannedRun): string | null => {
-      if (!stackKeys.has(run.id)) {
-        let key: string | null = null;
-        try {
-          const exp =
-            run.role === 'arm' && !run.config ? plan.experiments.find((e) => e.identity === run.experiment) : undefined;
-          const config = run.config ?? (exp ? retrainConfig(exp.config) : null);
-          if (config) {
-            const { kind, ...opts } = config.model;
-            if (canStack(createModel(kind, opts))) key = stackKey(config);
-          }
-        } catch {
-          key = null;
-        }
-        stackKeys.set(run.id, key);
-      }
-      return stackKeys.get(run.id)!;
-    };
-    /** Ready runs (dependency met, trained by themselves) with this stack key, without taking them. */
-    const readyWith = (key: string): PlannedRun[] =>
-      waiting.filter(
-        (r) => !r.sameAs && (!r.dependsOn || states.get(r.dependsOn)?.status === 'finished') && stackKeyOf(r) === key,
-      );
-    /** The next run whose dependency is met; failed dependencies fail their dependants at once. */
-    const next = (): PlannedRun | null => {
-      for (let i = 0; i < waiting.length; i++) {
-        const run = waiting[i]!;
-        const dep = run.dependsOn ? states.get(run.dependsOn) : undefined;
-        if (run.dependsOn && dep?.status === 'failed') {
-          waiting.splice(i--, 1);
-          finish(run, {
-            id: run.id,
-            status: 'failed',
-            dir: plannedRunDir(run, runsDir),
-            error: { message: `its dense run ${run.dependsOn} failed` },
-          });
-          continue;
-        }
-        if (!run.dependsOn || dep?.status === 'finished') {
-          waiting.splice(i, 1);
-          if (!run.sameAs) return run;
-          finish(run, { id: run.id, status: 'reused', dir: states.get(run.sameAs)!.dir });
-          i--;
-        }
-      }
-      return null;
-    };
-    /** Starts one run, or several compatible ones as one stacked job. */
-    const start = (group: PlannedRun[]) => {
-      const p = (async () => {
-        const byJob = new Map<string, PlannedRun>();
-        let outcomes: JobOutcome[];
-        try {
-          const jobs = group.map((run) => {
-            const job = jobOf(run);
-            if (job.kind === 'arm' && run.experiment && !experimentsReady.has(run.experiment)) {
-              ensureExperiment(plan, run.experiment, runsDir);
-              experimentsReady.add(run.experiment);
-            }
-            byJob.set(job.id, run);
-            emit({ type: 'start', run, job });
-            log(
-              run,
-              `start ${run.label} (${run.id})${group.length > 1 ? ` stacked with ${group.length - 1} other run${group.length > 2 ? 's' : ''}` : ''}`,
-            );
-            return job;
-          });
-          const job: RunJob =
-            jobs.length === 1
-              ? jobs[0]!
-              : {
-                  kind: 'stack',
-                  id: jobs.map((j) => j.id).join('+'),
-                  label: jobs.map((j) => j.label).join('+'),
-                  jobs: jobs as Exclude<RunJob, { kind: 'stack' }>[],
-                };
-          const [o] = await executor.run([job], {
-            signal,
-            onEvent: (member, event) => {
-              const run = byJob.get(member.id) ?? group[0]!;
-              const line = logLine(event);
-              if (line) log(run, line);
-              emit({ type: 'train', run, event });
-            },
-          });
-          outcomes =
-            jobs.length === 1
-              ? [o!]
-              : jobs.map(
-                  (j, i) =>
-                    o!.members?.[i] ?? {
-                      id: j.id,
-                      status: o!.status,
-                      dir: plannedRunDir(group[i]!, runsDir),
-                      ...(o!.error ? { error: o!.error } : {}),
-                    },
-                );
-        } catch (e) {
-          const error = { message: String((e as Error).message ?? e).split('\n')[0]! };
-          outcomes = group.map((run) => ({
-            id: run.id,
-            status: 'failed' as const,
-            dir: plannedRunDir(run, runsDir),
-            error,
-          }));
-        }
-        group.forEach((run, i) => finish(run, outcomes[i]!));
-      })();
-      running.add(p);
-      void p.finally(() => running.delete(p));
-    };
-    // Dispatch loop: start what is ready up to the limit, then wait for any job to end.
-    const stack = Math.max(1, Math.floor(options.stack ?? 1));
-    while (!signal?.aborted) {
-      while (running.size < limit && !signal?.aborted) {
-        const run = next();
-        if (!run) break;
-        const key = stack > 1 ? stackKeyOf(run) : null;
-        const group = [run];
-        if (key) {
-          // Fill the free slots evenly: 9 ready runs and 2 free slots make stacks of 5 and 4.
-          const ready = readyWith(key);
-          const free = Math.max(1, limit - running.size);
-          const size = Math.min(stack, Math.ceil((ready.length + 1) / free));
-          for (const other of ready.slice(0, size - 1)) {
-            waiting.splice(waiting.indexOf(other), 1);
-            group.push(other);
-          }
-        }
-        start(group);
-      }
-      if (running.size === 0) break;
-      await Promise.race(running);
-    }
-    await Promise.all(running);
+    await usePlugins((options.allowPruners ?? []).filter((p) => !isBuiltinPruner(p)).map((spec) => ({ spec, cwd })));
+    const outcomes = await runPlan({
+      plan,
+      runsDir,
+      executor,
+      jobs: options.jobs ?? os.availableParallelism(),
+      stack: options.stack ?? DEFAULT_STACK,
+      done,
+      signal,
+      beforeArms: (exp) => ensureExperimentRecord(plan, exp.identity, runsDir),
+      onStart: (run, job, size) => {
+        emit({ type: 'start', run, job });
+        log(
+          run,
+          `start ${run.label} (${run.id})${size > 1 ? ` stacked with ${size - 1} other run${size > 2 ? 's' : ''}` : ''}`,
+        );
+      },
+      onEvent: (run, event) => {
+        const line = logLine(event);
+        if (line) log(run, line);
+        emit({ type: 'train', run, event });
+      },
+      onDone: (run, outcome) => {
+        const status = statusOf(outcome);
+        states.set(run.id, { status, dir: outcome.dir, ...(outcome.error ? { error: outcome.error.message } : {}) });
+        log(
+          run,
+          status === 'failed'
+            ? `failed: ${outcome.error?.message}`
+            : status === 'interrupted'
+              ? 'interrupted'
+              : `${outcome.status}`,
+        );
+        emit({ type: 'done', run, outcome });
+        writeResults();
+      },
+    });
     if (signal?.aborted)
-      for (const run of waiting) if (!states.has(run.id)) log(run, 'not started (sweep interrupted)');
+      for (const run of plan.runs) if (!outcomes.has(run.id)) log(run, 'not started (sweep interrupted)');
     writeResults();
     const counts = { finished: 0, failed: 0, interrupted: 0, pending: 0 };
     for (const r of rows) counts[r.status]++;
