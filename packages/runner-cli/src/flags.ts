@@ -97,7 +97,7 @@ type Meta = {
 };
 type Def = Record<string, unknown> & { type: string };
 const defOf = (schema: z.ZodType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
-const metaOf = (schema: z.ZodType): Meta => (schema.meta() ?? {}) as Meta;
+const metaOf = (schema: z.ZodType): Meta => (typeof schema.meta === 'function' ? (schema.meta() ?? {}) : {}) as Meta;
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const camel = (name: string) => name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
@@ -292,17 +292,26 @@ export function trainFlags(reserved: readonly string[] = []): ConfigFlag[] {
       else taskOptions.set(key, { field, tasks: [t.name] });
     }
   }
-  const taskFlags = [...taskOptions].map(([key, { field, tasks: owners }]) => {
+  // An option whose schema has no command-line form (or is not a zod 4 schema) is left to config files.
+  const isZod4 = (field: z.ZodType) => Boolean((unwrapSchema(field) as unknown as { _zod?: unknown })?._zod);
+  const taskFlags = [...taskOptions].flatMap(([key, { field, tasks: owners }]) => {
+    if (!isZod4(field)) return [];
     const meta = metaOf(unwrapSchema(field));
     const desc = meta.description ?? key;
     const values = defOf(unwrapSchema(field)).entries as Record<string, string> | undefined;
     const shown = values ? `${desc}: ${Object.values(values).join(' | ')}` : desc;
-    return flagFromField({
-      path: ['task', key],
-      field,
-      name: unique(meta.flag ?? kebab(key), 'task'),
-      description: owners.includes(paperTask) ? shown : `${owners.join(', ')}: ${shown}`,
-    });
+    try {
+      return [
+        flagFromField({
+          path: ['task', key],
+          field,
+          name: unique(meta.flag ?? kebab(key), 'task'),
+          description: owners.includes(paperTask) ? shown : `${owners.join(', ')}: ${shown}`,
+        }),
+      ];
+    } catch {
+      return [];
+    }
   });
   const modelOptions = new Map<string, { description: string; defaults: Array<[string, unknown]> }>();
   for (const m of models.entries())
