@@ -1,8 +1,8 @@
 /**
  * @grokking-tickets/training — one training run: AdamW with PyTorch semantics, the full-batch loop
  * with fixed masks, the task registry, config resolution by schema, and resumable, verified run
- * folders. Experiments made of many runs (the ticket protocol, sweeps) live in
- * @grokking-tickets/experiments.
+ * folders. Experiments made of many runs (the ticket protocol, sweeps) are planned by
+ * @grokking-tickets/experiments and run by @grokking-tickets/scheduler.
  */
 export { AdamW, PAPER_ADAMW, validateAdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 export { Trainer, type EvalRow, type TrainerInit } from './trainer.js';
