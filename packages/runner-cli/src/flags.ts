@@ -115,7 +115,7 @@ function defaultOf(field: z.ZodType): unknown {
 }
 
 /** What a field takes on the command line. */
-interface FieldSpec {
+export interface FlagFieldSpec {
   /** Config path the flag sets. */
   path: string[];
   /** The field's schema (wrapped or not). */
@@ -140,7 +140,7 @@ interface FieldSpec {
  * the help (never set as a value: a flag overrides a config file only when typed). Every other
  * range is the schema's own, checked when the config is resolved.
  */
-export function flagFromField(spec: FieldSpec): ConfigFlag {
+export function flagFromField(spec: FlagFieldSpec): ConfigFlag {
   const schema = unwrapSchema(spec.field);
   const def = defOf(schema);
   const meta = metaOf(schema);
