@@ -159,7 +159,7 @@ export function parseSweepRecord(
  * Reads a sweep folder (`sweep.json` and `sweep-results.jsonl`, as `grokking-tickets sweep` writes
  * them) without touching its run folders. Returns the sweep and the result lines it had to leave out
  * (sweep null, with the reason among them, when no row is readable); throws a
- * {@link FormatError} naming the file at fault when the sweep cannot be read at all (no
+ * `FormatError` naming the file at fault when the sweep cannot be read at all (no
  * `sweep.json`, a damaged one, no results file). `shownDir` is the folder as people should see it
  * (used in every message).
  */
