@@ -2,13 +2,13 @@
 // The paper's main comparison as `npm run bench --main-comparison` times it: for seeds 0, 1, 2 the
 // dense run, then the arms ticket, dense, same-l1, same-l2, random (the dense arm is the dense run
 // itself), every run 30 000 steps, all runs of a phase spread over --jobs worker processes and, with
-// --stack K, grouped into stacks of at most K (experiments' runStacked, as a sweep would run them).
+// --stack K, grouped into stacks of at most K (the scheduler's runStacked, as a sweep would run them).
 // Prints one JSON object with the wall time of each phase. Usage: node bench/main-comparison.mjs
 // [--stack 8] [--jobs 2] [--steps 30000] [--out dir] (the folder is deleted unless --keep).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createChildProcessExecutor, runStacked, runTicket } from '@grokking-tickets/experiments';
+import { createChildProcessExecutor, runStacked, runTicket } from '@grokking-tickets/scheduler';
 import { resolveTrainConfig } from '@grokking-tickets/training';
 
 const args = process.argv.slice(2);

@@ -246,7 +246,7 @@ if (!flag('--no-throughput')) {
 if (flag('--main-comparison')) {
   const mainSteps = value('--main-steps', '30000');
   const repeats = Number(value('--main-repeats', '1'));
-  const { DEFAULT_STACK } = await import('@grokking-tickets/experiments');
+  const { DEFAULT_STACK } = await import('@grokking-tickets/scheduler');
   const runs = { unstacked: [], stacked: [] };
   for (let r = 0; r < repeats; r++) {
     for (const [name, k] of [

@@ -19,7 +19,10 @@ export const MAIN_ENTRY_POINTS = {
   '@grokking-tickets/pruner-magnitude-increase': ['default'],
   '@grokking-tickets/run-store': ['RunStore', 'saveCheckpoint'],
   '@grokking-tickets/training': ['runTraining', 'resolveTrainConfig'],
-  '@grokking-tickets/experiments': ['runTicket', 'registerArm', 'createWorkerThreadExecutor'],
+  '@grokking-tickets/registry': ['createRegistry', 'usePlugins'],
+  '@grokking-tickets/experiment-format': ['experimentFolders'],
+  '@grokking-tickets/experiments': ['planSweep', 'planTicket', 'registerArm'],
+  '@grokking-tickets/scheduler': ['runTicket', 'runSweep', 'createWorkerThreadExecutor'],
   '@grokking-tickets/runner-cli': ['buildProgram'],
 };
 

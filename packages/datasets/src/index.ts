@@ -8,6 +8,7 @@ export {
   getModularOp,
   listModularOps,
   modularArithmetic,
+  modularOps,
   registerModularOp,
   type ModularConfig,
   type ModularDataset,

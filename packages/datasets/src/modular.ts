@@ -1,3 +1,4 @@
+import { createRegistry, type Registry } from '@grokking-tickets/registry';
 import { DatasetError } from './errors.js';
 import { PythonRandom } from './pythonRandom.js';
 
@@ -18,26 +19,32 @@ export interface ModularOp {
   makeTable?(p: number, seed: number): Int32Array;
 }
 
-const ops = new Map<string, ModularOp>();
+/** The modular operations, by name (the registry `registerModularOp` and `getModularOp` use). */
+export const modularOps: Registry<ModularOp> = createRegistry<ModularOp>({
+  kind: 'op',
+  plural: 'modularOps',
+  check: (op) =>
+    typeof (op as ModularOp).name !== 'string' || (op as ModularOp).name === ''
+      ? 'a modular op needs a non-empty name'
+      : typeof (op as ModularOp).label !== 'function'
+        ? `modular op "${(op as ModularOp).name}" needs a label(a, b, p, table?) function`
+        : null,
+  invalid: (problem) => new DatasetError(problem),
+});
 
 /** Adds an operation to the registry (a later one with the same name replaces it). */
 export function registerModularOp(op: ModularOp): void {
-  if (typeof op?.name !== 'string' || op.name === '') throw new DatasetError('a modular op needs a non-empty name');
-  if (typeof op.label !== 'function')
-    throw new DatasetError(`modular op "${op.name}" needs a label(a, b, p, table?) function`);
-  ops.set(op.name, op);
+  modularOps.register(op);
 }
 
 /** Names of the registered operations. */
 export function listModularOps(): string[] {
-  return [...ops.keys()];
+  return modularOps.names();
 }
 
-/** A registered operation, or a DatasetError listing the known ones. */
+/** A registered operation, or a RegistryError listing the known ones. */
 export function getModularOp(name: string): ModularOp {
-  const op = ops.get(name);
-  if (!op) throw new DatasetError(`unknown op "${name}" (known: ${listModularOps().join(', ')})`);
-  return op;
+  return modularOps.get(name);
 }
 
 registerModularOp({ name: 'add', description: '(a + b) mod p', label: (a, b, p) => (a + b) % p });
@@ -129,7 +136,8 @@ export interface ModularDataset {
 export function modularArithmetic(config: ModularConfig): ModularDataset {
   const { op: opName, p, trainFraction, seed } = config;
   const symmetric = config.symmetric ?? true;
-  const op = getModularOp(opName);
+  const op = modularOps.find(opName);
+  if (!op) throw new DatasetError(modularOps.unknown(opName).message);
   if (!Number.isInteger(p) || p < 2) throw new DatasetError(`modulus p must be an integer >= 2, got ${p}`);
   // Pairs are coded as a·p + b in an int32 (and p² pairs are materialised), hence the bound.
   if (p > 46340) throw new DatasetError(`modulus p must be at most 46340, got ${p}`);

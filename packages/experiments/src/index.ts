@@ -1,92 +1,92 @@
 /**
- * @grokking-tickets/experiments — everything that is many runs: the grokking-ticket protocol as a
- * plan of runs with its arms in a registry, sweeps (a grid of runs from one file), and executors
- * that run jobs in this thread, in worker threads, in child processes or through a BullMQ queue.
+ * @grokking-tickets/experiments — the planner of many runs: the grokking-ticket protocol and sweeps
+ * (a grid of runs from one file) turned into one graph of run jobs (a ticket experiment is a sweep
+ * of one point), the arm registry, the ticket config, one arm's run (`runArm`), and the summaries
+ * of experiments and sweeps. Running a plan (executors, stacking, queue) is
+ * @grokking-tickets/scheduler.
  */
-export { type ArmDefinition, type ArmContext, type ArmPlan, getArm, listArms, registerArm } from './arms.js';
-export { ExperimentError, checkpointFor, openDenseRun, type DenseSource } from './dense.js';
 export {
-  createChildProcessExecutor,
-  createInProcessExecutor,
-  createWorkerThreadExecutor,
-  executeJob,
-  groupIntoStacks,
-  jobDir,
-  runStacked,
-  type Executor,
-  type ExecutorRunOptions,
-  type JobOutcome,
-  type RunJob,
-  type SingleJob,
-  type StackJob,
-} from './executors.js';
-export {
-  DEFAULT_STACK,
-  denseDirOf,
-  planArm,
-  readTicketRecord,
-  resolveExperimentPruner,
-  runArm,
-  runTicket,
-  type ArmJobOptions,
-  type ArmMaskOverlap,
-  type ArmResult,
-  type TicketEvent,
-  type TicketOptions,
-  type TicketRecord,
-  type TicketSummary,
-} from './ticket.js';
-export {
-  denseTrainingConfig,
-  resolveTicketConfig,
-  retrainConfig,
-  ticketConfigInputSchema,
-  ticketIdentity,
+  arms,
+  getArm,
+  listArms,
+  registerArm,
+  type ArmContext,
+  type ArmDefinition,
+  type ArmPlan,
   type NormDefinition,
-  type TicketConfig,
-  type TicketConfigInput,
-} from './ticketConfig.js';
+} from './arms.js';
+export { maskAtInitArm } from './arms/atInit.js';
+export { ExperimentError, checkpointFor, modelOf, openDenseRun, type DenseSource } from './dense.js';
+export { jobDir, jobOf, plannedRunDir, type JobOutcome, type RunJob, type SingleJob, type StackJob } from './jobs.js';
 export {
-  MAX_SWEEP_POINTS,
-  expandGrid,
   experimentFolderName,
-  getSweepAxis,
-  listSweepAxes,
-  loadSweepFile,
-  planSweep,
+  planExperiments,
   pointLabel,
-  readSweepFile,
-  registerSweepAxis,
   runFolderName,
-  validateSweep,
-  type PlanOptions,
+  type PlanLayout,
   type PlannedExperiment,
   type PlannedRun,
-  type SweepAxisDefinition,
-  type SweepFile,
   type SweepKind,
   type SweepPlan,
   type SweepPoint,
   type SweepSpec,
   type SweepVariant,
+} from './plan.js';
+export {
+  armContext,
+  denseDirOf,
+  maskOptionsOf,
+  planArm,
+  readTicketRecord,
+  resolveExperimentPruner,
+  runArm,
+  type ArmJobOptions,
+  type TicketRecord,
+} from './ticket.js';
+export { planTicket, type TicketPlan, type TicketPlanOptions } from './ticketPlan.js';
+export {
+  buildTicketSummary,
+  saveTicketMask,
+  type ArmMaskOverlap,
+  type ArmResult,
+  type TicketSummary,
+} from './ticketSummary.js';
+export {
+  denseArmIsDenseRun,
+  denseTrainingConfig,
+  denseWithCheckpoints,
+  resolveTicketConfig,
+  retrainConfig,
+  ticketConfigInputSchema,
+  ticketIdentity,
+  type TicketConfig,
+  type TicketConfigInput,
+} from './ticketConfig.js';
+export {
+  MAX_SWEEP_POINTS,
+  checkPrunerAllowed,
+  expandGrid,
+  getSweepAxis,
+  listSweepAxes,
+  loadSweepFile,
+  planSweep,
+  readSweepFile,
+  registerSweepAxis,
+  sweepAxes,
+  validateSweep,
+  type PlanOptions,
+  type SweepAxisDefinition,
+  type SweepFile,
 } from './sweepSpec.js';
-export { plannedRunDir, runSweep, sweepRecord, type SweepEvent, type SweepOptions, type SweepResult } from './sweep.js';
+export { ensureExperimentRecord, sweepRecord } from './sweepRecord.js';
+export { buildSweepRows, statusOf, type RunState } from './sweepRows.js';
+// The sweep results format lives in @grokking-tickets/experiment-format; re-exported for callers of buildSweepRows.
 export {
   SWEEP_CSV_COLUMNS,
-  buildSweepRows,
   sweepRowsToCsv,
   sweepRowsToJsonl,
-  type RunState,
   type SweepRow,
   type SweepRunStatus,
-} from './sweepResults.js';
-// The BullMQ queue is a subpath, `@grokking-tickets/experiments/queue`, so that importing the
-// package does not load BullMQ and ioredis; its types are re-exported here.
-export type {
-  QueueExecutor,
-  QueueExecutorOptions,
-  QueueWorkerOptions,
-  QueuedJob,
-  QueuedOutcome,
-  WorkerEvent,
-} from './queue.js';
+} from '@grokking-tickets/experiment-format';
+// Plug-ins for every registry (models, tasks, arms, pruners), loaded in every process of a run.
+export { loadedPlugins, usePlugins, type LoadedPlugin, type PluginSpec } from '@grokking-tickets/registry';

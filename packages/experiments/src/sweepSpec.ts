@@ -1,27 +1,48 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { listPruners } from '@grokking-tickets/pruners';
+import { pruners } from '@grokking-tickets/pruners';
+import { createRegistry, findPlugin, type Registry } from '@grokking-tickets/registry';
 import {
   ConfigError,
   checkResources,
   configHash,
+  getTask,
   mergeInput,
   parseWith,
   resolveTrainConfig,
+  schemaField,
+  trainConfigInputSchema,
   type TrainConfig,
 } from '@grokking-tickets/training';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { resolveTicketConfig, retrainConfig, ticketIdentity, type TicketConfig } from './ticketConfig.js';
+import {
+  experimentFolderName,
+  planExperiments,
+  pointLabel,
+  runFolderName,
+  type PlanLayout,
+  type PlannedRun,
+  type SweepKind,
+  type SweepPlan,
+  type SweepPoint,
+  type SweepSpec,
+  type SweepVariant,
+} from './plan.js';
+import { resolveTicketConfig, ticketConfigInputSchema, type TicketConfig } from './ticketConfig.js';
 
-/** What a sweep varies: plain training runs, or ticket experiments (a dense run and its arms). */
-export type SweepKind = 'train' | 'ticket';
-
-/** One value of the `variant` axis: a named partial config laid over the base. */
-export interface SweepVariant {
-  name: string;
-  set: Record<string, unknown>;
-}
+export {
+  experimentFolderName,
+  pointLabel,
+  runFolderName,
+  type PlannedExperiment,
+  type PlannedRun,
+  type SweepKind,
+  type SweepPlan,
+  type SweepPoint,
+  type SweepSpec,
+  type SweepVariant,
+} from './plan.js';
 
 /**
  * An axis a sweep file may vary: its value schema, the sweep kinds it applies to, and how a value
@@ -37,22 +58,31 @@ export interface SweepAxisDefinition {
   apply(input: Record<string, unknown>, value: unknown, kind: SweepKind): Record<string, unknown>;
 }
 
-const axes = new Map<string, SweepAxisDefinition>();
+/** The axes a sweep file may vary, by name. */
+export const sweepAxes: Registry<SweepAxisDefinition> = createRegistry<SweepAxisDefinition>({
+  kind: 'axis',
+  plural: 'sweepAxes',
+  listLabel: 'axes',
+  check: (a) =>
+    typeof (a as SweepAxisDefinition).apply !== 'function' || !Array.isArray((a as SweepAxisDefinition).kinds)
+      ? 'a sweep axis needs kinds and apply(input, value, kind)'
+      : null,
+});
 
 /** Adds an axis to the registry (a later registration of the same name replaces it). */
 export function registerSweepAxis(axis: SweepAxisDefinition): void {
-  axes.set(axis.name, axis);
+  sweepAxes.register(axis);
 }
 
 /** Names of the registered sweep axes, in registration order. */
 export function listSweepAxes(): string[] {
-  return [...axes.keys()];
+  return sweepAxes.names();
 }
 
 /** A registered axis by name. */
 export function getSweepAxis(name: string): SweepAxisDefinition {
-  const a = axes.get(name);
-  if (!a) throw new ConfigError(`unknown axis "${name}" (axes: ${listSweepAxes().join(', ')})`);
+  const a = sweepAxes.find(name);
+  if (!a) throw new ConfigError(sweepAxes.unknown(name).message);
   return a;
 }
 
@@ -64,12 +94,11 @@ function setPath(input: Record<string, unknown>, keys: readonly string[], value:
   return mergeInput(input, over) as Record<string, unknown>;
 }
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min(min).max(max);
 const name = z.string().min(1);
-const stepOr = (word: string) =>
-  z.union([z.literal(word), int(0, 100_000_000)], {
-    error: (issue) => `must be "${word}" or a step number, got ${JSON.stringify(issue.input)}`,
-  });
+// Axis values are checked by the config fields they set: each range is defined once, in the schema.
+const trainField = (...path: string[]) => schemaField(trainConfigInputSchema, path);
+const ticketField = (...path: string[]) => schemaField(ticketConfigInputSchema, path);
+const modularField = (key: string) => schemaField(getTask('modular').options(), [key]);
 
 /**
  * Lays `over` on `base` like mergeInput, except that a task or model block naming another task or
@@ -119,7 +148,7 @@ function ticketAxis(axisName: string, description: string, keys: string[], value
   });
 }
 
-trainAxis('seed', "run seed (split and init); in a ticket sweep, the dense run's", ['seed'], int(0, 2 ** 32 - 1));
+trainAxis('seed', "run seed (split and init); in a ticket sweep, the dense run's", ['seed'], trainField('seed'));
 trainAxis(
   'task',
   "task name: modular | mnist (another task than the base's drops the base's task options)",
@@ -127,49 +156,66 @@ trainAxis(
   name,
 );
 trainAxis('op', 'modular operation: add | subtract | x2xyy2 | rand', ['task', 'op'], name);
-trainAxis('p', 'modulus p', ['task', 'p'], int(2, 46340));
-trainAxis('trainFraction', 'fraction of pairs used for training', ['task', 'trainFraction'], z.number().gt(0).lt(1));
+trainAxis('p', 'modulus p', ['task', 'p'], modularField('p'));
+trainAxis(
+  'trainFraction',
+  'fraction of pairs used for training',
+  ['task', 'trainFraction'],
+  modularField('trainFraction'),
+);
 trainAxis(
   'model',
   "model kind: mlp | transformer | mnist-mlp (another kind than the base's drops the base's model options)",
   ['model', 'kind'],
   name,
 );
-trainAxis('steps', 'full-batch updates (of the dense run in a ticket sweep)', ['steps'], int(1, 100_000_000));
-trainAxis('lr', 'AdamW learning rate', ['optimizer', 'lr'], z.number().gt(0));
+trainAxis('steps', 'full-batch updates (of the dense run in a ticket sweep)', ['steps'], trainField('steps'));
+trainAxis('lr', 'AdamW learning rate', ['optimizer', 'lr'], trainField('optimizer', 'lr'));
 trainAxis(
   'weightDecay',
   'AdamW weight decay λ (of the dense run in a ticket sweep)',
   ['optimizer', 'weightDecay'],
-  z.number().min(0),
+  trainField('optimizer', 'weightDecay'),
 );
 ticketAxis(
   'retrainWeightDecay',
   'weight decay λ of every retrained arm (0: the no-weight-decay experiment)',
   ['retrain', 'weightDecay'],
-  z.number().min(0),
+  ticketField('retrain', 'weightDecay'),
 );
-ticketAxis('retrainSteps', 'full-batch updates of every retrained arm', ['retrain', 'steps'], int(1, 100_000_000));
-ticketAxis('pruningRate', 'fraction of weights removed, in [0, 1)', ['pruningRate'], z.number().min(0).lt(1));
-ticketAxis('pruner', 'pruner of the ticket mask: a built-in, or a plug-in named with --pruner', ['pruner'], name);
+ticketAxis(
+  'retrainSteps',
+  'full-batch updates of every retrained arm',
+  ['retrain', 'steps'],
+  ticketField('retrain', 'steps'),
+);
+ticketAxis('pruningRate', 'fraction of weights removed, in [0, 1)', ['pruningRate'], ticketField('pruningRate'));
+ticketAxis(
+  'pruner',
+  'pruner of the ticket mask: a built-in, or a plug-in named with --pruner or --plugin',
+  ['pruner'],
+  ticketField('pruner'),
+);
 ticketAxis(
   'fromStep',
   'checkpoint of the dense run the ticket is pruned from: "final" or a step',
   ['fromStep'],
-  stepOr('final'),
+  ticketField('fromStep'),
 );
 ticketAxis(
   'rewindStep',
   'weights the ticket is rewound to: "init" (θ0) or the weights after a step',
   ['rewindStep'],
-  stepOr('init'),
+  ticketField('rewindStep'),
 );
-ticketAxis(
-  'arm',
-  'arm of the experiment (ticket, dense, same-l1, same-l2, random, snip, grasp, synflow, ...)',
-  ['arms'],
-  name,
-);
+registerSweepAxis({
+  name: 'arm',
+  description: 'arm of the experiment (ticket, dense, same-l1, same-l2, random, snip, grasp, synflow, ...)',
+  kinds: ['ticket'],
+  value: name,
+  // The arm axis sets a list of one arm.
+  apply: (input, v) => ({ ...input, arms: [v] }),
+});
 registerSweepAxis({
   name: 'variant',
   description: 'named partial configs laid over the base, e.g. one per model with its own task and weight decay',
@@ -177,9 +223,6 @@ registerSweepAxis({
   value: z.strictObject({ name, set: z.record(z.string(), z.unknown()) }),
   apply: (input, v) => layOver(input, (v as SweepVariant).set),
 });
-// The arm axis sets a list of one arm.
-const armAxis = axes.get('arm')!;
-axes.set('arm', { ...armAxis, apply: (input, v) => ({ ...input, arms: [v] }) });
 
 /** The most points a sweep may expand to (a guard against a typo multiplying the grid). */
 export const MAX_SWEEP_POINTS = 10_000;
@@ -240,15 +283,6 @@ export function readSweepFile(file: string): unknown {
   }
 }
 
-/** A validated sweep: its kind, base and axes in file order. */
-export interface SweepSpec {
-  name: string;
-  description?: string;
-  kind: SweepKind;
-  base: Record<string, unknown>;
-  axes: Array<{ name: string; values: unknown[] }>;
-}
-
 /**
  * Validates a parsed sweep file by schema: unknown fields and axes, values of the wrong type or out
  * of range, an axis that does not apply to the kind, an empty axis (an empty grid), repeated values,
@@ -263,8 +297,8 @@ export function validateSweep(value: unknown, defaultName = 'sweep'): SweepSpec 
   const out: SweepSpec['axes'] = [];
   let points = 1;
   for (const [axisName, values] of Object.entries(file.axes ?? {})) {
-    const axis = axes.get(axisName);
-    if (!axis) throw new ConfigError(`axes: unknown axis "${axisName}" (axes: ${listSweepAxes().join(', ')})`);
+    const axis = sweepAxes.find(axisName);
+    if (!axis) throw new ConfigError(`axes: ${sweepAxes.unknown(axisName).message}`);
     if (!axis.kinds.includes(file.kind))
       throw new ConfigError(
         `axes.${axisName}: applies to ${axis.kinds.join(' and ')} sweeps only, not to a ${file.kind} sweep`,
@@ -315,77 +349,6 @@ export function expandGrid(spec: Pick<SweepSpec, 'axes'>): Array<Record<string, 
   return grid;
 }
 
-/** A point's axis values as a short label (`seed 1, pruningRate 0.6`). */
-export function pointLabel(values: Record<string, unknown>): string {
-  const parts = Object.entries(values).map(
-    ([k, v]) => `${k} ${k === 'variant' ? (v as SweepVariant).name : typeof v === 'string' ? v : JSON.stringify(v)}`,
-  );
-  return parts.join(', ') || 'the base config';
-}
-
-/** The folder name of a training run: `<task>-<model>-s<seed>-<config hash>` (the one `train` uses by default). */
-export function runFolderName(config: TrainConfig): string {
-  const task = config.task.name === 'modular' ? `${config.task.op}${config.task.p}` : String(config.task.name);
-  return `${task}-${config.model.kind}-s${config.seed}-${configHash(config)}`;
-}
-
-/** The folder name of a ticket experiment: `ticket-<identity>` (the one `ticket` uses by default). */
-export function experimentFolderName(config: TicketConfig): string {
-  return `ticket-${ticketIdentity(config)}`;
-}
-
-/** A point of the grid. */
-export interface SweepPoint {
-  index: number;
-  /** The point's value of every axis (variants by name). */
-  axes: Record<string, unknown>;
-  label: string;
-  /** Ids of the runs that make the point's results. */
-  runs: string[];
-}
-
-/** A run the sweep needs: a plain training run, the dense run of experiments, or an arm. */
-export interface PlannedRun {
-  /** Its identity: the config hash (train, dense-source) or `<experiment identity>-<arm>`; the queue's job id. */
-  id: string;
-  role: 'train' | 'dense-source' | 'arm';
-  label: string;
-  /** Folder name under the runs folder (`<experiment folder>/arms/<arm>` for an arm). */
-  folder: string;
-  /** Indexes of the points that use it (a dense run usually serves many). */
-  points: number[];
-  /**
-   * train, dense-source and a mask-free dense arm: the resolved training config (such a run is trained as a plain run).
-   */
-  config?: TrainConfig;
-  /** arm: the (first) experiment it belongs to and the arm name. */
-  experiment?: string;
-  arm?: string;
-  /** The run that must finish first (an arm's dense run). */
-  dependsOn?: string;
-  /** The dense arm retrained with the dense run's own settings is that run (`runArm` reuses it): its id. */
-  sameAs?: string;
-}
-
-/** A ticket experiment of the sweep. */
-export interface PlannedExperiment {
-  identity: string;
-  folder: string;
-  /** Resolved config, `dense` being the dense run's config (with the checkpoints every experiment on it needs). */
-  config: TicketConfig;
-  denseRun: string;
-  /** The run id of its dense arm, when it has one (the reference of its speed-ups). */
-  denseArm?: string;
-}
-
-/** Everything a sweep will do, resolved and validated before anything runs. */
-export interface SweepPlan {
-  spec: SweepSpec;
-  points: SweepPoint[];
-  runs: PlannedRun[];
-  experiments: PlannedExperiment[];
-}
-
 /** Options of {@link planSweep}. */
 export interface PlanOptions {
   /** Plug-in pruners the user named in this invocation (anything else must be built in). */
@@ -408,6 +371,9 @@ function pointError(point: SweepPoint, e: unknown): never {
  * need. Arms from points that resolve to the same experiment share its folder. Every config is
  * resolved by schema (a point that would be an invalid run is a one-line ConfigError naming it) and
  * checked against this machine's memory. Pure apart from that check.
+ * @example
+ * const plan = planSweep(loadSweepFile('examples/sweeps/tiny-rates.yaml'));
+ * plan.runs.filter((r) => r.role === 'dense-source').length; // one dense run per seed, shared by every rate
  */
 export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan {
   const where = (m: string) => `base: ${m}`;
@@ -424,7 +390,6 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     if (e instanceof ConfigError) throw new ConfigError(where(e.message), { cause: e });
     throw e;
   }
-  const builtin = listPruners();
   const grid = expandGrid(spec);
   const points: SweepPoint[] = grid.map((values, index) => ({
     index,
@@ -432,14 +397,6 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     label: pointLabel(values),
     runs: [],
   }));
-  const runs = new Map<string, PlannedRun>();
-  const experiments = new Map<string, PlannedExperiment & { points: number[]; arms: string[] }>();
-  const addRun = (run: PlannedRun, point: number) => {
-    const known = runs.get(run.id);
-    if (known) {
-      if (!known.points.includes(point)) known.points.push(point);
-    } else runs.set(run.id, run);
-  };
   const checked = new Set<string>();
   const check = (config: TrainConfig) => {
     const h = configHash(config);
@@ -449,6 +406,7 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
   };
 
   if (spec.kind === 'train') {
+    const runs = new Map<string, PlannedRun>();
     for (const point of points) {
       try {
         let input = { ...spec.base };
@@ -456,10 +414,17 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
         const config = resolveTrainConfig(input);
         check(config);
         const id = configHash(config);
-        addRun(
-          { id, role: 'train', label: point.label, folder: runFolderName(config), points: [point.index], config },
-          point.index,
-        );
+        const known = runs.get(id);
+        if (known) known.points.push(point.index);
+        else
+          runs.set(id, {
+            id,
+            role: 'train',
+            label: point.label,
+            folder: runFolderName(config),
+            points: [point.index],
+            config,
+          });
         point.runs.push(id);
       } catch (e) {
         pointError(point, e);
@@ -468,145 +433,52 @@ export function planSweep(spec: SweepSpec, options: PlanOptions = {}): SweepPlan
     return { spec, points, runs: [...runs.values()], experiments: [] };
   }
 
-  // Ticket sweep. First resolve every point, then give each dense config the checkpoints its experiments need.
+  // Ticket sweep: resolve every point, then plan its experiments (shared dense runs and dense arms).
   const resolved: Array<{ point: SweepPoint; config: TicketConfig }> = [];
-  const stepsNeeded = new Map<string, Set<number>>();
   for (const point of points) {
     try {
       let input = { ...spec.base };
       for (const [k, v] of Object.entries(point.axes)) input = getSweepAxis(k).apply(input, v, 'ticket');
       const config = resolveTicketConfig(input);
-      if (!builtin.includes(config.pruner) && !(options.allowPruners ?? []).includes(config.pruner)) {
-        throw new ConfigError(
-          `pruner: "${config.pruner}" is not a built-in pruner (${builtin.join(', ')}); plug-ins are loaded only from names given on the command line: pass --pruner ${config.pruner}`,
-        );
-      }
+      checkPrunerAllowed(config.pruner, options.allowPruners);
       check(config.dense);
-      const key = configHash(config.dense);
-      const need = stepsNeeded.get(key) ?? new Set<number>();
-      for (const s of [config.fromStep, config.rewindStep])
-        if (typeof s === 'number' && s > 0 && s < config.dense.steps) need.add(s);
-      stepsNeeded.set(key, need);
-      resolved.push({ point, config });
+      resolved.push({ point, config: { ...config, denseDir: null } });
     } catch (e) {
       pointError(point, e);
     }
   }
-  const denseConfigs = new Map<string, TrainConfig>();
-  const denseOf = (dense: TrainConfig): TrainConfig => {
-    const key = configHash(dense);
-    let d = denseConfigs.get(key);
-    if (!d) {
-      const covered = (s: number) =>
-        dense.checkpointSteps.includes(s) || (dense.checkpointEvery > 0 && s % dense.checkpointEvery === 0);
-      const extra = [...(stepsNeeded.get(key) ?? [])].filter((s) => !covered(s));
-      d = extra.length
-        ? resolveTrainConfig({ ...dense, checkpointSteps: [...dense.checkpointSteps, ...extra] })
-        : dense;
-      denseConfigs.set(key, d);
-    }
-    return d;
-  };
-  for (const { point, config } of resolved) {
-    const dense = denseOf(config.dense);
-    const denseId = configHash(dense);
-    const experiment: TicketConfig = { ...config, dense, denseDir: null };
-    const identity = ticketIdentity(experiment);
-    const folder = experimentFolderName(experiment);
-    addRun(
-      {
-        id: denseId,
-        role: 'dense-source',
-        label: `dense ${pointLabel(denseAxes(point.axes))}`,
-        folder: runFolderName(dense),
-        points: [point.index],
-        config: dense,
-      },
-      point.index,
+  return { spec, points, ...planExperiments(resolved, SWEEP_LAYOUT) };
+}
+
+/** A sweep's layout: dense runs and mask-free dense arms are plain runs named by config hash, shared. */
+const SWEEP_LAYOUT: PlanLayout = {
+  dense: (dense, point) => ({
+    id: configHash(dense),
+    folder: runFolderName(dense),
+    label: `dense ${pointLabel(denseAxes(point.axes))}`,
+  }),
+  experimentFolder: experimentFolderName,
+  arm: (identity, arm, point) => ({
+    id: `${identity}-${arm}`,
+    label: `${point.label}${'arm' in point.axes ? '' : `, arm ${arm}`}`,
+  }),
+  sharedDenseArm: (retrain, point) => {
+    const shared = Object.fromEntries(
+      Object.entries(point.axes).filter(([k]) => getSweepAxis(k).kinds.includes('train') || k.startsWith('retrain')),
     );
-    point.runs.push(denseId);
-    let exp = experiments.get(identity);
-    if (!exp)
-      experiments.set(
-        identity,
-        (exp = { identity, folder, config: experiment, denseRun: denseId, points: [], arms: [] }),
-      );
-    exp.points.push(point.index);
-    for (const arm of config.arms) {
-      if (!exp.arms.includes(arm)) exp.arms.push(arm);
-      const label = `${point.label}${'arm' in point.axes ? '' : `, arm ${arm}`}`;
-      let id = `${identity}-${arm}`;
-      if (arm === 'dense') {
-        // The dense arm has no mask: it is the plain run of the retraining config from the same θ0,
-        // so it is planned as that run (named by its hash) and shared by every rate, pruner and
-        // checkpoint of the sweep; with the dense run's own settings it is the dense run itself.
-        const retrain = retrainConfig(experiment);
-        const retrainId = configHash(retrain);
-        // Checkpoints do not change a trajectory: equal but for them, the dense arm is the dense run.
-        if (configHash({ ...retrain, checkpointSteps: [] }) === configHash({ ...dense, checkpointSteps: [] })) {
-          addRun(
-            {
-              id,
-              role: 'arm',
-              label,
-              folder: runFolderName(dense),
-              points: [point.index],
-              experiment: identity,
-              arm,
-              dependsOn: denseId,
-              sameAs: denseId,
-            },
-            point.index,
-          );
-        } else {
-          id = retrainId;
-          const shared = Object.fromEntries(
-            Object.entries(point.axes).filter(
-              ([k]) => getSweepAxis(k).kinds.includes('train') || k.startsWith('retrain'),
-            ),
-          );
-          addRun(
-            {
-              id,
-              role: 'arm',
-              label: `arm dense, ${pointLabel(shared)}`,
-              folder: runFolderName(retrain),
-              points: [point.index],
-              experiment: identity,
-              arm,
-              config: retrain,
-            },
-            point.index,
-          );
-        }
-        exp.denseArm = id;
-      } else {
-        addRun(
-          {
-            id,
-            role: 'arm',
-            label,
-            folder: `${folder}/arms/${arm}`,
-            points: [point.index],
-            experiment: identity,
-            arm,
-            dependsOn: denseId,
-          },
-          point.index,
-        );
-      }
-      point.runs.push(id);
-    }
-  }
-  return {
-    spec,
-    points,
-    runs: [...runs.values()],
-    experiments: [...experiments.values()].map(({ points: _p, arms, ...e }) => ({
-      ...e,
-      config: { ...e.config, arms },
-    })),
-  };
+    return { id: configHash(retrain), folder: runFolderName(retrain), label: `arm dense, ${pointLabel(shared)}` };
+  },
+};
+
+/**
+ * Refuses a pruner that is neither built in nor a plug-in loaded in this process (named by the
+ * user in this invocation: `--pruner` or `--plugin`), nor in `allowed`.
+ */
+export function checkPrunerAllowed(pruner: string, allowed: readonly string[] = []): void {
+  if (pruners.has(pruner) || findPlugin(pruner) || allowed.includes(pruner)) return;
+  throw new ConfigError(
+    `pruner: "${pruner}" is not a built-in pruner (${pruners.names().join(', ')}); plug-ins are loaded only from names given on the command line: pass --pruner ${pruner}`,
+  );
 }
 
 /** The axes of a point that describe its dense run. */

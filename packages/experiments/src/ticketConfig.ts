@@ -6,11 +6,12 @@ import {
   type TrainConfig,
   type TrainConfigInput,
 } from '@grokking-tickets/training';
+import { maskScheduleSchema, maskScopeSchema, pruningRateSchema, roundsSchema } from '@grokking-tickets/pruners';
 import { z } from 'zod';
-import { listArms } from './arms.js';
+import type { NormDefinition } from './armTypes.js';
+import { arms as armRegistry } from './arms.js';
 
-/** How the same-norm controls measure norms (spec §6.2). */
-export type NormDefinition = 'global' | 'perTensorSum';
+export type { NormDefinition } from './armTypes.js';
 
 /** Everything that defines a ticket experiment. */
 export interface TicketConfig {
@@ -50,30 +51,56 @@ const stepOr = <W extends string>(word: W) =>
   });
 const name = z.string().min(1);
 
-/** The shape of a ticket config as users write it: strict at every depth. */
+/**
+ * The shape of a ticket config as users write it: strict at every depth. Each field's values are
+ * defined here once (the mask options in `@grokking-tickets/pruners`); sweep axes and command-line
+ * flags are built from these fields, with their descriptions.
+ */
 export const ticketConfigInputSchema = z.strictObject({
   dense: z.unknown().optional(),
-  denseDir: name.nullable().optional(),
-  fromStep: stepOr('final').optional(),
-  pruner: name.optional(),
-  pruningRate: z.number().min(0).lt(1).optional(),
-  scope: z.enum(['global', 'local']).optional(),
-  schedule: z.enum(['one-shot', 'linear', 'exponential']).optional(),
-  rounds: z.number().int().min(1).max(1000).optional(),
-  invert: z.boolean().optional(),
-  shuffle: z.boolean().optional(),
-  rewindStep: stepOr('init').optional(),
-  arms: z.array(name).min(1).optional(),
-  prunable: z.array(name).min(1).nullable().optional(),
+  denseDir: name
+    .meta({ description: 'reuse this finished dense run folder instead of training one' })
+    .nullable()
+    .optional(),
+  fromStep: stepOr('final')
+    .meta({ description: 'checkpoint to prune: final, or the weights after n updates (e.g. 2000 = memorisation)' })
+    .optional(),
+  pruner: name
+    .meta({ description: 'pruner of the ticket mask: a built-in, an installed package, or a module path' })
+    .optional(),
+  pruningRate: pruningRateSchema.optional(),
+  scope: maskScopeSchema.optional(),
+  schedule: maskScheduleSchema.optional(),
+  rounds: roundsSchema.optional(),
+  invert: z.boolean().meta({ description: 'keep the lowest scores instead' }).optional(),
+  shuffle: z.boolean().meta({ description: "shuffle each tensor's mask (same per-tensor density)" }).optional(),
+  rewindStep: stepOr('init')
+    .meta({ description: 'rewind the ticket to θ0 (init) or to the weights after n updates' })
+    .optional(),
+  arms: z.array(name).min(1).meta({ description: 'arms to run' }).optional(),
+  prunable: z
+    .array(name)
+    .min(1)
+    .meta({ description: 'parameters to prune (default: every weight matrix, embeddings included)' })
+    .nullable()
+    .optional(),
   retrain: z
     .strictObject({
-      weightDecay: z.number().min(0).max(1e6),
-      steps: z.number().int().min(1).max(MAX_STEPS),
-      evalEvery: z.number().int().min(1).max(MAX_STEPS),
+      weightDecay: z.number().min(0).max(1e6).meta({ description: 'weight decay λ of every retrained arm' }),
+      steps: z.number().int().min(1).max(MAX_STEPS).meta({ description: 'full-batch updates of every retrained arm' }),
+      evalEvery: z
+        .number()
+        .int()
+        .min(1)
+        .max(MAX_STEPS)
+        .meta({ description: 'evaluate every retrained arm every n steps' }),
     })
     .partial()
     .optional(),
-  normDefinition: z.enum(['global', 'perTensorSum']).optional(),
+  normDefinition: z
+    .enum(['global', 'perTensorSum'])
+    .meta({ description: 'norms for the same-norm controls' })
+    .optional(),
 });
 
 /**
@@ -101,9 +128,7 @@ export function resolveTicketConfig(input: TicketConfigInput = {}): TicketConfig
     throw e;
   }
   const arms = [...new Set(given.arms ?? ['ticket', 'dense'])];
-  const known = listArms();
-  for (const a of arms)
-    if (!known.includes(a)) throw new ConfigError(`arms: unknown arm "${a}" (arms: ${known.join(', ')})`);
+  for (const a of arms) if (!armRegistry.has(a)) throw new ConfigError(`arms: ${armRegistry.unknown(a).message}`);
   const schedule = given.schedule ?? 'one-shot';
   const rounds = given.rounds ?? 1;
   if (schedule === 'one-shot' && rounds > 1)
@@ -165,11 +190,28 @@ export function retrainConfig(config: TicketConfig): TrainConfig {
 
 /** The dense config the protocol trains: the given one plus checkpoints at the scored and rewind steps. */
 export function denseTrainingConfig(config: TicketConfig): TrainConfig {
-  const d = config.dense;
-  const covered = (s: number) =>
-    d.checkpointSteps.includes(s) || (d.checkpointEvery > 0 && s % d.checkpointEvery === 0);
-  const extra = [config.fromStep, config.rewindStep].filter(
-    (s): s is number => typeof s === 'number' && s > 0 && s < d.steps && !covered(s),
+  return denseWithCheckpoints(
+    config.dense,
+    [config.fromStep, config.rewindStep].filter((s): s is number => typeof s === 'number'),
   );
-  return extra.length ? resolveTrainConfig({ ...d, checkpointSteps: [...d.checkpointSteps, ...extra] }) : d;
+}
+
+/**
+ * The dense config every experiment on one dense run needs: the given one plus a checkpoint at
+ * each numeric scored or rewind step inside the run that its checkpoints do not cover yet.
+ */
+export function denseWithCheckpoints(dense: TrainConfig, steps: Iterable<number>): TrainConfig {
+  const covered = (s: number) =>
+    dense.checkpointSteps.includes(s) || (dense.checkpointEvery > 0 && s % dense.checkpointEvery === 0);
+  const extra = [...new Set(steps)].filter((s) => s > 0 && s < dense.steps && !covered(s));
+  return extra.length ? resolveTrainConfig({ ...dense, checkpointSteps: [...dense.checkpointSteps, ...extra] }) : dense;
+}
+
+/**
+ * True when the dense arm of an experiment is its dense run: the retraining config equals the dense
+ * run's but for the checkpoints it saves (which do not change a trajectory). The one rule both the
+ * ticket command and sweeps follow: such a dense arm is not trained again; it is the dense run.
+ */
+export function denseArmIsDenseRun(retrain: TrainConfig, dense: TrainConfig): boolean {
+  return configHash({ ...retrain, checkpointSteps: [] }) === configHash({ ...dense, checkpointSteps: [] });
 }

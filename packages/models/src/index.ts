@@ -25,7 +25,7 @@ export type {
   ReferenceLayout,
   StackedBatch,
 } from './types.js';
-export { ModelError, createModel, getModelDefinition, listModels, registerModel } from './registry.js';
+export { ModelError, createModel, getModelDefinition, listModels, models, registerModel } from './registry.js';
 export { mlpDefinition, transformerDefinition, mnistMlpDefinition };
 export { disposeBatch, disposeStackedBatch, oneHotMatrix } from './batch.js';
 export { SeededRandom, gaussianArray } from './random.js';

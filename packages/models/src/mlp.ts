@@ -30,6 +30,7 @@ export const mlpDefinition: ModelDefinition = {
   description: 'MLP for modular arithmetic: embed (500) → ReLU hidden (48) → project (500) → unembed',
   input: 'pairs',
   defaults: { vocab: 67, dEmb: 500, dModel: 48, hiddenLayers: 0, weightScale: 1 },
+  describeOptions: { weightScale: 'init scale s, std = s/√fan-in' },
   // OnlyMLP: embed.W_E, inproj.W, mlps.<l>.W, outproj.W, unembed.W_U, each with its weight_mask.
   referenceLayout: (c) => ({
     params: {

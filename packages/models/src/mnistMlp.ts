@@ -22,6 +22,7 @@ export const mnistMlpDefinition: ModelDefinition = {
   description: 'MNIST MLP 784-200-200-10, bias-free, init scale 8, MSE loss',
   input: 'images',
   defaults: { inputDim: 784, width: 200, classes: 10, weightScale: 8 },
+  describeOptions: { weightScale: 'init scale s, std = s/√fan-in' },
   // MnistMLP with one hidden layer: inproj.W, mlps.0.W, outproj.W, each with its weight_mask.
   referenceLayout: (c) => ({
     params: {

@@ -1,3 +1,4 @@
+import { createRegistry, type Registry } from '@grokking-tickets/registry';
 import type { GrokModel, ModelDefinition } from './types.js';
 
 /** Thrown for unknown models or bad model configuration; the message is one line. */
@@ -5,23 +6,34 @@ export class ModelError extends Error {
   override name = 'ModelError';
 }
 
-const registry = new Map<string, ModelDefinition>();
+/** The model families, by kind (the registry `registerModel` and `getModelDefinition` use). */
+export const models: Registry<ModelDefinition> = createRegistry<ModelDefinition>({
+  kind: 'model',
+  plural: 'models',
+  nameOf: (def) => def.kind,
+  check: (def) => {
+    const d = def as Partial<ModelDefinition>;
+    if (typeof d.kind !== 'string' || d.kind === '') return 'a model definition needs a kind';
+    if (typeof d.build !== 'function') return `model "${d.kind}" needs a build(config) function`;
+    if (!d.defaults || typeof d.defaults !== 'object') return `model "${d.kind}" needs defaults`;
+    return null;
+  },
+  invalid: (problem) => new ModelError(problem),
+});
 
 /** Adds a model family to the registry (a later registration of the same kind replaces it). */
 export function registerModel(definition: ModelDefinition): void {
-  registry.set(definition.kind, definition);
+  models.register(definition);
 }
 
 /** Names of every registered model family. */
 export function listModels(): string[] {
-  return [...registry.keys()];
+  return models.names();
 }
 
-/** The registered definition for `kind`, or a ModelError listing the known kinds. */
+/** The registered definition for `kind`, or a RegistryError listing the known kinds. */
 export function getModelDefinition(kind: string): ModelDefinition {
-  const def = registry.get(kind);
-  if (!def) throw new ModelError(`unknown model "${kind}" (known: ${listModels().join(', ')})`);
-  return def;
+  return models.get(kind);
 }
 
 /**
@@ -34,7 +46,11 @@ export function getModelDefinition(kind: string): ModelDefinition {
  * ]
  */
 export function createModel(kind: string, overrides: Record<string, unknown> = {}): GrokModel {
-  const def = getModelDefinition(kind);
+  const def = models.find(kind);
+  if (!def) {
+    const unknown = models.unknown(kind);
+    throw new ModelError(unknown.message, { cause: unknown });
+  }
   const config: Record<string, number | string | boolean> = { ...def.defaults };
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue;

@@ -122,6 +122,8 @@ export interface ModelDefinition {
   input: Batch['kind'];
   /** Default configuration; every key may be overridden in `build`. */
   defaults: Record<string, number | string | boolean>;
+  /** One line of help per option worth setting from the command line (those options become flags). */
+  describeOptions?: Record<string, string>;
   build(config: Record<string, number | string | boolean>): GrokModel;
   /** The reference implementation's names for this model's tensors, when it has a counterpart there. */
   referenceLayout?(config: Record<string, number | string | boolean>): ReferenceLayout;

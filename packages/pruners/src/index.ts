@@ -22,4 +22,5 @@ export {
   shuffleMasks,
   thresholdScores,
 } from './mask.js';
-export { getPruner, listPruners, loadPruner, registerPruner } from './registry.js';
+export { maskScheduleSchema, maskScopeSchema, pruningRateSchema, roundsSchema } from './maskOptions.js';
+export { getPruner, isBuiltinPruner, listPruners, loadPruner, pruners, registerPruner } from './registry.js';

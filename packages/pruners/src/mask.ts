@@ -1,10 +1,11 @@
 import { SeededRandom, denseMasks, validateArrays, type NamedArrays } from '@grokking-tickets/models';
 import { PrunerError } from './errors.js';
+import { maskScheduleSchema, maskScopeSchema, pruningRateSchema, roundsSchema } from './maskOptions.js';
 import type { MaskOptions, MaskResult, MaskScope, Pruner, ScoringContext, Scores } from './types.js';
 
 /** Checks a pruning rate (fraction removed) and returns the keep fraction κ = 1 − rate. */
 export function keepFractionOf(pruningRate: number): number {
-  if (typeof pruningRate !== 'number' || !(pruningRate >= 0 && pruningRate < 1)) {
+  if (!pruningRateSchema.safeParse(pruningRate).success) {
     throw new PrunerError(`pruning rate must be in [0, 1), got ${pruningRate}`);
   }
   return 1 - pruningRate;
@@ -132,12 +133,16 @@ export async function buildMask(
   const schedule = options.schedule ?? 'one-shot';
   const scope = options.scope ?? 'global';
   const rounds = options.rounds ?? 1;
-  if (!['one-shot', 'linear', 'exponential'].includes(schedule))
+  if (!maskScheduleSchema.safeParse(schedule).success)
     throw new PrunerError(`schedule must be one-shot, linear or exponential, got ${JSON.stringify(schedule)}`);
-  if (scope !== 'global' && scope !== 'local')
+  if (!maskScopeSchema.safeParse(scope).success)
     throw new PrunerError(`scope must be global or local, got ${JSON.stringify(scope)}`);
-  if (!Number.isInteger(rounds) || rounds < 1)
-    throw new PrunerError(`rounds must be a positive integer, got ${rounds}`);
+  if (!roundsSchema.safeParse(rounds).success)
+    throw new PrunerError(
+      Number.isInteger(rounds) && rounds > 1
+        ? `rounds must be at most ${roundsSchema.maxValue}, got ${rounds}`
+        : `rounds must be a positive integer, got ${rounds}`,
+    );
   if (schedule === 'one-shot' && rounds > 1)
     throw new PrunerError(`a one-shot schedule has one round; use linear or exponential for ${rounds} rounds`);
   const prunableSet = new Set(ctx.model.params.filter((p) => p.prunable).map((p) => p.name));

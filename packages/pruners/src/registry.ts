@@ -1,19 +1,27 @@
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createRegistry, importModule, isModuleNotFound, type Registry } from '@grokking-tickets/registry';
 import { BUILTIN_PRUNERS, prunerShapeProblem } from './builtins.js';
 import { PrunerError } from './errors.js';
 import type { Pruner } from './types.js';
 
-const registry = new Map<string, Pruner>(BUILTIN_PRUNERS.map((p) => [p.name, p]));
 const BUILTIN_NAMES = BUILTIN_PRUNERS.map((p) => p.name);
+
+/**
+ * The pruners, by name (the registry `registerPruner` and `getPruner` use). A plug-in package may
+ * default-export one pruner by itself (`export default definePruner({...})`).
+ */
+export const pruners: Registry<Pruner> = createRegistry<Pruner>({
+  kind: 'pruner',
+  plural: 'pruners',
+  hint: '; or an installed package name, or a path to a module',
+  check: prunerShapeProblem,
+  invalid: (problem) => new PrunerError(`registerPruner: ${problem}`),
+  singleExport: true,
+});
+for (const p of BUILTIN_PRUNERS) pruners.register(p);
 
 /** Adds a pruner to the registry (a later one with the same name replaces it). Checks the shape. */
 export function registerPruner(pruner: Pruner): void {
-  const problem = prunerShapeProblem(pruner);
-  if (problem) throw new PrunerError(`registerPruner: ${problem}`);
-  registry.set(pruner.name, pruner);
+  pruners.register(pruner);
 }
 
 /**
@@ -21,54 +29,22 @@ export function registerPruner(pruner: Pruner): void {
  * time.
  */
 export function listPruners(): string[] {
-  return [...registry.keys()];
+  return pruners.names();
 }
 
-/** A registered pruner by name, or a PrunerError listing the known names. */
+/** A registered pruner by name, or a PrunerError listing the known names (its cause: the RegistryError). */
 export function getPruner(name: string): Pruner {
-  const p = registry.get(name);
-  if (!p)
-    throw new PrunerError(
-      `unknown pruner "${name}" (known: ${listPruners().join(', ')}; or an installed package name, or a path to a module)`,
-    );
+  const p = pruners.find(name);
+  if (!p) {
+    const unknown = pruners.unknown(name);
+    throw new PrunerError(unknown.message, { cause: unknown });
+  }
   return p;
 }
 
-/** A path rather than a package name: relative, absolute, or ending in a JavaScript extension. */
-function looksLikePath(spec: string): boolean {
-  return (
-    spec.startsWith('./') ||
-    spec.startsWith('../') ||
-    spec === '.' ||
-    path.isAbsolute(spec) ||
-    /\.[cm]?[jt]s$/.test(spec) ||
-    spec.startsWith('file:')
-  );
-}
-
-const isNotFound = (e: unknown) => {
-  const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return (
-    code === 'ERR_MODULE_NOT_FOUND' ||
-    code === 'MODULE_NOT_FOUND' ||
-    /cannot find (package|module)|failed to load url/i.test(String((e as Error)?.message))
-  );
-};
-
-/** Imports a package by name: first as this package would resolve it, then from `cwd`'s node_modules. */
-async function importPackage(spec: string, cwd: string): Promise<unknown> {
-  try {
-    return await import(spec);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-    let resolved: string;
-    try {
-      resolved = createRequire(path.join(cwd, 'noop.js')).resolve(spec);
-    } catch {
-      throw e;
-    }
-    return await import(pathToFileURL(resolved).href);
-  }
+/** True for the pruners that come with this package (random, magnitude, snip, grasp, synflow). */
+export function isBuiltinPruner(name: string): boolean {
+  return BUILTIN_NAMES.includes(name);
 }
 
 /**
@@ -88,24 +64,15 @@ async function importPackage(spec: string, cwd: string): Promise<unknown> {
 export async function loadPruner(spec: string, cwd: string = process.cwd()): Promise<Pruner> {
   if (typeof spec !== 'string' || spec === '')
     throw new PrunerError(`pruner spec must be a non-empty string (built-in: ${BUILTIN_NAMES.join(', ')})`);
-  const known = registry.get(spec);
+  const known = pruners.find(spec);
   if (known) return known;
-  const file = spec.startsWith('file:') ? spec : path.resolve(cwd, spec);
   let mod: Record<string, unknown>;
   try {
-    if (looksLikePath(spec)) {
-      mod = (await import(spec.startsWith('file:') ? spec : pathToFileURL(file).href)) as Record<string, unknown>;
-    } else {
-      try {
-        mod = (await importPackage(spec, cwd)) as Record<string, unknown>;
-      } catch (e) {
-        // not an installed package: maybe a path given without ./ (e.g. an extension-less file)
-        if (!isNotFound(e) || !fs.existsSync(file)) throw e;
-        mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      }
-    }
+    mod = await importModule(spec, cwd);
   } catch (e) {
-    const why = isNotFound(e) ? 'no such pruner, package or module' : String((e as Error)?.message ?? e).split('\n')[0];
+    const why = isModuleNotFound(e)
+      ? 'no such pruner, package or module'
+      : String((e as Error)?.message ?? e).split('\n')[0];
     throw new PrunerError(
       `cannot load pruner "${spec}": ${why} (built-in: ${BUILTIN_NAMES.join(', ')}; or an installed package name, or a path to a module)`,
       { cause: e },

@@ -2,18 +2,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { baselineOf, maskBlocks, neuronSpectrum, runStats, seriesOf, tokenMatrices } from './stats.js';
 import { CONFIG, H, SCHEMA, W } from './style.js';
 import { sweepFigures } from './sweepFigures.js';
-import type { ReportData, ReportRun } from './types.js';
-
-/** One figure of a report: a Vega-Lite spec with its title and caption. */
-export interface Figure {
-  /** Stable identifier, used for file names (`accuracy`, `mask-ticket`, `sweep-e3-speedup`, ...). */
-  id: string;
-  title: string;
-  caption: string;
-  spec: TopLevelSpec;
-  /** The part of the report it belongs to: `sweep:<name>` for a sweep's figures; absent for the runs'. */
-  section?: string;
-}
+import type { Figure, ReportData, ReportRun } from './types.js';
 
 /** One colour per run, the same in every figure of a report. */
 function colorOf(names: string[]) {

@@ -15,11 +15,13 @@
 export { ReportError, ReportInputError, ReportOptionError } from './errors.js';
 export { escapeHtml, escapeMarkdown } from './escape.js';
 export type {
+  Figure,
   Float32Arrays,
   ReportData,
   ReportGroup,
   ReportRun,
   ReportSweep,
+  ReportTable,
   SkippedInput,
   SweepPointValues,
   SweepResultRow,
@@ -45,8 +47,8 @@ export {
   type NeuronSpectrum,
   type RunStats,
 } from './stats.js';
-export { buildFigures, type Figure } from './figures.js';
-export { loadSweepFolder, parseSweepRows } from './sweepFolder.js';
+export { buildFigures } from './figures.js';
+export { loadSweepFolder, parseSweepRows } from '@grokking-tickets/experiment-format';
 export {
   criticalRates,
   medianOf,
@@ -75,5 +77,4 @@ export {
   type RenderedFigure,
   type Report,
   type ReportFormat,
-  type ReportTable,
 } from './report.js';

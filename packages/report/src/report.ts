@@ -3,28 +3,17 @@ import path from 'node:path';
 import { writeFileAtomic } from '@grokking-tickets/run-store';
 import { ReportError } from './errors.js';
 import { escapeHtml, escapeMarkdown } from './escape.js';
-import { buildFigures, type Figure } from './figures.js';
+import { buildFigures } from './figures.js';
 import { fixed, int, pct } from './format.js';
 import { renderSvg } from './render.js';
 import { sweepIntro, sweepSection, sweepTables } from './sweepFigures.js';
 import { loadReportData, type LoadOptions } from './sources.js';
 import { baselineOf, maskOverlaps, runStats, seriesOf, type RunStats } from './stats.js';
-import type { ReportData } from './types.js';
+import type { Figure, ReportData, ReportTable } from './types.js';
 
 /** A figure with its rendered SVG. */
 export interface RenderedFigure extends Figure {
   svg: string;
-}
-
-/** A table of a report: a title, a caption, a header and rows of plain strings (escaped on output). */
-export interface ReportTable {
-  id: string;
-  title: string;
-  caption: string;
-  header: string[];
-  rows: string[][];
-  /** The part of the report it belongs to: `sweep:<name>` for a sweep's tables; absent for the runs'. */
-  section?: string;
 }
 
 /** A report ready to write: its data, the summary statistics, tables and rendered figures. */

@@ -2,7 +2,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ReportError, ReportInputError, ReportOptionError } from './errors.js';
 import { displayPath, loadRunFolder, type RunLabel } from './runs.js';
-import { loadSweepFolder } from './sweepFolder.js';
+import {
+  FormatError,
+  experimentFolders,
+  loadSweepFolder,
+  readTicketRecordFile,
+  type TicketRecordFile,
+} from '@grokking-tickets/experiment-format';
+import { createRegistry, type Registry } from '@grokking-tickets/registry';
 import type { ReportData, ReportGroup, ReportRun, ReportSweep, SkippedInput } from './types.js';
 
 /** What a source kind gets to load its folder with. */
@@ -39,7 +46,21 @@ export interface SourceKind {
   load(dir: string, ctx: SourceContext): Promise<LoadedSource>;
 }
 
-const kinds: SourceKind[] = [];
+/**
+ * The kinds of input folder, by name, tried latest first (see {@link registerSourceKind}). A plug-in
+ * adds kinds with `sourceKinds: [...]` in its default export.
+ */
+export const sourceKinds: Registry<SourceKind> = createRegistry<SourceKind>({
+  kind: 'source kind',
+  plural: 'sourceKinds',
+  check: (k) =>
+    typeof (k as SourceKind).name !== 'string' ||
+    typeof (k as SourceKind).detect !== 'function' ||
+    typeof (k as SourceKind).load !== 'function'
+      ? 'a source kind needs a name, detect(dir) and load(dir, ctx)'
+      : null,
+  invalid: (problem) => new Error(problem),
+});
 
 /**
  * Adds a kind of input folder. Kinds are tried in registration order, latest first, so a later,
@@ -62,35 +83,17 @@ const kinds: SourceKind[] = [];
  * ```
  */
 export function registerSourceKind(kind: SourceKind): void {
-  if (!kind || typeof kind.name !== 'string' || typeof kind.detect !== 'function' || typeof kind.load !== 'function') {
-    throw new Error('a source kind needs a name, detect(dir) and load(dir, ctx)');
-  }
-  const i = kinds.findIndex((k) => k.name === kind.name);
-  if (i >= 0) kinds.splice(i, 1);
-  kinds.push(kind);
+  sourceKinds.register(kind);
 }
 
 /** Names of the registered source kinds, in the order they are tried. */
 export function listSourceKinds(): string[] {
-  return [...kinds].reverse().map((k) => k.name);
+  return sourceKinds.names().reverse();
 }
 
 const exists = (...parts: string[]) => fs.existsSync(path.join(...parts));
-const readJson = (file: string): unknown => {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ReportInputError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ReportInputError(`${file}: not valid JSON`);
-  }
-};
 const skip = (p: string, e: unknown): SkippedInput => {
-  if (e instanceof ReportInputError) return { path: p, reason: e.message };
+  if (e instanceof ReportInputError || e instanceof FormatError) return { path: p, reason: e.message };
   throw e;
 };
 
@@ -119,33 +122,15 @@ registerSourceKind({
   detect: (dir) => exists(dir, 'ticket.json'),
   async load(dir, ctx) {
     const group = path.basename(path.resolve(dir));
-    const file = path.join(dir, 'ticket.json');
-    let config: Record<string, unknown>;
-    // Sweeps record the shared dense run and mask-free dense arm as folders relative to the experiment.
-    const relativeFolder = (value: unknown) =>
-      typeof value === 'string' && value !== '' && !path.isAbsolute(value) ? path.join(dir, value) : null;
-    let recordedDense: string | null = null;
-    let recordedDenseArm: string | null = null;
+    let record: TicketRecordFile;
     try {
-      const record = readJson(file) as { config?: unknown; denseRun?: unknown; denseArm?: unknown };
-      if (!record || typeof record !== 'object' || !record.config || typeof record.config !== 'object')
-        throw new ReportInputError(`${file}: not a ticket record (no config)`);
-      config = record.config as Record<string, unknown>;
-      recordedDense = relativeFolder(record.denseRun);
-      recordedDenseArm = relativeFolder(record.denseArm);
-      if (
-        !Array.isArray(config.arms) ||
-        !config.arms.every((a) => typeof a === 'string' && /^[a-z0-9][a-z0-9-]*$/.test(a))
-      )
-        throw new ReportInputError(`${file}: config.arms is not a list of arm names`);
+      record = readTicketRecordFile(dir);
     } catch (e) {
       return { group: null, runs: [], skipped: [skip(ctx.display(dir), e)] };
     }
-    const arms = config.arms as string[];
-    let denseDir = path.join(dir, 'dense-source');
-    if (!exists(denseDir) && recordedDense) denseDir = recordedDense;
-    else if (!exists(denseDir) && typeof config.denseDir === 'string')
-      denseDir = path.resolve(ctx.cwd, config.denseDir);
+    const config = record.config;
+    // Which folder holds each arm and the dense run: the one rule every writer follows.
+    const folders = experimentFolders(dir, record, ctx.cwd);
     const runs: ReportRun[] = [];
     const skipped: SkippedInput[] = [];
     const tryLoad = async (runDir: string, label: RunLabel) => {
@@ -156,22 +141,19 @@ registerSourceKind({
       }
     };
     let denseIsArm = false;
-    for (const arm of arms) {
-      const armDir = path.join(dir, 'arms', arm);
-      if (exists(armDir)) await tryLoad(armDir, { name: arm, arm });
-      else if (arm === 'dense' && recordedDenseArm && path.resolve(recordedDenseArm) !== path.resolve(denseDir)) {
-        // A sweep's shared mask-free dense arm (its retraining settings differ from the dense run's).
-        await tryLoad(recordedDenseArm, { name: 'dense', arm: 'dense' });
-      } else if (arm === 'dense') {
-        // Retrained with the dense run's own settings, the dense arm is the dense run itself.
-        denseIsArm = true;
-        await tryLoad(denseDir, { name: 'dense', arm: 'dense' });
-      } else
+    for (const { arm, dir: armDir, isDenseRun } of folders.arms) {
+      if (armDir === null) {
+        const missing = path.join(dir, 'arms', arm);
         skipped.push({
-          path: ctx.display(armDir),
-          reason: `${ctx.display(armDir)} does not exist (the arm has not run yet)`,
+          path: ctx.display(missing),
+          reason: `${ctx.display(missing)} does not exist (the arm has not run yet)`,
         });
+        continue;
+      }
+      if (isDenseRun) denseIsArm = true;
+      await tryLoad(armDir, { name: arm, arm });
     }
+    const denseDir = folders.denseRun;
     if (!denseIsArm) {
       if (exists(denseDir)) await tryLoad(denseDir, { name: 'dense-source', arm: 'dense-source' });
       else
@@ -263,7 +245,7 @@ export async function loadReportData(paths: string[], options: LoadOptions = {})
   const groups: Array<Omit<ReportGroup, 'runs'> & { members: ReportRun[] }> = [];
   const sweeps: ReportSweep[] = [];
   const skipped: SkippedInput[] = [];
-  const ordered = [...kinds].reverse();
+  const ordered = sourceKinds.entries().reverse();
   for (const p of paths) {
     const dir = path.resolve(cwd, p);
     if (!fs.existsSync(dir)) {

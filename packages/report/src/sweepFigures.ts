@@ -1,7 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { Figure } from './figures.js';
 import { int, pct } from './format.js';
-import type { ReportTable } from './report.js';
 import { CONFIG, H, SCHEMA } from './style.js';
 import {
   axisTitle,
@@ -14,7 +12,7 @@ import {
   type AxisValue,
   type Unreached,
 } from './sweepStats.js';
-import type { ReportSweep } from './types.js';
+import type { Figure, ReportSweep, ReportTable } from './types.js';
 
 /** Width of a figure against the pruning rate (px). */
 const RATE_W = 440;

@@ -1,4 +1,6 @@
+import type { SkippedInput, SweepFolder as ReportSweep } from '@grokking-tickets/experiment-format';
 import type { StoredRow } from '@grokking-tickets/run-store';
+import type { TopLevelSpec } from 'vega-lite';
 
 /** Tensors by parameter name as plain float32 arrays. */
 export type Float32Arrays = Record<string, Float32Array>;
@@ -55,81 +57,12 @@ export interface ReportGroup {
   baseline: string | null;
 }
 
-/** An input the report left out, and why (one line naming the file and line at fault). */
-export interface SkippedInput {
-  path: string;
-  reason: string;
-}
-
-/**
- * One row of a sweep's `sweep-results.jsonl` as a report reads it: the columns the sweep figures and
- * tables rely on (written by `grokking-tickets sweep`; the full list is in the root README's
- * "Sweeps" section). Other columns are ignored, so a results file with more columns still reads.
- * Metrics of a run that has not finished are null.
- */
-export interface SweepResultRow {
-  /** The run's id: its config hash (`train`, `dense-source`, a mask-free dense arm) or `<experiment>-<arm>`. */
-  runId: string;
-  /** `train` (a plain run of a train sweep), `dense-source` (the dense run tickets are pruned from) or `arm`. */
-  role: string;
-  /** The arm (`ticket`, `dense`, `random`, ...) for role `arm`, else null. */
-  arm: string | null;
-  /** `finished`, `failed`, `interrupted` or `pending`. */
-  status: string;
-  /** One-line error of a failed run. */
-  error: string | null;
-  /** Indexes of the grid points (in `sweep.json`) the run belongs to; a shared run serves several. */
-  points: number[];
-  /** The seed of the run (in a ticket sweep, its dense run's). */
-  seed: number;
-  /** Steps of the run (the retraining steps of an arm). */
-  steps: number;
-  /** Ticket settings: null for plain runs and for the mask-free dense arm. */
-  pruner: string | null;
-  pruningRate: number | null;
-  fromStep: number | 'final' | null;
-  /** λ the arm was retrained with (null for plain runs); λ of the dense run. */
-  retrainWeightDecay: number | null;
-  weightDecay: number;
-  /** First evaluated step with test accuracy ≥ 0.95 (null: not reached, or not finished). */
-  stepsToTest95: number | null;
-  /** The same for the experiment's dense arm (else its dense run); null when it never got there. */
-  denseStepsToTest95: number | null;
-  /** denseStepsToTest95 / stepsToTest95, null when either is null. */
-  speedupVsDense: number | null;
-  /** Test accuracy at the last step. */
-  finalTestAcc: number | null;
-  /** The run folder, relative to the sweep folder. */
-  dir: string;
-  /** Where the row came from: its 1-based line in `sweep-results.jsonl`. */
-  line: number;
-}
-
-/** A point of a sweep's grid: its index and the value of every axis (a variant by its name). */
-export interface SweepPointValues {
-  index: number;
-  axes: Record<string, string | number>;
-  label: string;
-}
-
-/** A sweep folder as a report sees it: the resolved sweep from `sweep.json` and its result rows. */
-export interface ReportSweep {
-  /** The sweep's name (unique within a report). */
-  name: string;
-  /** The sweep folder as shown to people. */
-  dir: string;
-  description: string | null;
-  /** `ticket` (ticket experiments) or `train` (plain runs). */
-  kind: string;
-  /** The axes in file order (the first outermost), values as in the file (variants by name). */
-  axes: Array<{ name: string; values: Array<string | number> }>;
-  points: SweepPointValues[];
-  /** Every row that could be read, in file order (damaged lines are listed in `skipped`). */
-  rows: SweepResultRow[];
-  /** `sweep-results.jsonl` as shown to people. */
-  resultsFile: string;
-}
-
+export type {
+  SkippedInput,
+  SweepFolder as ReportSweep,
+  SweepPointValues,
+  SweepResultRow,
+} from '@grokking-tickets/experiment-format';
 /** Everything a report is made from. */
 export interface ReportData {
   title: string;
@@ -140,4 +73,26 @@ export interface ReportData {
   skipped: SkippedInput[];
   /** The run that runs outside any group are compared with (speed-ups), or null. */
   baseline: string | null;
+}
+
+/** One figure of a report: a Vega-Lite spec with its title and caption. */
+export interface Figure {
+  /** Stable identifier, used for file names (`accuracy`, `mask-ticket`, `sweep-e3-speedup`, ...). */
+  id: string;
+  title: string;
+  caption: string;
+  spec: TopLevelSpec;
+  /** The part of the report it belongs to: `sweep:<name>` for a sweep's figures; absent for the runs'. */
+  section?: string;
+}
+
+/** A table of a report: a title, a caption, a header and rows of plain strings (escaped on output). */
+export interface ReportTable {
+  id: string;
+  title: string;
+  caption: string;
+  header: string[];
+  rows: string[][];
+  /** The part of the report it belongs to: `sweep:<name>` for a sweep's tables; absent for the runs'. */
+  section?: string;
 }

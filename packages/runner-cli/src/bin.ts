@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
+import { loadPlugins, pluginsInArgv } from './common.js';
 import { EXIT, exitCodeOf } from './errors.js';
 import { buildProgram } from './program.js';
 
@@ -15,6 +16,12 @@ function fail(e: unknown): never {
   process.exit(exitCodeOf(e));
 }
 
+// Plug-ins first: a plug-in task's options and a plug-in model's options become flags of the program.
+try {
+  await loadPlugins({ plugin: pluginsInArgv(process.argv.slice(2)) });
+} catch (e) {
+  fail(e);
+}
 const program = buildProgram((code) => {
   process.exitCode = code;
 });

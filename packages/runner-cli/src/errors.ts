@@ -17,6 +17,8 @@ export const EXIT = { ok: 0, runtime: 1, usage: 2, interrupted: 130 } as const;
 const USAGE_CODES = new Set([
   'GT_USAGE',
   'GT_CONFIG',
+  'GT_UNKNOWN_NAME',
+  'GT_PLUGIN',
   'commander.unknownOption',
   'commander.invalidArgument',
   'commander.missingArgument',

@@ -4,7 +4,15 @@ export { CliError, EXIT, UsageError, exitCodeOf } from './errors.js';
 export { DEMO_CONFIG, DEMO_TICKET } from './commands/demo.js';
 export { formatTicketTable } from './commands/ticket.js';
 export { defaultRunDir } from './commands/train.js';
-export { TRAIN_FLAGS, intFlag, numberFlag, type ConfigFlag } from './flags.js';
+export {
+  TRAIN_FLAGS,
+  flagFromField,
+  intFlag,
+  numberFlag,
+  trainFlags,
+  type ConfigFlag,
+  type FlagFieldSpec,
+} from './flags.js';
 export {
   formatDuration,
   progressReporter,

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
+import { loadPlugins, pluginOption } from './common.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerBench } from './commands/bench.js';
 import { registerDemo } from './commands/demo.js';
@@ -26,6 +27,10 @@ export function buildProgram(exit: (code: number) => void): Command {
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.split('\n')[0] + '\n') })
+    // Plug-ins for every command (before or after the command name): loaded before the command runs,
+    // and by `bin` before the program is built, so that a plug-in task's options are flags too.
+    .addOption(pluginOption())
+    .hook('preAction', async (root: Command) => loadPlugins(root.opts<{ plugin?: string[] }>()))
     .addHelpText(
       'after',
       '\nExit codes: 0 done, 1 runtime error (a run failed, a folder is damaged or in use), 2 usage error (bad flags, config or sweep files), 130 interrupted (Ctrl-C; --resume continues).\n',

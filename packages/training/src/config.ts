@@ -71,28 +71,44 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.number().int().min
 /** The optimiser's fields, every one optional in input (PyTorch names and semantics). */
 export const optimizerInputSchema = z
   .strictObject({
-    lr: z.number().gt(0).max(1e6),
-    beta1: z.number().min(0).lt(1),
-    beta2: z.number().min(0).lt(1),
-    eps: z.number().gt(0).max(1),
-    weightDecay: z.number().min(0).max(1e6),
+    lr: z.number().gt(0).max(1e6).meta({ description: 'AdamW learning rate' }),
+    beta1: z.number().min(0).lt(1).meta({ description: 'AdamW β1' }),
+    beta2: z.number().min(0).lt(1).meta({ description: 'AdamW β2' }),
+    eps: z.number().gt(0).max(1).meta({ description: 'AdamW ε' }),
+    weightDecay: z.number().min(0).max(1e6).meta({ description: 'AdamW decoupled weight decay λ' }),
   })
   .partial();
 
-/** The shape of a training config as users write it: strict at every depth. */
+/**
+ * The shape of a training config as users write it: strict at every depth. Each field's values and
+ * range are defined here once, with a description: sweep axes and command-line flags are built
+ * from these fields.
+ */
 export const trainConfigInputSchema = z.strictObject({
   // The task's and the model's own schemas check their fields (with their names).
   task: z.record(z.string(), z.unknown()).optional(),
   model: z.record(z.string(), z.unknown()).optional(),
   optimizer: optimizerInputSchema.optional(),
-  steps: int(1, MAX_STEPS).optional(),
-  evalEvery: int(1, MAX_STEPS).optional(),
-  analysisEvery: int(0, MAX_STEPS).optional(),
-  checkpointEvery: int(0, MAX_STEPS).optional(),
-  checkpointSteps: z.array(int(1, MAX_STEPS)).optional(),
-  resumeEvery: int(1, MAX_STEPS).optional(),
-  seed: int(0, 2 ** 32 - 1).optional(),
-  backend: z.enum(BACKENDS).optional(),
+  steps: int(1, MAX_STEPS).meta({ description: 'full-batch updates' }).optional(),
+  evalEvery: int(1, MAX_STEPS).meta({ description: 'evaluate (a metrics row) every n steps' }).optional(),
+  analysisEvery: int(0, MAX_STEPS)
+    .meta({ description: 'add the Fourier analysis to the metrics row every n steps (0: never)' })
+    .optional(),
+  checkpointEvery: int(0, MAX_STEPS)
+    .meta({ description: 'save weights every n steps (0: init and final only)' })
+    .optional(),
+  checkpointSteps: z
+    .array(int(1, MAX_STEPS))
+    .meta({ description: 'extra checkpoint steps, comma-separated' })
+    .optional(),
+  resumeEvery: int(1, MAX_STEPS).meta({ description: 'save the resume state every n steps' }).optional(),
+  seed: int(0, 2 ** 32 - 1)
+    .meta({ description: 'run seed (split and init)' })
+    .optional(),
+  backend: z
+    .enum(BACKENDS)
+    .meta({ description: 'tfjs backend (auto: tfjs-node, else wasm, else cpu)', placeholder: '<name>' })
+    .optional(),
 });
 
 /**

@@ -1,8 +1,8 @@
 /**
  * @grokking-tickets/training — one training run: AdamW with PyTorch semantics, the full-batch loop
  * with fixed masks, the task registry, config resolution by schema, and resumable, verified run
- * folders. Experiments made of many runs (the ticket protocol, sweeps) live in
- * @grokking-tickets/experiments.
+ * folders. Experiments made of many runs (the ticket protocol, sweeps) are planned by
+ * @grokking-tickets/experiments and run by @grokking-tickets/scheduler.
  */
 export { AdamW, PAPER_ADAMW, validateAdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 export { Trainer, type EvalRow, type TrainerInit } from './trainer.js';
@@ -22,13 +22,14 @@ export {
   type TrainConfig,
   type TrainConfigInput,
 } from './config.js';
-export { formatIssue, parseWith } from './schema.js';
+export { formatIssue, parseWith, schemaField, unwrapSchema } from './schema.js';
 export {
   TaskConfigError,
   getTask,
   listTasks,
   registerTask,
   resolveTaskConfig,
+  tasks,
   type TaskConfig,
   type TaskData,
   type TaskDefinition,

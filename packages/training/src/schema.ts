@@ -11,6 +11,34 @@ function where(path: readonly PropertyKey[], prefix: string): string {
   return parts.join('.').replace(/\.\[/g, '[') || 'config';
 }
 
+type Node = { _zod?: { def?: Record<string, unknown> } } | undefined;
+const WRAPPERS = ['optional', 'default', 'nullable', 'prefault'];
+
+/** A schema without its optional, default, nullable and prefault wrappers. */
+export function unwrapSchema(schema: z.ZodType): z.ZodType {
+  let node = schema as unknown as Node;
+  while (node?._zod?.def && WRAPPERS.includes(String(node._zod.def.type))) node = node._zod.def.innerType as Node;
+  return node as unknown as z.ZodType;
+}
+
+/**
+ * The schema of one field of an object schema, by path (through optional, default and nullable
+ * wrappers), unwrapped: how sweep axes and command-line flags reuse a config field's values and
+ * ranges instead of restating them. Throws when the path names no field (a programming error).
+ * @example
+ * schemaField(trainConfigInputSchema, ['optimizer', 'lr']).safeParse(0).success; // false: lr must be > 0
+ */
+export function schemaField(schema: z.ZodType, path: readonly string[]): z.ZodType {
+  let node: z.ZodType = unwrapSchema(schema);
+  for (const key of path) {
+    const shape = (node as unknown as Node)?._zod?.def?.shape as Record<string, z.ZodType> | undefined;
+    const next = shape?.[key];
+    if (!next) throw new Error(`schema has no field ${path.join('.')}`);
+    node = unwrapSchema(next);
+  }
+  return node;
+}
+
 /** The fields an object schema accepts at `path` (through optional, default and nullable wrappers), or []. */
 function knownKeys(schema: z.ZodType | undefined, path: readonly PropertyKey[]): string[] {
   let node = schema as { _zod?: { def?: Record<string, unknown> } } | undefined;

@@ -4,10 +4,10 @@ import { Option, type Command } from 'commander';
 import {
   readTicketRecord,
   resolveTicketConfig,
-  runTicket,
   ticketIdentity,
   type TicketConfigInput,
 } from '@grokking-tickets/experiments';
+import { runTicket } from '@grokking-tickets/scheduler';
 import { RunStore } from '@grokking-tickets/run-store';
 import {
   BACKENDS,

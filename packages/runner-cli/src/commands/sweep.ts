@@ -2,14 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import {
-  DEFAULT_STACK,
-  loadSweepFile,
-  planSweep,
-  runSweep,
-  type QueueExecutor,
-  type SweepPlan,
-} from '@grokking-tickets/experiments';
+import { loadSweepFile, planSweep, type SweepPlan } from '@grokking-tickets/experiments';
+import { DEFAULT_STACK, runSweep, type QueueExecutor } from '@grokking-tickets/scheduler';
 import { ConfigError } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
@@ -86,7 +80,7 @@ async function sweep(file: string, opts: SweepFlags): Promise<number> {
   let executor: QueueExecutor | undefined;
   if (opts.queue) {
     // Loaded only for --queue: BullMQ and ioredis are not needed by a local sweep.
-    const { checkRedis, createQueueExecutor } = await import('@grokking-tickets/experiments/queue');
+    const { checkRedis, createQueueExecutor } = await import('@grokking-tickets/scheduler/queue');
     await checkRedis(opts.queue); // a clear error before anything is written
     executor = createQueueExecutor({ url: opts.queue, queue: opts.queueName, root: runsDir });
   }

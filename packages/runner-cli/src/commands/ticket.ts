@@ -1,179 +1,151 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import {
-  DEFAULT_STACK,
-  listArms,
+  arms,
   resolveTicketConfig,
-  runTicket,
+  ticketConfigInputSchema,
   ticketIdentity,
   type TicketConfigInput,
-  type TicketEvent,
   type TicketSummary,
 } from '@grokking-tickets/experiments';
-import { getPruner, listPruners, loadPruner } from '@grokking-tickets/pruners';
-import { mergeInput } from '@grokking-tickets/training';
+import { getPruner, loadPruner, pruners } from '@grokking-tickets/pruners';
+import { DEFAULT_STACK, runTicket, type TicketEvent } from '@grokking-tickets/scheduler';
+import { mergeInput, schemaField, trainConfigInputSchema } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
 import {
-  TRAIN_FLAGS,
   addFlags,
+  flagFromField,
   flagName,
   givenFlags,
   intFlag,
-  listFlag,
-  numberFlag,
   readConfigFile,
-  stepFlag,
   stringFlag,
+  taskDefault,
+  trainFlags,
   type ConfigFlag,
 } from '../flags.js';
 import { examples, printJson, withSignals, type RunFlags } from '../common.js';
 import { progressReporter, progressStyle } from '../progress.js';
 import { printReport, reportInto, type WrittenReport } from './report.js';
 
-/** The training flags of `ticket`: they describe the dense run, except `--weight-decay` (the retraining λ). */
-const DENSE_FLAGS: ConfigFlag[] = TRAIN_FLAGS.map((f) =>
-  f.key === 'weightDecay' ? { ...f, path: ['retrain', 'weightDecay'] } : { ...f, path: ['dense', ...f.path] },
-);
+/**
+ * The training flags of `ticket`: they describe the dense run, except `--weight-decay`, which is
+ * the retraining λ (`retrain.weightDecay` of the ticket config).
+ */
+function denseFlags(): ConfigFlag[] {
+  const ticketOnly = ticketFlags().map((f) => f.flag);
+  return trainFlags(ticketOnly).map((f) =>
+    f.key === 'weightDecay'
+      ? flagFromField({
+          path: ['retrain', 'weightDecay'],
+          field: schemaField(ticketConfigInputSchema, ['retrain', 'weightDecay']),
+          name: 'weight-decay',
+          defaultText: "the dense run's; 0 = the no-weight-decay experiment",
+        })
+      : f.key === 'steps'
+        ? { ...f, path: ['dense', ...f.path], option: withDescription(f, 'full-batch updates of the dense run') }
+        : f.key === 'evalEvery'
+          ? {
+              ...f,
+              path: ['dense', ...f.path],
+              option: withDescription(
+                f,
+                "evaluate every n steps, in the dense run and the arms; with --dense, in the arms (default: 100, or the dense run's)",
+                false,
+              ),
+            }
+          : { ...f, path: ['dense', ...f.path] },
+  );
+}
+
+/** A flag's option with another description (its default kept unless `keepDefault` is false). */
+function withDescription(f: ConfigFlag, text: string, keepDefault = true): () => Option {
+  return () => {
+    const o = f.option();
+    const dflt = keepDefault ? /\(default: .*\)$/.exec(o.description)?.[0] : undefined;
+    o.description = dflt ? `${text} ${dflt}` : text;
+    return o;
+  };
+}
+
 /**
  * Dense flags allowed with --dense: those that only say which dense run is meant (they must match
- * it), the retraining λ, and --eval-every (then the arms' evaluation interval).
+ * it: the task's and the model's), the retraining λ, and --eval-every (then the arms' evaluation
+ * interval).
  */
-const ALLOWED_WITH_DENSE = new Set([
-  'task',
-  'op',
-  'p',
-  'trainFraction',
-  'symmetric',
-  'trainSize',
-  'mnistCodeCompat',
-  'dataDir',
-  'model',
-  'weightScale',
-  'seed',
-  'weightDecay',
-  'evalEvery',
-]);
+function allowedWithDense(flags: readonly ConfigFlag[]): Set<string> {
+  return new Set([
+    ...flags.filter((f) => f.path[1] === 'task' || f.path[1] === 'model').map((f) => f.key),
+    'seed',
+    'weightDecay',
+    'evalEvery',
+  ]);
+}
 
-/** The ticket-only flags, as a table like the training ones. */
-const TICKET_FLAGS: ConfigFlag[] = [
-  {
-    key: 'dense',
-    path: ['denseDir'],
-    option: () =>
-      new Option('--dense <dir>', 'reuse this finished dense run folder instead of training one').argParser(
-        stringFlag('--dense'),
-      ),
-  },
-  {
-    key: 'fromStep',
-    path: ['fromStep'],
-    option: () =>
-      new Option(
-        '--from-step <n|final>',
-        'checkpoint to prune: final, or the weights after n updates (e.g. 2000 = memorisation) (default: final)',
-      ).argParser(stepFlag('--from-step', 'final')),
-  },
-  {
-    key: 'pruner',
-    path: ['pruner'],
-    option: () =>
-      new Option(
-        '--pruner <name>',
-        `a built-in (${listPruners().join(', ')}), an installed package, or a module path (default: magnitude)`,
-      ).argParser(stringFlag('--pruner')),
-  },
-  {
-    key: 'pruningRate',
-    path: ['pruningRate'],
-    option: () =>
-      new Option(
-        '--pruning-rate <r>',
-        'fraction of weights removed, in [0, 1) (default: 0.6, i.e. keep 40 %)',
-      ).argParser(numberFlag('--pruning-rate')),
-  },
-  {
-    key: 'scope',
-    path: ['scope'],
-    option: () =>
-      new Option('--scope <scope>', 'one threshold over all weights, or one per tensor (default: global)').choices([
-        'global',
-        'local',
-      ]),
-  },
-  {
-    key: 'schedule',
-    path: ['schedule'],
-    option: () =>
-      new Option('--schedule <s>', 'pruning schedule over --rounds (default: one-shot)').choices([
-        'one-shot',
-        'linear',
-        'exponential',
-      ]),
-  },
-  {
-    key: 'rounds',
-    path: ['rounds'],
-    option: () =>
-      new Option('--rounds <n>', 'scoring rounds of the schedule (default: 1)').argParser(intFlag('--rounds', 1)),
-  },
-  { key: 'invert', path: ['invert'], option: () => new Option('--invert', 'keep the lowest scores instead') },
-  {
-    key: 'shuffle',
-    path: ['shuffle'],
-    option: () => new Option('--shuffle', "shuffle each tensor's mask (same per-tensor density)"),
-  },
-  {
-    key: 'rewindStep',
-    path: ['rewindStep'],
-    option: () =>
-      new Option(
-        '--rewind-step <n|init>',
-        'rewind the ticket to θ0 (init) or to the weights after n updates (default: init)',
-      ).argParser(stepFlag('--rewind-step', 'init')),
-  },
-  {
-    key: 'prunable',
-    path: ['prunable'],
-    option: () =>
-      new Option(
-        '--prunable <list>',
-        'parameters to prune, comma-separated (default: every weight matrix, embeddings included)',
-      ).argParser(listFlag('--prunable')),
-  },
-  {
-    key: 'arms',
-    path: ['arms'],
-    option: () =>
-      new Option('--arms <list>', `comma-separated arms: ${listArms().join(', ')} (default: ticket,dense)`).argParser(
-        listFlag('--arms'),
-      ),
-  },
-  {
-    key: 'denseWeightDecay',
-    path: ['dense', 'optimizer', 'weightDecay'],
-    option: () =>
-      new Option('--dense-weight-decay <x>', 'weight decay λ of the dense run (default: 1, 0.1 for MNIST)').argParser(
-        numberFlag('--dense-weight-decay'),
-      ),
-  },
-  {
-    key: 'retrainSteps',
-    path: ['retrain', 'steps'],
-    option: () =>
-      new Option('--retrain-steps <n>', "steps of every retrained arm (default: the dense run's)").argParser(
-        intFlag('--retrain-steps', 1),
-      ),
-  },
-  {
-    key: 'normDefinition',
-    path: ['normDefinition'],
-    option: () =>
-      new Option('--norm-definition <d>', 'norms for the same-norm controls (default: global)').choices([
-        'global',
-        'perTensorSum',
-      ]),
-  },
-];
+/** The ticket-only flags, from the ticket config's schema. */
+function ticketFlags(): ConfigFlag[] {
+  const t = ticketConfigInputSchema;
+  const d = resolveTicketConfig({});
+  const field = (...path: string[]) => schemaField(t, path);
+  return [
+    flagFromField({ path: ['denseDir'], field: field('denseDir'), name: 'dense', placeholder: '<dir>' }),
+    flagFromField({ path: ['fromStep'], field: field('fromStep'), defaultText: String(d.fromStep) }),
+    flagFromField({
+      path: ['pruner'],
+      field: field('pruner'),
+      description: `a built-in (${pruners.names().join(', ')}), an installed package, or a module path`,
+      defaultText: d.pruner,
+    }),
+    flagFromField({
+      path: ['pruningRate'],
+      field: field('pruningRate'),
+      placeholder: '<r>',
+      defaultText: `${d.pruningRate}, i.e. keep ${Math.round((1 - d.pruningRate) * 100)} %`,
+    }),
+    flagFromField({ path: ['scope'], field: field('scope'), defaultText: d.scope, checkChoices: true }),
+    flagFromField({
+      path: ['schedule'],
+      field: field('schedule'),
+      description: 'pruning schedule over --rounds',
+      defaultText: d.schedule,
+      checkChoices: true,
+    }),
+    flagFromField({ path: ['rounds'], field: field('rounds'), defaultText: String(d.rounds) }),
+    flagFromField({ path: ['invert'], field: field('invert') }),
+    flagFromField({ path: ['shuffle'], field: field('shuffle') }),
+    flagFromField({ path: ['rewindStep'], field: field('rewindStep'), defaultText: String(d.rewindStep) }),
+    flagFromField({
+      path: ['prunable'],
+      field: field('prunable'),
+      description: 'parameters to prune, comma-separated (default: every weight matrix, embeddings included)',
+    }),
+    flagFromField({
+      path: ['arms'],
+      field: field('arms'),
+      description: `comma-separated arms: ${arms.names().join(', ')}`,
+      defaultText: d.arms.join(','),
+    }),
+    flagFromField({
+      path: ['dense', 'optimizer', 'weightDecay'],
+      field: schemaField(trainConfigInputSchema, ['optimizer', 'weightDecay']),
+      name: 'dense-weight-decay',
+      description: 'weight decay λ of the dense run',
+      defaultText: taskDefault((c) => c.optimizer.weightDecay),
+    }),
+    flagFromField({
+      path: ['retrain', 'steps'],
+      field: field('retrain', 'steps'),
+      name: 'retrain-steps',
+      defaultText: "the dense run's",
+    }),
+    flagFromField({
+      path: ['normDefinition'],
+      field: field('normDefinition'),
+      defaultText: d.normDefinition,
+      checkChoices: true,
+    }),
+  ];
+}
 
 function setPath(target: Record<string, unknown>, keys: string[], value: unknown): void {
   let obj = target;
@@ -270,7 +242,12 @@ interface TicketFlags extends RunFlags {
   [key: string]: unknown;
 }
 
-async function ticket(opts: TicketFlags, cmd: Command): Promise<number> {
+async function ticket(
+  opts: TicketFlags,
+  cmd: Command,
+  DENSE_FLAGS: ConfigFlag[],
+  TICKET_FLAGS: ConfigFlag[],
+): Promise<number> {
   if (opts.resume && opts.force) throw new UsageError('--resume and --force cannot be used together');
   const denseGiven = givenFlags(
     cmd,
@@ -281,13 +258,14 @@ async function ticket(opts: TicketFlags, cmd: Command): Promise<number> {
     TICKET_FLAGS.map((f) => f.key),
   );
   if (opts.dense !== undefined) {
+    const allowed = allowedWithDense(DENSE_FLAGS);
     const fixed = [
-      ...denseGiven.filter((k) => !ALLOWED_WITH_DENSE.has(k)),
+      ...denseGiven.filter((k) => !allowed.has(k)),
       ...ticketGiven.filter((k) => k === 'denseWeightDecay'),
     ];
     if (fixed.length > 0) {
       throw new UsageError(
-        `${fixed.map(flagName).join(', ')} ${fixed.length > 1 ? 'do' : 'does'} not apply with --dense: the reused dense run's settings are fixed (use --weight-decay and --retrain-steps for the retrained arms)`,
+        `${fixed.map((k) => flagName(k, [...DENSE_FLAGS, ...TICKET_FLAGS])).join(', ')} ${fixed.length > 1 ? 'do' : 'does'} not apply with --dense: the reused dense run's settings are fixed (use --weight-decay and --retrain-steps for the retrained arms)`,
       );
     }
     if (opts.config !== undefined)
@@ -354,12 +332,9 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
     .description(
       'Find a grokking ticket and run its controls (spec §6): train the dense run (or reuse --dense), prune its checkpoint with the pruner at the pruning rate, rewind to θ0 and retrain, alongside the arms you ask for, one resumable run folder per arm under <out>/arms/.',
     );
-  addFlags(cmd, DENSE_FLAGS, {
-    weightDecay: "weight decay λ of every retrained arm (default: the dense run's; 0 = the no-weight-decay experiment)",
-    steps: 'full-batch updates of the dense run (default: 30000, 100000 for MNIST)',
-    evalEvery:
-      "evaluate every n steps, in the dense run and the arms; with --dense, in the arms (default: 100, or the dense run's)",
-  });
+  const DENSE_FLAGS = denseFlags();
+  const TICKET_FLAGS = ticketFlags();
+  addFlags(cmd, DENSE_FLAGS);
   addFlags(cmd, TICKET_FLAGS)
     .addOption(
       new Option(
@@ -396,5 +371,5 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
     'grokking-tickets ticket --dense runs/dense-s0 --weight-decay 0 --pruning-rate 0.8 --arms ticket,dense',
     'grokking-tickets ticket --dense runs/dense-s0 --pruner @grokking-tickets/pruner-magnitude-increase',
   ]);
-  cmd.action(async (opts: TicketFlags, c: Command) => exit(await ticket(opts, c)));
+  cmd.action(async (opts: TicketFlags, c: Command) => exit(await ticket(opts, c, DENSE_FLAGS, TICKET_FLAGS)));
 }

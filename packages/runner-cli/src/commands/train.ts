@@ -8,7 +8,7 @@ import {
   type TrainConfig,
 } from '@grokking-tickets/training';
 import { EXIT, UsageError } from '../errors.js';
-import { TRAIN_FLAGS, addFlags, configFromFlags, stringFlag } from '../flags.js';
+import { addFlags, configFromFlags, stringFlag, trainFlags, type ConfigFlag } from '../flags.js';
 import { examples, explainRun, printJson, withSignals, type RunFlags } from '../common.js';
 import { progressReporter, progressStyle } from '../progress.js';
 import { printReport, reportInto, type WrittenReport } from './report.js';
@@ -28,9 +28,9 @@ interface TrainFlags extends RunFlags {
   [key: string]: unknown;
 }
 
-async function train(opts: TrainFlags, cmd: Command): Promise<number> {
+async function train(opts: TrainFlags, cmd: Command, flags: ConfigFlag[]): Promise<number> {
   if (opts.resume && opts.force) throw new UsageError('--resume and --force cannot be used together');
-  const { input, given } = configFromFlags(opts, cmd, TRAIN_FLAGS);
+  const { input, given } = configFromFlags(opts, cmd, flags);
   let dir: string;
   if (opts.resume) {
     // The stored config is the truth; flags given again are laid over it and must not change it.
@@ -79,7 +79,8 @@ export function registerTrain(program: Command, exit: (code: number) => void): v
     .description(
       "Train one model full-batch (the paper's dense run by default: the MLP on (a+b) mod 67, AdamW lr 1e-3, λ 1, 30 000 steps) and record it in a run folder: config.json, metrics.jsonl, safetensors checkpoints, summary.json. Ctrl-C saves the state; --resume continues.",
     );
-  addFlags(cmd, TRAIN_FLAGS)
+  const flags = trainFlags();
+  addFlags(cmd, flags)
     .addOption(
       new Option(
         '--config <file>',
@@ -103,5 +104,5 @@ export function registerTrain(program: Command, exit: (code: number) => void): v
     'grokking-tickets train --task mnist --steps 100000',
     'grokking-tickets train --seed 0 --out runs/dense-s0 --report',
   ]);
-  cmd.action(async (opts: TrainFlags, c: Command) => exit(await train(opts, c)));
+  cmd.action(async (opts: TrainFlags, c: Command) => exit(await train(opts, c, flags)));
 }

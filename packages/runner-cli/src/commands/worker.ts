@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { WorkerEvent } from '@grokking-tickets/experiments';
+import type { WorkerEvent } from '@grokking-tickets/scheduler';
 import { EXIT } from '../errors.js';
 import { intFlag, stringFlag } from '../flags.js';
 import { examples, withSignals } from '../common.js';
@@ -56,7 +56,7 @@ function workerLines(quiet: boolean) {
 
 async function worker(opts: WorkerFlags): Promise<number> {
   for (const p of opts.pruner ?? []) await checkPrunerSpec(p);
-  const { runQueueWorker } = await import('@grokking-tickets/experiments/queue');
+  const { runQueueWorker } = await import('@grokking-tickets/scheduler/queue');
   const result = await withSignals((signal) =>
     runQueueWorker({
       url: opts.queue,

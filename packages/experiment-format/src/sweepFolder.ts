@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ReportInputError } from './errors.js';
-import type { ReportSweep, SkippedInput, SweepPointValues, SweepResultRow } from './types.js';
+import { FormatError } from './errors.js';
+import type { SkippedInput, SweepFolder, SweepPointValues, SweepResultRow } from './types.js';
 
-/** The `sweep.json` format this reader understands (written by `grokking-tickets sweep`). */
-const SWEEP_FORMAT = 1;
+/** The `sweep.json` format written and read here (`grokking-tickets sweep` writes it). */
+export const SWEEP_FORMAT = 1;
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 const shown = (v: unknown) => (v === undefined ? 'nothing' : (JSON.stringify(v)?.slice(0, 60) ?? String(v)));
@@ -102,18 +102,19 @@ export function parseSweepRows(
 }
 
 /**
- * Checks `sweep.json` and returns its name, kind, axes and points; throws a ReportInputError naming the file and field.
+ * Checks `sweep.json` and returns its name, kind, axes and points (axis values as shown: a variant by
+ * its name); throws a FormatError naming the file and field.
  */
-function parseSweepRecord(
+export function parseSweepRecord(
   value: unknown,
   file: string,
   fallbackName: string,
-): Omit<ReportSweep, 'dir' | 'rows' | 'resultsFile'> {
-  if (!isObject(value)) throw new ReportInputError(`${file}: not a sweep record (a JSON object)`);
+): Omit<SweepFolder, 'dir' | 'rows' | 'resultsFile'> {
+  if (!isObject(value)) throw new FormatError(`${file}: not a sweep record (a JSON object)`);
   if (value.format !== SWEEP_FORMAT)
-    throw new ReportInputError(`${file}: format ${shown(value.format)}; this report reads format ${SWEEP_FORMAT}`);
+    throw new FormatError(`${file}: format ${shown(value.format)}; this report reads format ${SWEEP_FORMAT}`);
   const fail = (field: string, what: string, got: unknown) =>
-    new ReportInputError(`${file}: ${field} ${what}, got ${shown(got)}`);
+    new FormatError(`${file}: ${field} ${what}, got ${shown(got)}`);
   if (value.name !== undefined && typeof value.name !== 'string') throw fail('name', 'must be a string', value.name);
   if (typeof value.kind !== 'string') throw fail('kind', 'must be a string', value.kind);
   if (value.description !== undefined && typeof value.description !== 'string')
@@ -158,11 +159,11 @@ function parseSweepRecord(
  * Reads a sweep folder (`sweep.json` and `sweep-results.jsonl`, as `grokking-tickets sweep` writes
  * them) without touching its run folders. Returns the sweep and the result lines it had to leave out
  * (sweep null, with the reason among them, when no row is readable); throws a
- * {@link ReportInputError} naming the file at fault when the sweep cannot be read at all (no
+ * `FormatError` naming the file at fault when the sweep cannot be read at all (no
  * `sweep.json`, a damaged one, no results file). `shownDir` is the folder as people should see it
  * (used in every message).
  */
-export function loadSweepFolder(dir: string, shownDir = dir): { sweep: ReportSweep | null; skipped: SkippedInput[] } {
+export function loadSweepFolder(dir: string, shownDir = dir): { sweep: SweepFolder | null; skipped: SkippedInput[] } {
   const sweepFile = path.join(shownDir, 'sweep.json');
   const resultsFile = path.join(shownDir, 'sweep-results.jsonl');
   const read = (file: string, name: string) => {
@@ -170,7 +171,7 @@ export function loadSweepFolder(dir: string, shownDir = dir): { sweep: ReportSwe
       return fs.readFileSync(path.join(dir, name), 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ReportInputError(
+      throw new FormatError(
         code === 'ENOENT'
           ? `${file} is missing${name === 'sweep-results.jsonl' ? ' (the sweep has not written its results yet)' : ''}`
           : `${file}: cannot read (${code ?? (e as Error).message})`,
@@ -181,8 +182,8 @@ export function loadSweepFolder(dir: string, shownDir = dir): { sweep: ReportSwe
   try {
     record = JSON.parse(read(sweepFile, 'sweep.json'));
   } catch (e) {
-    if (e instanceof ReportInputError) throw e;
-    throw new ReportInputError(`${sweepFile}: not valid JSON`);
+    if (e instanceof FormatError) throw e;
+    throw new FormatError(`${sweepFile}: not valid JSON`);
   }
   const head = parseSweepRecord(record, sweepFile, path.basename(path.resolve(dir)));
   const { rows, skipped } = parseSweepRows(read(resultsFile, 'sweep-results.jsonl'), resultsFile, head.points.length);

@@ -12,6 +12,7 @@ import {
   groupIntoStacks,
   runStacked,
   runTicket,
+  stackSizes,
   type Executor,
   type RunJob,
 } from '../src/index.js';
@@ -37,6 +38,21 @@ const train = (root: string, i: number, extra: Record<string, unknown> = {}): Ru
 
 beforeAll(async () => {
   await initBackend('wasm');
+});
+
+describe('the stacking policy', () => {
+  it('at most K per stack, whole rounds of the free slots, sizes as equal as possible', () => {
+    expect(stackSizes(7, 3)).toEqual([3, 2, 2]);
+    expect(stackSizes(7, 16)).toEqual([7]);
+    expect(stackSizes(7, 16, 2)).toEqual([4, 3]);
+    expect(stackSizes(12, 4, 2)).toEqual([3, 3, 3, 3]);
+    expect(stackSizes(6, 4, 1)).toEqual([3, 3]);
+    expect(stackSizes(3, 8, 2)).toEqual([2, 1]);
+    // more slots than runs (a queue's unbounded pool): one run per stack at most as many stacks as runs
+    expect(stackSizes(3, 8, Number.POSITIVE_INFINITY)).toEqual([1, 1, 1]);
+    expect(stackSizes(5, 1, 2)).toEqual([1, 1, 1, 1, 1]);
+    expect(stackSizes(0, 4)).toEqual([]);
+  });
 });
 
 describe('groupIntoStacks', () => {

@@ -7,7 +7,8 @@ import { createModel } from '@grokking-tickets/models';
 import { buildMask, getPruner } from '@grokking-tickets/pruners';
 import { ConfigError, getTask, resolveTrainConfig, runTraining } from '@grokking-tickets/training';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveTicketConfig, runTicket, type TicketConfigInput } from '../src/index.js';
+import { resolveTicketConfig, type TicketConfigInput } from '@grokking-tickets/experiments';
+import { runTicket } from '../src/index.js';
 
 const DENSE = {
   task: { name: 'modular', op: 'add', p: 11, trainFraction: 0.5 },

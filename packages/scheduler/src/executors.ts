@@ -2,52 +2,10 @@ import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import {
-  runStack,
-  runTraining,
-  type RunMode,
-  type RunOptions,
-  type RunSummary,
-  type TrainConfig,
-  type TrainEvent,
-} from '@grokking-tickets/training';
-
-/**
- * One unit of work an executor runs: a plain training run, or one arm of a ticket experiment whose
- * folder already holds a verified `ticket.json`. Jobs are plain JSON, so they cross threads,
- * processes and queues unchanged; a job never names code to load except `prunerSpec`, which the
- * submitter copies from what its user gave in the same invocation.
- */
-export type RunJob =
-  | { kind: 'train'; id: string; label: string; dir: string; config: TrainConfig; provenance?: Record<string, unknown> }
-  | { kind: 'arm'; id: string; label: string; experimentDir: string; arm: string; prunerSpec?: string; cwd?: string }
-  | StackJob;
-
-/** A single run: a plain training run or one arm of a ticket experiment. */
-export type SingleJob = Exclude<RunJob, StackJob>;
-
-/**
- * Several single jobs of one model kind and task trained as one stacked computation (see
- * `runStack` in @grokking-tickets/training): one job for an executor, one worker, one outcome whose
- * `members` hold each run's own outcome. Made by {@link groupIntoStacks}.
- */
-export interface StackJob {
-  kind: 'stack';
-  id: string;
-  label: string;
-  jobs: SingleJob[];
-}
-
-/** How a job ended. `failed` carries the one-line error; the other jobs go on. */
-export interface JobOutcome {
-  id: string;
-  status: 'finished' | 'already-finished' | 'reused' | 'interrupted' | 'failed';
-  dir: string;
-  summary?: RunSummary;
-  error?: { message: string; code?: string };
-  /** For a stack job: each member's outcome, in the order of `jobs` (the stack's own status is the worst of them). */
-  members?: JobOutcome[];
-}
+import { jobDir, planArm, runArm, type JobOutcome, type RunJob, type StackJob } from '@grokking-tickets/experiments';
+import { loadedPlugins, type PluginSpec } from '@grokking-tickets/registry';
+import { RunStore } from '@grokking-tickets/run-store';
+import { runStack, runTraining, type RunMode, type RunOptions, type TrainEvent } from '@grokking-tickets/training';
 
 /** What an executor reports while it runs. */
 export interface ExecutorRunOptions {
@@ -64,14 +22,13 @@ export interface ExecutorRunOptions {
 /** Runs jobs: in this thread, in worker threads, in child processes, or through a queue. */
 export interface Executor {
   readonly name: string;
+  /**
+   * False when the executor cannot take stack jobs (a queue, whose job ids are run ids): the
+   * scheduler then hands it single runs.
+   */
+  readonly stacks?: boolean;
   /** Runs every job (up to the executor's concurrency at once); resolves with one outcome per job, in order. */
   run(jobs: readonly RunJob[], options?: ExecutorRunOptions): Promise<JobOutcome[]>;
-}
-
-/** Where a job writes: its run folder, or its arm's folder. */
-export function jobDir(job: RunJob): string {
-  if (job.kind === 'stack') return jobDir(job.jobs[0]!);
-  return job.kind === 'train' ? job.dir : `${job.experimentDir}/arms/${job.arm}`;
 }
 
 function failure(job: RunJob, e: unknown): JobOutcome {
@@ -98,20 +55,18 @@ export async function executeJob(
   try {
     if (job.kind === 'stack') return await executeStack(job, options);
     if (job.kind === 'train') {
-      const { RunStore } = await import('@grokking-tickets/run-store');
       const mode: RunMode = new RunStore(job.dir).exists() ? 'resume' : 'new';
       const r = await runTraining({
         config: job.config,
         dir: job.dir,
         mode,
         provenance: job.provenance,
-        command: `grokking-tickets (${job.label})`,
+        command: job.command ?? `grokking-tickets (${job.label})`,
         signal: options.signal,
         onEvent: options.onEvent,
       });
       return { id: job.id, status: r.status, dir: job.dir, summary: r.summary };
     }
-    const { runArm } = await import('./ticket.js');
     const outcome = await runArm({
       experimentDir: job.experimentDir,
       arm: job.arm,
@@ -140,7 +95,6 @@ async function executeStack(
 ): Promise<JobOutcome> {
   const members: JobOutcome[] = new Array(job.jobs.length);
   const runs: Array<{ index: number; options: RunOptions }> = [];
-  const { RunStore } = await import('@grokking-tickets/run-store');
   for (const [index, m] of job.jobs.entries()) {
     const onEvent = (event: TrainEvent) => options.onEvent?.(event, index);
     try {
@@ -153,12 +107,11 @@ async function executeStack(
             dir: m.dir,
             mode,
             provenance: m.provenance,
-            command: `grokking-tickets (${m.label})`,
+            command: m.command ?? `grokking-tickets (${m.label})`,
             onEvent,
           },
         });
       } else {
-        const { planArm } = await import('./ticket.js');
         const plan = await planArm({
           experimentDir: m.experimentDir,
           arm: m.arm,
@@ -187,117 +140,6 @@ async function executeStack(
   const status = STATUS_ORDER.find((st) => members.some((o) => o.status === st)) ?? 'finished';
   const firstError = members.find((o) => o.error)?.error;
   return { id: job.id, status, dir: jobDir(job), members, ...(firstError ? { error: firstError } : {}) };
-}
-
-/**
- * Groups single jobs into stack jobs of at most `stack` runs that can train together (same model,
- * task and backend: an arm's retraining config is read from its experiment's ticket.json), for any
- * executor. Jobs that cannot be stacked (different settings, a model without a stacked forward pass)
- * stay single. With `workers`, a group is split into a multiple of that many stacks (when it has
- * enough jobs), so that the stacks fill whole rounds of the pool; stacks of a group are as equal in
- * size as possible, and jobs with similar step counts go together (a run that finishes early is frozen in
- * its stack until the stack ends). `stack` ≤ 1 returns the jobs unchanged.
- */
-export async function groupIntoStacks(
-  jobs: readonly RunJob[],
-  stack: number,
-  options: { workers?: number } = {},
-): Promise<RunJob[]> {
-  if (!(stack > 1)) return [...jobs];
-  const { canStack, stackKey } = await import('@grokking-tickets/training');
-  const { createModel } = await import('@grokking-tickets/models');
-  const keyed = new Map<string, Array<{ job: SingleJob; steps: number }>>();
-  const out: RunJob[] = [];
-  for (const job of jobs) {
-    if (job.kind === 'stack') {
-      out.push(job);
-      continue;
-    }
-    let config: TrainConfig | null = null;
-    try {
-      if (job.kind === 'train') config = job.config;
-      else {
-        const { readTicketRecord } = await import('./ticket.js');
-        const { retrainConfig } = await import('./ticketConfig.js');
-        config = retrainConfig(readTicketRecord(job.experimentDir).config);
-      }
-    } catch {
-      config = null; // the job will report its own error when it runs
-    }
-    const { kind, ...modelOptions } = (config?.model ?? { kind: '' }) as Record<string, unknown>;
-    let stackable = false;
-    try {
-      stackable = config !== null && canStack(createModel(String(kind), modelOptions));
-    } catch {
-      stackable = false;
-    }
-    if (!stackable) {
-      out.push(job);
-      continue;
-    }
-    const key = stackKey(config!);
-    if (!keyed.has(key)) keyed.set(key, []);
-    keyed.get(key)!.push({ job, steps: config!.steps });
-  }
-  for (const group of keyed.values()) {
-    group.sort((a, b) => a.steps - b.steps);
-    // Whole rounds over the workers: 12 runs, K 4, 2 workers make 4 stacks of 3 (two rounds of two
-    // stacks), not 3 stacks of 4 (the third alone in a second round).
-    const workers = Math.max(1, options.workers ?? 1);
-    const count = Math.min(group.length, Math.ceil(Math.ceil(group.length / stack) / workers) * workers);
-    const base = Math.floor(group.length / count);
-    let at = 0;
-    for (let s = 0; s < count; s++) {
-      const size = base + (s < group.length % count ? 1 : 0);
-      const members = group.slice(at, at + size).map((g) => g.job);
-      at += size;
-      if (members.length === 1) out.push(members[0]!);
-      else
-        out.push({
-          kind: 'stack',
-          id: members.map((m) => m.id).join('+'),
-          label: members.map((m) => m.label).join('+'),
-          jobs: members,
-        });
-    }
-  }
-  return out;
-}
-
-/**
- * Runs single jobs with an executor, stacked by {@link groupIntoStacks} (`stack` runs at most per
- * stack, spread over `workers`), and returns one outcome per given job, in the given order, as
- * `executor.run(jobs)` would.
- */
-export async function runStacked(
-  executor: Executor,
-  jobs: readonly RunJob[],
-  stack: number,
-  options: ExecutorRunOptions & { workers?: number } = {},
-): Promise<JobOutcome[]> {
-  const grouped = await groupIntoStacks(jobs, stack, { workers: options.workers });
-  const outcomes = await executor.run(grouped, options);
-  const byId = new Map<string, JobOutcome>();
-  grouped.forEach((job, i) => {
-    const o = outcomes[i]!;
-    if (job.kind !== 'stack') byId.set(job.id, o);
-    else
-      job.jobs.forEach((m, j) =>
-        byId.set(
-          m.id,
-          o.members?.[j] ?? { id: m.id, status: o.status, dir: jobDir(m), ...(o.error ? { error: o.error } : {}) },
-        ),
-      );
-  });
-  return jobs.map(
-    (job) =>
-      byId.get(job.id) ?? {
-        id: job.id,
-        status: 'failed',
-        dir: jobDir(job),
-        error: { message: `no outcome for ${job.label}` },
-      },
-  );
 }
 
 /** A pool that runs at most `concurrency` jobs at once with `start(job)`, in order, stopping new starts on abort. */
@@ -347,6 +189,14 @@ function entry(name: string): URL {
   return fs.existsSync(fileURLToPath(here)) ? here : new URL(`../dist/${name}.js`, import.meta.url);
 }
 
+/**
+ * The plug-ins this process loaded (named by the user in this invocation), for the worker threads
+ * and child processes it starts: they load the same modules before running a job.
+ */
+export function pluginSpecs(): PluginSpec[] {
+  return loadedPlugins().map(({ spec, cwd }) => ({ spec, cwd }));
+}
+
 type FromRunner = { type: 'event'; event: TrainEvent; member?: number } | { type: 'done'; outcome: JobOutcome };
 
 /** The job an event belongs to: a stack's member, or the job itself. */
@@ -376,7 +226,7 @@ export function createWorkerThreadExecutor(opts: { concurrency: number }): Execu
         options,
         (job) =>
           new Promise<JobOutcome>((resolve) => {
-            const worker = new Worker(entry('jobRunner'), { workerData: job });
+            const worker = new Worker(entry('jobRunner'), { workerData: { job, plugins: pluginSpecs() } });
             let outcome: JobOutcome | undefined;
             const abort = () => worker.postMessage({ type: 'abort' });
             options.signal?.addEventListener('abort', abort, { once: true });
@@ -431,7 +281,7 @@ export function createChildProcessExecutor(opts: { concurrency: number; execArgv
               const last = stderr.trim().split('\n').pop();
               resolve(outcome ?? failure(job, new Error(`run ${job.label} ${why}${last ? ` (${last})` : ''}`)));
             });
-            child.send({ type: 'job', job });
+            child.send({ type: 'job', job, plugins: pluginSpecs() });
           }),
       ),
   };

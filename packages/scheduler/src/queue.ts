@@ -4,9 +4,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { jobDir, type JobOutcome, type RunJob } from '@grokking-tickets/experiments';
+import { isBuiltinPruner } from '@grokking-tickets/pruners';
+import { usePlugins } from '@grokking-tickets/registry';
 import { writeFileAtomic } from '@grokking-tickets/run-store';
 import type { TrainEvent } from '@grokking-tickets/training';
-import { jobDir, type Executor, type ExecutorRunOptions, type JobOutcome, type RunJob } from './executors.js';
+import { pluginSpecs, type Executor, type ExecutorRunOptions } from './executors.js';
 
 /** The queue is unusable: Redis cannot be reached, or a worker cannot write its output folder. Exit code 1. */
 export class QueueError extends Error {
@@ -19,7 +22,7 @@ export const DEFAULT_QUEUE = 'grokking-tickets';
 
 /**
  * What travels through the queue: the job with its folders relative to the shared runs folder
- * (each machine mounts it where it likes), and never a pruner to load (workers take plug-ins only
+ * (each machine mounts it where it likes), and never a module to load (workers take plug-ins only
  * from their own command line).
  */
 export interface QueuedJob {
@@ -190,6 +193,8 @@ export function createQueueExecutor(options: QueueExecutorOptions): QueueExecuto
     })());
   return {
     name: 'bullmq',
+    // Job ids are run ids: a queue takes single runs.
+    stacks: false,
     async run(jobs, opts = {}) {
       const { queue } = await connect();
       const outcomes = jobs.map(
@@ -272,6 +277,12 @@ export interface QueueWorkerOptions {
   root: string;
   /** Plug-in pruners this worker may load (names from its own command line); anything else must be built in. */
   allowPruners?: readonly string[];
+  /**
+   * Plug-ins (module ids: models, tasks, arms, pruners) this worker loads, from its own command line;
+   * its jobs' processes load the same. Folder that relative ids resolve from: `cwd`.
+   */
+  plugins?: readonly string[];
+  cwd?: string;
   /** Jobs run at once, each in its own child process (default 1). */
   concurrency?: number;
   /**
@@ -297,6 +308,13 @@ export interface QueueWorkerOptions {
 export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ completed: number; failed: number }> {
   const root = path.resolve(options.root);
   checkWritableFolder(root);
+  const cwd = options.cwd ?? process.cwd();
+  await usePlugins(
+    [...(options.allowPruners ?? []).filter((p) => !isBuiltinPruner(p)), ...(options.plugins ?? [])].map((spec) => ({
+      spec,
+      cwd,
+    })),
+  );
   await checkRedis(options.url);
   const name = options.queue ?? DEFAULT_QUEUE;
   const emit = options.onEvent ?? (() => {});
@@ -314,7 +332,7 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<{ com
       env: {
         ...process.env,
         GROKKING_TICKETS_WORKER_ROOT: root,
-        GROKKING_TICKETS_WORKER_PRUNERS: JSON.stringify(options.allowPruners ?? []),
+        GROKKING_TICKETS_WORKER_PLUGINS: JSON.stringify(pluginSpecs()),
       },
     },
   });

@@ -1,18 +1,27 @@
 // BullMQ's sandboxed processor (runs in a child process of `grokking-tickets worker`, see queue.ts):
-// one job of the queue. Its folders are relative to the worker's shared runs folder, and a plug-in
-// pruner is used only when the worker's own command line named it (never from the job data).
+// one job of the queue. Its folders are relative to the worker's shared runs folder, and plug-ins
+// (models, tasks, arms, pruners) are the ones the worker's own command line named, which the worker
+// passes here; never anything named by the job data.
 import path from 'node:path';
 import { UnrecoverableError, WaitingError, type SandboxedJob } from 'bullmq';
+import { jobDir, readTicketRecord, type JobOutcome } from '@grokking-tickets/experiments';
+import { usePlugins, type PluginSpec } from '@grokking-tickets/registry';
 import { RunStore } from '@grokking-tickets/run-store';
 import type { RunSummary, TrainEvent } from '@grokking-tickets/training';
-import { executeJob, jobDir, type JobOutcome } from './executors.js';
+import { executeJob } from './executors.js';
 import { relocateJob, type QueuedJob, type QueuedOutcome } from './queue.js';
-import { readTicketRecord } from './ticket.js';
 
 const root = process.env.GROKKING_TICKETS_WORKER_ROOT ?? process.cwd();
-const allowPruners = JSON.parse(process.env.GROKKING_TICKETS_WORKER_PRUNERS ?? '[]') as string[];
+const plugins = JSON.parse(process.env.GROKKING_TICKETS_WORKER_PLUGINS ?? '[]') as PluginSpec[];
 // Errors that come back the same on every try: failing the job at once saves the retries.
-const DETERMINISTIC = new Set(['GT_CONFIG', 'GT_EXPERIMENT', 'GT_NONFINITE', 'GT_CORRUPT']);
+const DETERMINISTIC = new Set([
+  'GT_CONFIG',
+  'GT_EXPERIMENT',
+  'GT_NONFINITE',
+  'GT_CORRUPT',
+  'GT_UNKNOWN_NAME',
+  'GT_PLUGIN',
+]);
 
 // If the worker dies (SIGKILL), this child loses its IPC channel: stop the run (it saves its state
 // and releases its folder lock) and exit, so the job's retry on another worker does not meet a live lock.
@@ -44,11 +53,14 @@ export default async function processJob(
       dir: toRel(dir),
       summary: store.readJson<RunSummary>('summary.json'),
     };
-  let prunerSpec: string | undefined;
+  try {
+    await usePlugins(plugins);
+  } catch (e) {
+    throw new UnrecoverableError((e as Error).message);
+  }
   if (local.kind === 'arm') {
     try {
-      const pruner = readTicketRecord(local.experimentDir).config.pruner;
-      if (allowPruners.includes(pruner)) prunerSpec = pruner;
+      readTicketRecord(local.experimentDir);
     } catch (e) {
       throw new UnrecoverableError(`${(e as Error).message} (is ${root} the shared runs folder the sweep writes?)`);
     }
@@ -67,10 +79,7 @@ export default async function processJob(
   };
   let outcome: JobOutcome;
   try {
-    outcome = await executeJob(
-      local.kind === 'arm' ? { ...local, ...(prunerSpec ? { prunerSpec, cwd: process.cwd() } : {}) } : local,
-      { signal: controller.signal, onEvent },
-    );
+    outcome = await executeJob(local, { signal: controller.signal, onEvent });
   } finally {
     signal?.removeEventListener('abort', abort);
   }
