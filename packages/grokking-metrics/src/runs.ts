@@ -83,7 +83,8 @@ export function stepsToGeneralize(
 }
 
 /**
- * Steps to memorise t_mem: the first logged step with `train_acc ≥ threshold` (0.99 by default, spec §7.2), or `null`.
+ * Steps to memorise t_mem: the first logged step with `train_acc ≥ threshold` (0.99 by default, spec §7.2),
+ * or `null`.
  */
 export function stepsToMemorize(
   rows: readonly MetricsRow[] | readonly Pick<MetricsRow, 'step' | 'train_acc'>[],
