@@ -79,7 +79,7 @@ const scaled = (w: NamedArrays, a: number): NamedArrays =>
 
 registerArm({
   name: 'ticket',
-  description: 'the grokking ticket: the pruner on the scored checkpoint, rewound (spec §6.1)',
+  description: 'the grokking ticket: the pruner on the scored checkpoint, rewound (protocol §6.1)',
   async plan(ctx) {
     const m = await ctx.ticketMask();
     return { initialWeights: ctx.rewind, masks: m.masks, kept: m.kept, total: m.total, provenance: {} };
@@ -97,7 +97,7 @@ registerArm({
 for (const which of ['l1', 'l2'] as const) {
   registerArm({
     name: `same-${which}`,
-    description: `dense control: θ0 scaled to the ticket's initial ${which.toUpperCase()} norm (spec §6.2)`,
+    description: `dense control: θ0 scaled to the ticket's initial ${which.toUpperCase()} norm (protocol §6.2)`,
     async plan(ctx) {
       const m = await ctx.ticketMask();
       // Norms over every parameter (unpruned ones count whole), since α scales all of them.
@@ -119,14 +119,14 @@ for (const which of ['l1', 'l2'] as const) {
   });
 }
 
-// Pruning at initialisation (spec §6.4) and the random mask: the pruner scores θ0 itself.
+// Pruning at initialisation (protocol §6.4) and the random mask: the pruner scores θ0 itself.
 for (const pruner of ['random', 'snip', 'grasp', 'synflow', 'magnitude']) {
   registerArm({
     name: pruner === 'magnitude' ? 'magnitude-init' : pruner,
     description:
       pruner === 'random'
         ? 'a random mask at the same pruning rate'
-        : `pruning at initialisation: ${pruner} scored on θ0 (spec §6.4)`,
+        : `pruning at initialisation: ${pruner} scored on θ0 (protocol §6.4)`,
     async plan(ctx) {
       getPruner(pruner);
       const m = await ctx.maskAtInit(pruner);

@@ -9,7 +9,7 @@ import {
 import { z } from 'zod';
 import { listArms } from './arms.js';
 
-/** How the same-norm controls measure norms (spec §6.2). */
+/** How the same-norm controls measure norms (protocol §6.2). */
 export type NormDefinition = 'global' | 'perTensorSum';
 
 /** Everything that defines a ticket experiment. */

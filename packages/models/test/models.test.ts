@@ -79,7 +79,7 @@ describe('registry', () => {
   });
 });
 
-describe('parameter counts and shapes (spec §3)', () => {
+describe('parameter counts and shapes (protocol §3)', () => {
   it('MLP: 115 000 weights in W_E 500×67, W_in 48×500, W_out 500×48, W_U 500×67', () => {
     const m = createModel('mlp');
     expect(countParameters(m)).toBe(115000);
@@ -102,7 +102,7 @@ describe('parameter counts and shapes (spec §3)', () => {
 });
 
 describe('initialisation', () => {
-  it('per-tensor std within 2% of scale/√fan-in, mean ~0, norms as spec §3.5', () => {
+  it('per-tensor std within 2% of scale/√fan-in, mean ~0, norms as protocol §3.5', () => {
     const cases: Array<[string, Record<string, number>]> = [
       ['mlp', { W_E: 1 / Math.sqrt(67), W_in: 1 / Math.sqrt(500), W_out: 1 / Math.sqrt(48), W_U: 1 / Math.sqrt(500) }],
       ['mnist-mlp', { W1: 8 / Math.sqrt(784), W2: 8 / Math.sqrt(200), W3: 8 / Math.sqrt(200) }],

@@ -75,7 +75,7 @@ export function resolveTaskConfig(config: Partial<TaskConfig> & { name: string }
 
 registerTask({
   name: 'modular',
-  description: 'Modular arithmetic (a op b) mod p on token pairs, the reference split (spec §2)',
+  description: 'Modular arithmetic (a op b) mod p on token pairs, the reference split (protocol §2)',
   options: () =>
     z.strictObject({
       op: z.enum(listModularOps() as [string, ...string[]]).default('add'),
@@ -114,7 +114,7 @@ registerTask({
 
 registerTask({
   name: 'mnist',
-  description: 'MNIST with a small seeded training subset (Omnigrok-style grokking), spec §2.4',
+  description: 'MNIST with a small seeded training subset (Omnigrok-style grokking), protocol §2.4',
   options: () =>
     z.strictObject({
       trainSize: z.number().int().min(1).max(60000).default(1000),
