@@ -13,6 +13,7 @@
 // numbers of processes; --repeats R (default 3) interleaved rounds, reported as median and range;
 // --no-throughput skips it. --main-comparison also times the main comparison (3 seeds, dense run +
 // 5 arms, --main-steps steps, default 30000) with --stack 1 and the default K, two worker processes.
+// The cost of initBackend, first and repeated calls (bench/init-backend.mjs); --no-init skips it.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -59,6 +60,7 @@ const report = {
   e2e: null,
   throughput: null,
   mainComparison: null,
+  initBackend: null,
 };
 for (const backend of backends) {
   const n = backend === 'cpu' ? value('--cpu-steps', '10') : steps;
@@ -79,6 +81,13 @@ for (const backend of backends) {
 if (report.steps.length === 0) {
   console.error('bench: no backend could run');
   process.exit(1);
+}
+
+if (!flag('--no-init')) {
+  log('bench: initBackend, first call and 200 repeated calls ...');
+  const r = spawnSync(process.execPath, [path.join(root, 'bench/init-backend.mjs')], { encoding: 'utf8' });
+  if (r.status === 0) report.initBackend = JSON.parse(r.stdout);
+  else log(`bench: init-backend failed: ${r.stderr.trim().split('\n').pop()}`);
 }
 
 if (!flag('--no-torch')) {
@@ -294,6 +303,12 @@ else {
     );
   }
   for (const [b, why] of Object.entries(report.unavailable)) console.log(`${b}: unavailable (${why})`);
+  if (report.initBackend) {
+    const i = report.initBackend;
+    console.log(
+      `initBackend('${i.requested}') → ${i.backend}: first call ${i.firstMs} ms; repeated: median ${i.repeatMedianMs} ms, p90 ${i.repeatP90Ms} ms, max ${i.repeatMaxMs} ms (target < ${i.targetMs} ms)`,
+    );
+  }
   if (report.e2e)
     console.log(
       `end to end: ${report.e2e.steps}-step dense MLP run in ${report.e2e.wallSec} s (process wall time, evaluation every 100 steps)`,

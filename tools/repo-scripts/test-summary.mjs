@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Adds up vitest JSON reports (test-results.json in every workspace package) into the one plain
 // closing line CI reads, exactly "N passed, M failed" (skipped tests, if any, are reported on the
-// line before). Exit 1 when anything failed or a
-// package that has tests produced no report.
+// line before). `--failed <step>` (repeatable) counts a CI step that failed outside the tests, such
+// as lint, as one failure. Exit 1 when anything failed or a package that has tests produced no report.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,11 +35,29 @@ export function summarize(workspaceRoot = root) {
   return total;
 }
 
+/** The closing lines for a summary and the names of CI steps that failed outside the tests. */
+export function closingLines(t, failedSteps = []) {
+  const lines = [
+    ...t.missing.map((m) => `test-summary: no test report from ${m} (its tests did not run)`),
+    ...failedSteps.map((s) => `test-summary: ${s} failed (counted as one failure)`),
+  ];
+  if (t.skipped) lines.push(`test-summary: ${t.skipped} skipped`);
+  const failed = t.failed + t.missing.length + failedSteps.length;
+  lines.push(`${t.passed} passed, ${failed} failed`);
+  return { lines, failed };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const t = summarize();
-  for (const m of t.missing) console.log(`test-summary: no test report from ${m} (its tests did not run)`);
-  const failed = t.failed + t.missing.length;
-  if (t.skipped) console.log(`test-summary: ${t.skipped} skipped`);
-  console.log(`${t.passed} passed, ${failed} failed`);
+  const args = process.argv.slice(2);
+  const failedSteps = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--failed' && args[i + 1]) failedSteps.push(args[++i]);
+    else {
+      console.log(`test-summary: unknown argument "${args[i]}" (usage: test-summary.mjs [--failed <step>]...)`);
+      process.exit(2);
+    }
+  }
+  const { lines, failed } = closingLines(summarize(), failedSteps);
+  for (const line of lines) console.log(line);
   process.exit(failed > 0 ? 1 : 0);
 }

@@ -271,7 +271,7 @@ function splitCount(dir: string, prefix: 'train' | 't10k'): number {
 }
 
 /**
- * Loads MNIST. Default (paper intent, spec §2.4): `trainSize` images from the official 60 000-image
+ * Loads MNIST. Default (paper intent, protocol §2.4): `trainSize` images from the official 60 000-image
  * training split, chosen by `new PythonRandom(seed).shuffle` of the indices 0..59999 and taking the
  * first trainSize in that shuffled order (so the same seed gives the same images in the same order,
  * in Python too: `random.seed(seed); random.shuffle(idx); idx[:trainSize]`); test = the official
@@ -297,7 +297,7 @@ export function loadMnist(options: MnistOptions = {}): MnistDataset {
     throw new DatasetError(`MNIST train size ${trainSize} exceeds the ${available} images available`);
   let trainIndices: Int32Array;
   if (codeCompat) {
-    // The reference's "train" loader walks the official test split in file order (spec §2.4).
+    // The reference's "train" loader walks the official test split in file order (protocol §2.4).
     trainIndices = Int32Array.from({ length: trainSize }, (_, i) => i);
   } else {
     const all = Int32Array.from({ length: available }, (_, i) => i);

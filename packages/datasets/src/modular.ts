@@ -63,7 +63,7 @@ registerModularOp({
  * Offset of the `rand` table's seed: the table stream is CPython's `random.Random(seed + 2**64)`.
  * Every valid run seed is < 2^53, so this stream never coincides with any run's split stream, and
  * the split stays exactly the reference's. (The reference draws the table from NumPy's global
- * generator, unseeded, so its tables cannot be reproduced anyway: spec §9 row 5.)
+ * generator, unseeded, so its tables cannot be reproduced anyway: protocol §9 row 5.)
  */
 const RAND_TABLE_SEED_OFFSET = 2n ** 64n;
 

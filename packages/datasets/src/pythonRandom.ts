@@ -1,6 +1,6 @@
 /**
  * An exact port of CPython's `random` module (MT19937 with `init_by_array` seeding), so that the
- * reference's `random.seed(seed); random.shuffle(pairs)` split is reproduced bit for bit (spec §2.2);
+ * reference's `random.seed(seed); random.shuffle(pairs)` split is reproduced bit for bit (protocol §2.2);
  * a generic shuffle or a different seeding gives a different split. Checked against CPython 3.11
  * (the algorithms are unchanged since 3.7, the version the reference targets).
  * All state arithmetic is unsigned 32-bit (`Math.imul`, `>>> 0`).

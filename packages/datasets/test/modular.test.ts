@@ -13,7 +13,7 @@ import { fixture } from './fixture.js';
 const pair = (s: PairSplit, i: number) => `(${s.a[i]},${s.b[i]})`;
 const codes = (s: PairSplit, p: number) => Array.from({ length: s.size }, (_, i) => s.a[i]! * p + s.b[i]!);
 
-describe('modular arithmetic: spec §2.2 split vectors', () => {
+describe('modular arithmetic: protocol §2.2 split vectors', () => {
   it.each([
     [0, '(38,65) (30,65) (5,57) (25,48) (22,65) (15,55) (2,2) (0,49)', '(21,27)', '(30,64)'],
     [1, '(19,60) (1,44) (4,34) (42,55) (0,35) (0,28) (47,62) (23,57)', '(42,57)', '(21,51)'],

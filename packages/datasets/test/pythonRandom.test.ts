@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PythonRandom } from '../src/index.js';
 import { fixture } from './fixture.js';
 
-describe('PythonRandom: spec §2.2 test vectors', () => {
+describe('PythonRandom: protocol §2.2 test vectors', () => {
   it.each([
     [0, [3626764237, 1654615998, 3255389356]],
     [1, [577090037, 2444712010, 3639700191]],

@@ -1,7 +1,7 @@
 import type { Batch, GrokModel, NamedArrays } from '@grokking-tickets/models';
 import type { MaskOptions, MaskResult } from '@grokking-tickets/pruners';
 
-/** How the same-norm controls measure norms (spec §6.2). */
+/** How the same-norm controls measure norms (protocol §6.2). */
 export type NormDefinition = 'global' | 'perTensorSum';
 
 /** What an arm can use to plan its run. Masks and weights are computed lazily and cached. */

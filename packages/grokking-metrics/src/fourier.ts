@@ -101,7 +101,7 @@ function masked(
 }
 
 /**
- * The effective weights of the modular-arithmetic MLP over the token axis (spec §3.1, §7.4):
+ * The effective weights of the modular-arithmetic MLP over the token axis (protocol §3.1, §7.4):
  * A = (W_in ⊙ M_in)(W_E ⊙ M_E) and B = (W_out ⊙ M_out)ᵀ(W_U ⊙ M_U), both dModel × vocab, so that
  * logits(a, b) = Bᵀ ReLU(A[:, a] + A[:, b]). Layouts (row-major, PyTorch's): W_E [dEmb, vocab],
  * W_in [dModel, dEmb], W_out [dEmb, dModel], W_U [dEmb, vocab]. `masks` null, or a tensor without a
@@ -235,7 +235,7 @@ export interface FrequencyEntropy {
 }
 
 /**
- * How periodic the rows of a rows × p matrix are (spec §7.4, the reference's `vis_activate.py`).
+ * How periodic the rows of a rows × p matrix are (protocol §7.4, the reference's `vis_activate.py`).
  * For each row y: amplitudes |Y_f| (Y_f = Σ_x y_x e^{−2πi f x/p}) for f = 1..⌊p/2⌋ − 1
  * (`'reference'`, the default: f = 1..32 for p = 67) or f = 1..⌊p/2⌋ (`'all'`); the distribution
  * q = amplitudes / Σ amplitudes (any scale of the amplitudes cancels here, so raw |Y_f| are used,
@@ -345,7 +345,7 @@ export function gini(values: ArrayLike<number>): number {
  * because it is not a periodic component: it is the mean of a row over the tokens, a per-neuron
  * offset shared by every input (like a bias), which says nothing about which frequencies a neuron
  * uses; the reference's entropy drops it for the same reason.
- * An extra (spec §7.5): not a metric of the Grokking Tickets paper.
+ * An extra (protocol §7.5): not a metric of the Grokking Tickets paper.
  * @example
  * spectrumGini(fourierSpectrum(A, rows, cols));
  */
@@ -395,7 +395,7 @@ const NO_POWER = 1e-24;
  * share is below `threshold` (default 0.85), or when it has no non-constant power (a constant or
  * zero row: power ≤ 1e-24 of its total, i.e. zero up to the DFT's rounding). The key frequencies
  * are the distinct assigned ones with their neuron counts.
- * An extra (spec §7.5): not a metric of the Grokking Tickets paper.
+ * An extra (protocol §7.5): not a metric of the Grokking Tickets paper.
  * @example
  * const kf = keyFrequencies(A, rows, cols);
  * console.log(kf.keyFrequencies.slice(0, 5), kf.assigned, kf.unassigned);

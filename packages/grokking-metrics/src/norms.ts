@@ -4,7 +4,7 @@ import { MetricsError } from './errors.js';
 export type NamedArrays = Record<string, Float32Array | Float64Array>;
 
 /**
- * How the same-norm controls measure the L2 norm (spec §6.2): `'global'` is the Euclidean norm of
+ * How the same-norm controls measure the L2 norm (protocol §6.2): `'global'` is the Euclidean norm of
  * all the weights together, sqrt(Σ_l ‖W_l‖²_F); `'perTensorSum'` is the reference helper's
  * Σ_l ‖W_l‖_F. (The L1 norm Σ_l ‖W_l‖₁ is the same under both.)
  */
@@ -46,7 +46,7 @@ function tensorSums(
 }
 
 /**
- * Norms of θ ⊙ m over the tensors `names` (default: every key of `weights`), spec §7.3. A tensor
+ * Norms of θ ⊙ m over the tensors `names` (default: every key of `weights`), protocol §7.3. A tensor
  * without a mask (or `masks` null) counts as unmasked (all ones). With L = number of tensors:
  *
  * - l1 = Σ_l ‖W_l ⊙ M_l‖₁, l2 = sqrt(Σ_l ‖W_l ⊙ M_l‖²_F) (the global norms, for comparing tickets
@@ -84,7 +84,7 @@ export function weightNorms(weights: NamedArrays, masks?: NamedArrays | null, na
 }
 
 /**
- * L1 and L2 norms of θ ⊙ m over the tensors `names`, by the chosen definition (spec §6.2):
+ * L1 and L2 norms of θ ⊙ m over the tensors `names`, by the chosen definition (protocol §6.2):
  * l1 = Σ_l ‖W_l ⊙ M_l‖₁; l2 = sqrt(Σ_l ‖W_l ⊙ M_l‖²_F) for `'global'`, Σ_l ‖W_l ⊙ M_l‖_F for
  * `'perTensorSum'`. `masks` null (or a tensor without a mask) means unmasked.
  */
@@ -107,7 +107,7 @@ export function maskedNorms(
 }
 
 /**
- * The same-norm scales of spec §6.2, the factors α by which θ0 is multiplied for the dense
+ * The same-norm scales of protocol §6.2, the factors α by which θ0 is multiplied for the dense
  * controls: α₁ = ‖θ0 ⊙ m‖₁ / ‖θ0‖₁ and α₂ = ‖θ0 ⊙ m‖₂ / ‖θ0‖₂, with the L2 norm by `def` (global
  * Euclidean, or Σ_l ‖W0_l ⊙ M_l‖_F / Σ_l ‖W0_l‖_F as the reference's helper). For a mask unrelated
  * to θ0 keeping a fraction κ, α₁ ≈ κ and α₂ ≈ √κ.

@@ -83,7 +83,7 @@ export interface RestrictedLoss {
  * exact). Projections always use all p² pairs; `train` averages over the training pairs only.
  * A small restricted loss and a large excluded loss on the training pairs say the network computes
  * its answer through the key frequencies.
- * An extra (spec §7.5): not a metric of the Grokking Tickets paper.
+ * An extra (protocol §7.5): not a metric of the Grokking Tickets paper.
  * Throws a `MetricsError` for inconsistent lengths, labels outside 0..p−1 or bad frequencies.
  * @example
  * const r = restrictedLoss({ logits, p: 67, labels, trainPairs, keyFrequencies: [4, 11, 20, 31] });

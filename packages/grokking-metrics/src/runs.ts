@@ -1,5 +1,5 @@
 /**
- * One evaluation row of a run (a line of `metrics.jsonl`, spec §7.1): the step (optimizer updates
+ * One evaluation row of a run (a line of `metrics.jsonl`, protocol §7.1): the step (optimizer updates
  * done) and the full-set train/test cross-entropy and accuracy, plus any other logged keys (norms,
  * probabilities, ...). `validateMetricsRow` also accepts `null` for the four scalars, which is how
  * `JSON.stringify` writes a NaN or an infinite loss.
@@ -43,7 +43,7 @@ export function validateMetricsRow(value: unknown): string | null {
 }
 
 /**
- * The first logged step at which `row[key] ≥ threshold` (spec §7.2), or `null` if no row reaches
+ * The first logged step at which `row[key] ≥ threshold` (protocol §7.2), or `null` if no row reaches
  * it. Rows are assumed to be in step order; values that are not numbers (`null`, missing) never
  * reach the threshold. The resolution is the evaluation interval: the true crossing lies in
  * (previous row's step, returned step].
@@ -65,7 +65,7 @@ export function firstStepReaching(
 
 /**
  * Steps to generalise t_τ: the first logged step with `test_acc ≥ threshold` (τ = 0.95 by default,
- * spec §7.2), or `null` ("not reached").
+ * protocol §7.2), or `null` ("not reached").
  * @example
  * const rows = [
  *   { step: 0, train_loss: 4.2, train_acc: 0.01, test_loss: 4.2, test_acc: 0.01 },
@@ -83,7 +83,8 @@ export function stepsToGeneralize(
 }
 
 /**
- * Steps to memorise t_mem: the first logged step with `train_acc ≥ threshold` (0.99 by default, spec §7.2), or `null`.
+ * Steps to memorise t_mem: the first logged step with `train_acc ≥ threshold` (0.99 by default, protocol §7.2),
+ * or `null`.
  */
 export function stepsToMemorize(
   rows: readonly MetricsRow[] | readonly Pick<MetricsRow, 'step' | 'train_acc'>[],
@@ -93,7 +94,7 @@ export function stepsToMemorize(
 }
 
 /**
- * Speed-up of an arm over the dense run (spec §7.2): `denseSteps / armSteps`, e.g. t_0.95(dense) /
+ * Speed-up of an arm over the dense run (protocol §7.2): `denseSteps / armSteps`, e.g. t_0.95(dense) /
  * t_0.95(ticket). `null` when either is `null` (not reached) or when `armSteps` is 0 (the arm
  * already met the threshold at step 0, so the ratio is undefined).
  * @example

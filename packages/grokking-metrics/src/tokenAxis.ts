@@ -13,7 +13,7 @@ export interface TokenAxisMatrices {
 }
 
 /**
- * The matrices over the token axis whose Fourier structure spec §7.4 analyses, from a model's
+ * The matrices over the token axis whose Fourier structure protocol §7.4 analyses, from a model's
  * weights, masks and shapes: for the paper's MLP (no extra hidden layers) the effective input
  * weights A and output weights B (see {@link mlpEffectiveWeights}); for the 1-layer Transformer the
  * masked embedding W_E and unembedding W_U (d_model × p each). Null for other models (the MNIST MLP

@@ -19,7 +19,7 @@ const randomMatrix = (rows: number, p: number, seed: number) => {
   return Float64Array.from({ length: rows * p }, g);
 };
 
-describe('mlpEffectiveWeights (spec §7.4 step 1)', () => {
+describe('mlpEffectiveWeights (protocol §7.4 step 1)', () => {
   const fx = fixture.effective;
   it('A = (W_in⊙M_in)(W_E⊙M_E), B = (W_out⊙M_out)ᵀ(W_U⊙M_U) against numpy, masked and unmasked', () => {
     const W = f32(fx.weights);
@@ -54,7 +54,7 @@ describe('mlpEffectiveWeights (spec §7.4 step 1)', () => {
   });
 });
 
-describe('fourierSpectrum (spec §7.4)', () => {
+describe('fourierSpectrum (protocol §7.4)', () => {
   it.each(fixture.spectrum.map((c) => [c.p, c] as const))('p = %i against numpy.fft', (_p, c) => {
     const s = fourierSpectrum(c.matrix, c.rows, c.p);
     expect(s.frequencies).toEqual(Array.from({ length: Math.floor(c.p / 2) + 1 }, (_, f) => f));
@@ -121,7 +121,7 @@ describe('fourierSpectrum (spec §7.4)', () => {
   });
 });
 
-describe('frequencyEntropy (spec §7.4)', () => {
+describe('frequencyEntropy (protocol §7.4)', () => {
   it.each(fixture.entropy.map((c) => [`p = ${c.p}, ${c.frequencies}`, c] as const))(
     '%s against numpy (zero row skipped)',
     (_n, c) => {

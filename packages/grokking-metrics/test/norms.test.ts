@@ -4,7 +4,7 @@ import { expectRel, f32, fixture } from './fixture.js';
 
 const fx = fixture.norms;
 
-describe('same-norm scales (spec §6.2; the expectations of training/test/ticket.test.ts)', () => {
+describe('same-norm scales (protocol §6.2; the expectations of training/test/ticket.test.ts)', () => {
   const w = { A: Float32Array.from([3, -4, 0, 1]), B: Float32Array.from([2, 2]) };
   const m = { A: Float32Array.from([1, 0, 1, 1]), B: Float32Array.from([0, 1]) };
   it('masked norms by hand, global and per-tensor-sum', () => {
@@ -53,7 +53,7 @@ describe('same-norm scales (spec §6.2; the expectations of training/test/ticket
   });
 });
 
-describe('weightNorms (spec §7.3)', () => {
+describe('weightNorms (protocol §7.3)', () => {
   it('by hand: global norms, the reference per-tensor means, per tensor', () => {
     const w = { A: Float32Array.from([3, -4]), B: Float64Array.from([1, 0, 2]) };
     const n = weightNorms(w, { A: Float32Array.from([1, 0]) });
@@ -72,7 +72,7 @@ describe('weightNorms (spec §7.3)', () => {
       perTensor: { B: { l1: 3, l2: Math.sqrt(5) } },
     });
   });
-  it('the reference l2norm of θ0 at init ≈ 14.96 for the MLP (spec §3.5, §10.4) via the per-tensor mean', () => {
+  it('the reference l2norm of θ0 at init ≈ 14.96 for the MLP (protocol §3.5, §10.4) via the per-tensor mean', () => {
     // per-tensor Frobenius norms at init ≈ √500, √48, √500, √67: mean (22.36 + 6.93 + 22.36 + 8.19) / 4 ≈ 14.96
     const sizes: Record<string, [number, number]> = {
       W_E: [33500, 67],

@@ -29,7 +29,7 @@ const rows = [
   row(700, 1, 1),
 ];
 
-describe('steps to generalise and memorise (spec §7.2)', () => {
+describe('steps to generalise and memorise (protocol §7.2)', () => {
   it('first logged step at or above the threshold (≥, not >)', () => {
     expect(stepsToGeneralize(rows)).toBe(500);
     expect(stepsToGeneralize(rows, 0.99)).toBe(600);

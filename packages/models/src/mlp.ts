@@ -21,7 +21,7 @@ import type {
 } from './types.js';
 
 /**
- * The reference's `OnlyMLP` for modular arithmetic (spec §3.1): embedding W_E (dEmb × vocab),
+ * The reference's `OnlyMLP` for modular arithmetic (protocol §3.1): embedding W_E (dEmb × vocab),
  * W_in (dModel × dEmb), optional square hidden layers, W_out (dEmb × dModel), unembedding
  * W_U (dEmb × vocab). Bias-free; init std = weightScale / √fan-in.
  */

@@ -14,7 +14,7 @@ import type {
 } from './types.js';
 
 /**
- * The reference's MNIST MLP (spec §3.3): 784 → ReLU 200 → ReLU 200 → 10, bias-free, init std
+ * The reference's MNIST MLP (protocol §3.3): 784 → ReLU 200 → ReLU 200 → 10, bias-free, init std
  * weightScale/√fan-in with weightScale 8 (the Omnigrok large-init setting), scored with MSE.
  */
 export const mnistMlpDefinition: ModelDefinition = {

@@ -2,7 +2,7 @@
  * Seeded Gaussian generator for weight initialisation.
  *
  * The reference initialises with PyTorch's unseeded global generator, so its dense runs are not
- * repeatable (spec §9 row 2). We seed every tensor from (seed, stream, tensor name) instead, in plain
+ * repeatable (protocol §9 row 2). We seed every tensor from (seed, stream, tensor name) instead, in plain
  * JavaScript, so θ0 is identical on every backend and can be regenerated without running a model.
  */
 

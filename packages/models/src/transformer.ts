@@ -21,7 +21,7 @@ import type {
 } from './types.js';
 
 /**
- * The reference's 1-layer `Transformer` (spec §3.2): no positional embedding, no LayerNorm, no
+ * The reference's 1-layer `Transformer` (protocol §3.2): no positional embedding, no LayerNorm, no
  * biases, ReLU MLP with dMlp = dModel, causal attention over the two tokens, logits read at the last
  * position. `weight_scale` is not applied (as in the reference): std = 1/√fan-in everywhere.
  */

@@ -9,6 +9,7 @@ import {
   initialWeights,
   listModels,
   modelLoss,
+  toReferenceStateDict,
   toTensors,
   disposeBatch,
   type Batch,
@@ -78,7 +79,7 @@ describe('registry', () => {
   });
 });
 
-describe('parameter counts and shapes (spec §3)', () => {
+describe('parameter counts and shapes (protocol §3)', () => {
   it('MLP: 115 000 weights in W_E 500×67, W_in 48×500, W_out 500×48, W_U 500×67', () => {
     const m = createModel('mlp');
     expect(countParameters(m)).toBe(115000);
@@ -101,7 +102,7 @@ describe('parameter counts and shapes (spec §3)', () => {
 });
 
 describe('initialisation', () => {
-  it('per-tensor std within 2% of scale/√fan-in, mean ~0, norms as spec §3.5', () => {
+  it('per-tensor std within 2% of scale/√fan-in, mean ~0, norms as protocol §3.5', () => {
     const cases: Array<[string, Record<string, number>]> = [
       ['mlp', { W_E: 1 / Math.sqrt(67), W_in: 1 / Math.sqrt(500), W_out: 1 / Math.sqrt(48), W_U: 1 / Math.sqrt(500) }],
       ['mnist-mlp', { W1: 8 / Math.sqrt(784), W2: 8 / Math.sqrt(200), W3: 8 / Math.sqrt(200) }],
@@ -182,20 +183,77 @@ describe.each(['mlp', 'transformer', 'mnist-mlp'])('%s: fast forward equals the 
     }
     disposeBatch(batch);
   });
+});
 
-  it('transformer attention uses the causal mask: logits depend on both tokens, position 0 unaffected by 1', () => {
-    if (kind !== 'transformer') return;
-    const model = createModel('transformer', { vocab: 7, dModel: 8, dHead: 8, dMlp: 8 });
-    const w = toTensors(model, initialWeights(model, 2));
-    const batch = model.prepare({
-      kind: 'pairs',
-      a: new Int32Array([1, 1, 2]),
-      b: new Int32Array([3, 4, 3]),
-      labels: new Int32Array([0, 0, 0]),
-    });
-    const out = model.forward(w, batch).arraySync() as number[][];
-    expect(out[0]).not.toEqual(out[1]);
-    expect(out[0]).not.toEqual(out[2]);
+/**
+ * The reference Transformer by hand, in float64, for one pair (a, b): position 1 (token b) attends to
+ * positions 0 and 1 with a softmax over both scores (the causal mask only hides position 1 from
+ * position 0, whose output is never read), then the ReLU MLP, then the readout at position 1.
+ */
+function transformerByHand(
+  w: NamedArrays,
+  c: { vocab: number; dModel: number; heads: number; dHead: number; dMlp: number },
+  a: number,
+  b: number,
+): number[] {
+  const { vocab, dModel, heads, dHead, dMlp } = c;
+  const col = (m: Float32Array, cols: number, j: number, rows: number) =>
+    Array.from({ length: rows }, (_, i) => m[i * cols + j]!);
+  const matVec = (m: Float32Array, rows: number, cols: number, x: number[], offset = 0) =>
+    Array.from({ length: rows }, (_, i) => x.reduce((s, xj, j) => s + m[offset + i * cols + j]! * xj, 0));
+  const dot = (x: number[], y: number[]) => x.reduce((s, xi, i) => s + xi * y[i]!, 0);
+  const x = [col(w.W_E!, vocab, a, dModel), col(w.W_E!, vocab, b, dModel)];
+  const z: number[] = [];
+  for (let h = 0; h < heads; h++) {
+    const off = h * dHead * dModel;
+    const q1 = matVec(w.W_Q!, dHead, dModel, x[1]!, off);
+    const k = x.map((xu) => matVec(w.W_K!, dHead, dModel, xu, off));
+    const v = x.map((xu) => matVec(w.W_V!, dHead, dModel, xu, off));
+    const s = k.map((ku) => dot(q1, ku) / Math.sqrt(dHead));
+    const e = s.map((si) => Math.exp(si - Math.max(...s)));
+    const alpha = e.map((ei) => ei / (e[0]! + e[1]!));
+    for (let i = 0; i < dHead; i++) z.push(alpha[0]! * v[0]![i]! + alpha[1]! * v[1]![i]!);
+  }
+  const attnOut = matVec(w.W_O!, dModel, heads * dHead, z);
+  const r = x[1]!.map((xi, i) => xi + attnOut[i]!);
+  const hidden = matVec(w.W_in!, dMlp, dModel, r).map((u) => Math.max(0, u));
+  const mlpOut = matVec(w.W_out!, dModel, dMlp, hidden);
+  const r2 = r.map((ri, i) => ri + mlpOut[i]!);
+  return Array.from({ length: vocab }, (_, t) => dot(r2, col(w.W_U!, vocab, t, dModel)));
+}
+
+describe('transformer: causal attention over the two tokens', () => {
+  const c = { vocab: 7, dModel: 8, heads: 2, dHead: 4, dMlp: 8 };
+
+  it('the logits are position 1 attending to both tokens (softmax), the MLP and the readout, as computed by hand', () => {
+    const model = createModel('transformer', c);
+    const w = initialWeights(model, 2);
+    const a = new Int32Array(c.vocab * c.vocab).map((_, i) => Math.floor(i / c.vocab));
+    const b = new Int32Array(c.vocab * c.vocab).map((_, i) => i % c.vocab);
+    const batch = model.prepare({ kind: 'pairs', a, b, labels: new Int32Array(a.length) });
+    const tensors = toTensors(model, w);
+    const fast = model.forward(tensors, batch).arraySync() as number[][];
+    const ref = model.forwardReference(tensors, batch).arraySync() as number[][];
+    const hand = Array.from(a, (ai, i) => transformerByHand(w, c, ai, b[i]!));
+    const scale = Math.max(...hand.flat().map(Math.abs));
+    for (let i = 0; i < hand.length; i++)
+      for (let t = 0; t < c.vocab; t++) {
+        expect(Math.abs(fast[i]![t]! - hand[i]![t]!), `forward (${a[i]}, ${b[i]})[${t}]`).toBeLessThan(1e-5 * scale);
+        expect(Math.abs(ref[i]![t]! - hand[i]![t]!), `forwardReference (${a[i]}, ${b[i]})[${t}]`).toBeLessThan(
+          1e-5 * scale,
+        );
+      }
+    // both tokens matter: the first through attention alone, so a change of a alone changes the logits
+    expect(fast[0]).not.toEqual(fast[1]); // (0, 0) vs (0, 1)
+    expect(fast[0]).not.toEqual(fast[c.vocab]); // (0, 0) vs (1, 0)
+    disposeBatch(batch);
+  });
+
+  it("the causal mask exported with the weights is the reference's tril buffer: position 0 sees only itself", () => {
+    const model = createModel('transformer', c);
+    const sd = toReferenceStateDict(model, initialWeights(model, 0));
+    // [query position, key position]: row 0 = [1, 0] (position 0 does not see position 1), row 1 = [1, 1]
+    expect(sd['blocks.0.attn.mask']).toEqual({ shape: [2, 2], data: Float32Array.from([1, 0, 1, 1]) });
   });
 });
 

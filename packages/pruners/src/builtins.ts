@@ -106,7 +106,7 @@ const arraysOf = (names: string[], ts: tf.Tensor[]): Record<string, Float32Array
 const identity = (w: Float32Array) => w;
 
 // ---------------------------------------------------------------------------------------------
-// The reference's pruners (spec §5.2)
+// The reference's pruners (protocol §5.2)
 
 /**
  * Random: i.i.d. standard normal scores, independent of the weights, deterministic for
@@ -171,7 +171,7 @@ export function snipSaliency(ctx: ScoringContext): Record<string, Float64Array> 
 /**
  * SNIP (Lee, Ajanthan & Torr 2019): S = |W ⊙ ∂L/∂(W⊙M)| (see `snipSaliency`), normalised
  * globally: S / Σ over every scored tensor of S. The Transformer is scored on its last-position
- * logits (the reference crashes there; spec §5.6).
+ * logits (the reference crashes there; protocol §5.6).
  */
 export const snipPruner = definePruner({
   name: 'snip',
@@ -209,8 +209,8 @@ export function graspHessianGradient(ctx: ScoringContext): Record<string, Float3
 /**
  * GraSP (Wang, Zhang & Grosse 2020) as the reference computes it: S = W ⊙ Hg (see
  * `graspHessianGradient`), signed, normalised by |Σ S| + 1e-10 (sign kept). The lowest scores
- * are pruned: the reference's comment mentions a negation it does not apply (spec §9 row 10). The
- * Transformer is scored on its last-position logits (spec §5.6).
+ * are pruned: the reference's comment mentions a negation it does not apply (protocol §9 row 10). The
+ * Transformer is scored on its last-position logits (protocol §5.6).
  */
 export const graspPruner = definePruner({
   name: 'grasp',
@@ -234,7 +234,7 @@ export const graspPruner = definePruner({
 
 /**
  * SynFlow (Tanaka, Kunin, Yamins & Ganguli 2020): every weight replaced by |W| (masks unchanged),
- * ctx.batch fed (real token pairs: an embedding lookup has no "all-ones input", spec §5.2),
+ * ctx.batch fed (real token pairs: an embedding lookup has no "all-ones input", protocol §5.2),
  * R = sum of all logits, S = |W ⊙ ∂R/∂W| (∂R/∂W = M ⊙ ∂R/∂(W⊙M), so pruned weights score 0 and stay
  * pruned). One round by default; the paper's 100 rounds are `{ rounds: 100, schedule: 'exponential' }`.
  */

@@ -23,7 +23,7 @@ function keepAbove(scores: ArrayLike<number>, tau: number): Float32Array {
 }
 
 /**
- * Scores → 0/1 masks for one round (pure, spec §5.3): `global` concatenates every score (N), `local`
+ * Scores → 0/1 masks for one round (pure, protocol §5.3): `global` concatenates every score (N), `local`
  * works per tensor. k = floor((1 − κ)·N) in float64; if k < 1 every weight is kept; otherwise τ is
  * the k-th smallest score and a weight is kept iff its score > τ (ties at τ are pruned, so at least
  * k go; NaN scores are never kept).
@@ -57,7 +57,7 @@ export function thresholdScores(scores: Scores, keepFraction: number, scope: Mas
 }
 
 /**
- * Target keep fraction κ_e of round e of E (spec §5.4), in the reference's float64 expressions:
+ * Target keep fraction κ_e of round e of E (protocol §5.4), in the reference's float64 expressions:
  * `linear` 1 − (1 − κ)·(e/E), `exponential` κ^(e/E), `one-shot` κ. (So k = floor((1 − κ_e)·N)
  * inherits the reference's rounding: κ 0.2, e/E = 1/4, N = 360 gives k = floor(71.999…) = 71.)
  */
@@ -108,7 +108,7 @@ export function shuffleMasks(masks: NamedArrays, seed: number): NamedArrays {
 }
 
 /**
- * Runs the pruning schedule (spec §5.4): for round e = 1..E, score the model masked with the current
+ * Runs the pruning schedule (protocol §5.4): for round e = 1..E, score the model masked with the current
  * masks, target κ_e (linear: 1 − (1 − κ)·e/E; exponential: κ^(e/E)), optionally invert (keep the
  * lowest), and threshold. As in the reference, each round's masks come from that round's scores
  * over every weight (a score may revive a weight pruned earlier: SNIP does, magnitude gives the
@@ -191,7 +191,7 @@ export async function buildMask(
     if (scope === 'local') expectedPruned += Math.floor((1 - keepFraction) * m.length);
   }
   if (scope === 'global') expectedPruned = Math.floor((1 - keepFraction) * total);
-  // Ties at the threshold are pruned (spec §5.3), so tied scores can remove far more than asked;
+  // Ties at the threshold are pruned (protocol §5.3), so tied scores can remove far more than asked;
   // the reference's MNIST script aborts when the count is off by 5 or more, and so do we.
   if (total - kept - expectedPruned >= TIE_TOLERANCE) {
     throw new PrunerError(

@@ -19,7 +19,7 @@ beforeAll(async () => {
 const f64 = (...xs: number[]) => Float64Array.from(xs);
 const arr = (m: Float32Array | undefined) => Array.from(m!);
 
-describe('thresholdScores (spec §5.3, §10 item 5)', () => {
+describe('thresholdScores (protocol §5.3, §10 item 5)', () => {
   it('N = 10, κ = 0.4: k = 6, exactly the 6 smallest are removed', () => {
     const m = thresholdScores({ w: f64(5, 0.1, 3, 9, 0.5, 7, 2, 8, 4, 6) }, 0.4, 'global');
     expect(arr(m.w)).toEqual([0, 0, 0, 1, 0, 1, 0, 1, 0, 1]); // 9, 7, 8, 6 stay
@@ -62,7 +62,7 @@ const tinyWeights = (values: number[]): NamedArrays => ({
 });
 const flat = (m: NamedArrays) => ['W_E', 'W_in', 'W_out', 'W_U'].flatMap((n) => arr(m[n]));
 
-describe('buildMask with magnitude on a synthetic vector (spec §10 item 5)', () => {
+describe('buildMask with magnitude on a synthetic vector (protocol §10 item 5)', () => {
   it('N = 10, pruning rate 0.6 (κ 0.4): the 6 smallest |w| are removed', async () => {
     const r = await buildMask(
       getPruner('magnitude'),
@@ -102,7 +102,7 @@ describe('buildMask', () => {
     };
   };
 
-  it('counts of spec §5.3 on the real model sizes (random scores)', async () => {
+  it('counts of protocol §5.3 on the real model sizes (random scores)', async () => {
     const random = getPruner('random');
     const mlp = zeros('mlp');
     const r = await buildMask(random, { ...mlp, seed: 1 }, { pruningRate: 0.6 });
@@ -184,7 +184,7 @@ describe('buildMask', () => {
     },
   );
 
-  it('magnitude over rounds equals one shot (the raw weights do not change), spec §5.4', async () => {
+  it('magnitude over rounds equals one shot (the raw weights do not change), protocol §5.4', async () => {
     const ctx = { ...fixtureContext(), masks: undefined };
     const many = await buildMask(getPruner('magnitude'), ctx, { pruningRate: 0.5, schedule: 'exponential', rounds: 3 });
     const once = await buildMask(getPruner('magnitude'), ctx, { pruningRate: 0.5 });

@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { blockPicture, gridPicture, schemeColour, TRANSPARENT } from './raster.js';
 import { baselineOf, maskBlocks, neuronSpectrum, runStats, seriesOf, tokenMatrices } from './stats.js';
 import { CONFIG, H, SCHEMA, W } from './style.js';
 import { sweepFigures } from './sweepFigures.js';
@@ -259,13 +260,48 @@ function frequencyFigure(data: ReportData): Figure | null {
   };
 }
 
+/**
+ * A colour legend with no visible mark: the pictures of a raster layer carry no colour encoding, so
+ * an invisible rect with the picture's scale (domain [0, 1]) makes Vega-Lite draw the vector legend.
+ */
+function legendLayer(field: string, title: string, scheme: string) {
+  return {
+    mark: { type: 'rect' as const, opacity: 0 },
+    encoding: {
+      color: {
+        field,
+        type: 'quantitative' as const,
+        title,
+        scale: { domain: [0, 1], scheme },
+        legend: { format: '.0%' },
+      },
+    },
+  };
+}
+
+/** An `image` mark stretching each datum's picture `url` over [x, x2] × [y, y2] of the panel's scales. */
+function rasterLayer(x: Record<string, unknown>, y: Record<string, unknown>) {
+  return {
+    mark: { type: 'image' as const, aspect: false, smooth: false },
+    encoding: {
+      x: { field: 'x', type: 'quantitative' as const, ...x },
+      x2: { field: 'x2' },
+      y: { field: 'y', type: 'quantitative' as const, ...y },
+      y2: { field: 'y2' },
+      url: { field: 'url', type: 'nominal' as const },
+    },
+  };
+}
+
 /** The final spectrum: per-neuron heat maps (one panel per run and side) and the spectrum summed over neurons. */
 function spectrumFigures(data: ReportData): Figure[] {
   const names = data.runs.map((r) => r.name);
-  const cells: Array<Record<string, unknown>> = [];
+  const pictures: Array<Record<string, unknown>> = [];
   const summed: Array<Record<string, unknown>> = [];
   const shown: string[] = [];
+  const blues = schemeColour('blues');
   let rowsMax = 0;
+  let fMax = 1;
   for (const r of data.runs) {
     const m = tokenMatrices(r);
     if (!m) continue;
@@ -276,11 +312,14 @@ function spectrumFigures(data: ReportData): Figure[] {
       ['output side', m.out],
     ] as const) {
       const s = neuronSpectrum(matrix, m.rows, m.p);
-      s.neurons.forEach((n, rank) =>
-        n.shares.forEach(
-          (share, i) => share >= 0.01 && cells.push({ run: r.name, side, f: s.frequencies[i], rank, share }),
-        ),
-      );
+      const k = s.frequencies.length;
+      fMax = Math.max(fMax, k);
+      // One pixel per neuron and frequency; shares under 1 % are left blank.
+      const url = gridPicture(m.rows, k, (rank, i) => {
+        const share = s.neurons[rank]!.shares[i]!;
+        return share >= 0.01 ? blues(share) : TRANSPARENT;
+      });
+      pictures.push({ run: r.name, side, url, x: 0.5, x2: k + 0.5, y: 0, y2: m.rows, legend: 0 });
       s.summedShares.forEach((share, i) => summed.push({ run: r.name, side, f: s.frequencies[i], share }));
     }
   }
@@ -294,7 +333,7 @@ function spectrumFigures(data: ReportData): Figure[] {
     spec: {
       $schema: SCHEMA,
       config: CONFIG,
-      data: { values: cells },
+      data: { values: pictures },
       facet: {
         row: { field: 'side', type: 'nominal', title: null, sort: ['input side', 'output side'] },
         column: { field: 'run', type: 'nominal', title: null, sort: shown },
@@ -302,38 +341,22 @@ function spectrumFigures(data: ReportData): Figure[] {
       spec: {
         width: 150,
         height: 150,
-        mark: { type: 'rect' },
-        encoding: {
-          x: {
-            field: 'f',
-            type: 'quantitative',
-            title: 'frequency f',
-            scale: { domain: [0.5, Math.max(...cells.map((c) => Number(c.f)), 1) + 0.5], nice: false },
-            axis: { tickCount: 5, grid: false },
-          },
-          x2: { field: 'f2' },
-          y: {
-            field: 'rank',
-            type: 'quantitative',
-            title: 'neuron (sorted)',
-            scale: { domain: [0, rowsMax], nice: false, reverse: true },
-            axis: { tickCount: 4, grid: false },
-          },
-          y2: { field: 'rank2' },
-          color: {
-            field: 'share',
-            type: 'quantitative',
-            title: 'share of power',
-            scale: { domain: [0, 1], scheme: 'blues' },
-            legend: { format: '.0%' },
-          },
-        },
+        layer: [
+          rasterLayer(
+            {
+              title: 'frequency f',
+              scale: { domain: [0.5, fMax + 0.5], nice: false },
+              axis: { tickCount: 5, grid: false },
+            },
+            {
+              title: 'neuron (sorted)',
+              scale: { domain: [0, rowsMax], nice: false, reverse: true },
+              axis: { tickCount: 4, grid: false },
+            },
+          ),
+          legendLayer('legend', 'share of power', 'blues'),
+        ],
       },
-      transform: [
-        { calculate: 'datum.f + 0.5', as: 'f2' },
-        { calculate: 'datum.f - 0.5', as: 'f' },
-        { calculate: 'datum.rank + 1', as: 'rank2' },
-      ],
     },
   };
   const sum: Figure = {
@@ -365,45 +388,32 @@ function spectrumFigures(data: ReportData): Figure[] {
 /** One picture per masked run: each tensor's mask, averaged over blocks, dark where kept. */
 function maskFigures(data: ReportData): Figure[] {
   const out: Figure[] = [];
+  const greys = schemeColour('greys');
   for (const r of data.runs) {
     if (!r.masks) continue;
     const panels = Object.entries(r.masks).map(([name, mask]) => {
       const shape = r.shapes[name] ?? [mask.length];
-      const blocks = maskBlocks(mask, shape);
+      const rows = shape[0] ?? 1;
+      const cols = shape.slice(1).reduce((a, b) => a * b, 1);
+      const blocks = maskBlocks(mask, shape).map((b) => ({ ...b, colour: greys(b.kept) }));
       let kept = 0;
       for (const v of mask) if (v !== 0) kept++;
-      const cols = shape.slice(1).reduce((a, b) => a * b, 1);
       return {
         title: `${name} [${shape.join(' × ')}]: ${((100 * kept) / mask.length).toFixed(1)} % kept`,
         width: 150,
         height: 150,
-        data: { values: blocks },
-        mark: { type: 'rect' as const },
-        encoding: {
-          x: {
-            field: 'c0',
-            type: 'quantitative' as const,
-            title: 'column',
-            scale: { domain: [0, cols], nice: false },
-            axis: { tickCount: 4, grid: false },
-          },
-          x2: { field: 'c1' },
-          y: {
-            field: 'r0',
-            type: 'quantitative' as const,
-            title: 'row',
-            scale: { domain: [0, shape[0] ?? 1], nice: false, reverse: true },
-            axis: { tickCount: 4, grid: false },
-          },
-          y2: { field: 'r1' },
-          color: {
-            field: 'kept',
-            type: 'quantitative' as const,
-            title: 'kept',
-            scale: { domain: [0, 1], scheme: 'greys' },
-            legend: { format: '.0%' },
-          },
-        },
+        data: { values: [{ url: blockPicture(rows, cols, blocks), x: 0, x2: cols, y: 0, y2: rows, kept: 0 }] },
+        layer: [
+          rasterLayer(
+            { title: 'column', scale: { domain: [0, cols], nice: false }, axis: { tickCount: 4, grid: false } },
+            {
+              title: 'row',
+              scale: { domain: [0, rows], nice: false, reverse: true },
+              axis: { tickCount: 4, grid: false },
+            },
+          ),
+          legendLayer('kept', 'kept', 'greys'),
+        ],
       };
     });
     out.push({

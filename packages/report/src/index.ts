@@ -67,6 +67,8 @@ export {
 } from './sweepStats.js';
 export { sweepFigures, sweepTables } from './sweepFigures.js';
 export { renderSvg } from './render.js';
+export { assertSafeSvg } from './svgSafety.js';
+export { pngDataUrl } from './raster.js';
 export {
   buildReport,
   createReport,

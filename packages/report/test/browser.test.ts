@@ -2,8 +2,9 @@
  * The report in a real browser: headless Chromium (Debian's `chromium` package, driven by
  * playwright-core) opens report.html (a ticket experiment, a run and a sweep folder) from disk; every request the page
  * makes is counted (only the
- * file itself may load), every figure must have drawn non-empty SVG marks, no script may run, and
- * a screenshot is saved. Without Chromium the test is skipped with a message saying how to install
+ * file itself may load), every figure must have drawn non-empty SVG marks, every raster picture (the
+ * masks and spectra are PNG data: URLs) must decode in Chromium to the pixels the PNG holds, no
+ * script may run, and a screenshot is saved. Without Chromium the test is skipped with a message saying how to install
  * it. GT_BROWSER_REPORT=<report.html> checks that report instead of the fixture's, and
  * GT_BROWSER_SCREENSHOT=<file.png> says where the screenshot goes (default: the temp folder).
  */
@@ -14,6 +15,7 @@ import { chromium } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { createReport, writeReport } from '../src/index.js';
 import { makeExperiment, makeRatesSweep, makeRun, prefixMasks, tmp } from './fixtures.js';
+import { decodePng, pngOfDataUrl } from './png.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const available = fs.existsSync(CHROMIUM);
@@ -65,6 +67,26 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
       page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
       const url = pathToFileURL(path.resolve(file)).href;
       await page.goto(url, { waitUntil: 'load' });
+      // Chromium's decoding of every raster picture, read back through a canvas.
+      const pictures = await page.evaluate(async () => {
+        const hrefs = [...document.querySelectorAll('figure.plot svg image')].map(
+          (el) => el.getAttributeNS('http://www.w3.org/1999/xlink', 'href') ?? '',
+        );
+        return Promise.all(
+          hrefs.map(async (href) => {
+            const img = new Image();
+            img.src = href;
+            await img.decode();
+            const canvas = document.createElement('canvas');
+            canvas.width = img.naturalWidth;
+            canvas.height = img.naturalHeight;
+            const ctx = canvas.getContext('2d')!;
+            ctx.drawImage(img, 0, 0);
+            const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+            return { href, width: canvas.width, height: canvas.height, pixels: Array.from(pixels) };
+          }),
+        );
+      });
       const result = await page.evaluate(() => {
         const figures = [...document.querySelectorAll('figure.plot')];
         return {
@@ -76,13 +98,13 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
             const items = svg
               ? [
                   ...svg.querySelectorAll(
-                    'g.role-mark > path, g.role-mark > rect, g.role-mark > line, g.role-mark > circle',
+                    'g.role-mark > path, g.role-mark > rect, g.role-mark > line, g.role-mark > circle, g.role-mark > image',
                   ),
                 ]
               : [];
             const drawn = items.filter((el) => {
               const b = (el as SVGGraphicsElement).getBBox();
-              return b.width > 0 || b.height > 0;
+              return (b.width > 0 || b.height > 0) && el.getAttribute('opacity') !== '0';
             });
             const box = svg?.getBoundingClientRect();
             return {
@@ -123,7 +145,16 @@ describe.skipIf(!available)('report.html in headless Chromium', () => {
         expect(f.width * f.height, `${f.id}: size`).toBeGreaterThan(10000);
       }
       expect(fs.statSync(screenshot).size).toBeGreaterThan(10000);
-      console.log(`browser test: ${result.figures.length} figures drawn, 1 request; screenshot ${screenshot}`);
+      // spectra: 5 runs × 2 sides; masks: 3 runs × 4 tensors
+      if (!process.env.GT_BROWSER_REPORT) expect(pictures.length).toBe(5 * 2 + 3 * 4);
+      for (const p of pictures) {
+        const png = decodePng(pngOfDataUrl(p.href));
+        expect([p.width, p.height]).toEqual([png.width, png.height]);
+        expect(p.pixels).toEqual(Array.from(png.rgba));
+      }
+      console.log(
+        `browser test: ${result.figures.length} figures drawn, ${pictures.length} pictures decoded, 1 request; screenshot ${screenshot}`,
+      );
     } finally {
       await context.close();
     }

@@ -29,10 +29,14 @@ import {
   tmp,
 } from './fixtures.js';
 
-/** Vega's SVG puts each mark set in a `<g class="mark-… role-mark …">`; count the drawn items inside. */
+/**
+ * Vega's SVG puts each mark set in a `<g class="mark-… role-mark …">`; count the visible items inside (raster pictures
+ * included; the invisible rects that carry a picture's legend are not).
+ */
 const markItems = (svg: string) =>
   (svg.match(/<g class="mark-[a-z]+ role-mark[^"]*"[^>]*>(.*?)<\/g>/gs) ?? []).reduce(
-    (n, g) => n + (g.match(/<(path|line|rect|circle)\b/g) ?? []).length,
+    (n, g) =>
+      n + (g.match(/<(path|line|rect|circle|image)\b[^>]*>/g) ?? []).filter((e) => !/ opacity="0"/.test(e)).length,
     0,
   );
 
@@ -365,10 +369,16 @@ describe('output', () => {
     const html = reportHtml(report);
     expect(html).toMatch(/^<!DOCTYPE html>/);
     expect(html).toContain(
-      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
     );
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\((?!#[\w-]+\))/i);
     expect(html).not.toMatch(/\s(src|href)\s*=/i);
+    // the dense figures are pictures: PNG data: URLs, and nothing else is referenced
+    const links = [...html.matchAll(/xlink:href="([^"]*)"/g)].map((m) => m[1]!);
+    expect(links.length).toBe(4 * 2 + 2 * 4); // spectra: 4 runs × 2 sides; masks: 2 runs × 4 tensors
+    for (const l of links) expect(l).toMatch(/^data:image\/png;base64,[A-Za-z0-9+/]+=*$/);
+    for (const f of report.figures.filter((g) => /^(spectrum-neurons|mask-)/.test(g.id)))
+      expect((f.svg.match(/<path /g) ?? []).length, f.id).toBeLessThan(120); // axes and legends, not one per cell
     // the only URLs are SVG namespace declarations
     expect(
       [...html.matchAll(/https?:\/\/[^"'\s<>]+/g)].map((m) => m[0]).filter((u) => !u.startsWith('http://www.w3.org/')),

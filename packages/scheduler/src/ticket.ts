@@ -67,7 +67,7 @@ class RunFailedError extends Error {
 }
 
 /**
- * The grokking-ticket experiment (spec §6): train (or reuse) a dense run, score the checkpoint at
+ * The grokking-ticket experiment (protocol §6): train (or reuse) a dense run, score the checkpoint at
  * `fromStep` with the pruner, mask at the pruning rate, rewind, and retrain every requested arm —
  * the ticket, the dense baseline, same-L1/L2 dense controls, a random mask, and pruning at
  * initialisation (SNIP, GraSP, SynFlow on θ0) — each in its own resumable run folder.

@@ -12,7 +12,7 @@ export interface AdamWOptions {
   weightDecay: number;
 }
 
-/** The paper's optimiser: lr 1e-3, betas (0.9, 0.98), eps 1e-8, weight decay 1 (spec §4.1). */
+/** The paper's optimiser: lr 1e-3, betas (0.9, 0.98), eps 1e-8, weight decay 1 (protocol §4.1). */
 export const PAPER_ADAMW: Readonly<AdamWOptions> = Object.freeze({
   lr: 1e-3,
   beta1: 0.9,

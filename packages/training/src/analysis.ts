@@ -13,7 +13,7 @@ import type { GrokModel, NamedArrays, PairBatch } from '@grokking-tickets/models
  * The Fourier analysis of one model state, as flat fields added to a metrics row: for the token-axis
  * matrices "in" and "out" (MLP: the effective input weights A = (W_in⊙M_in)(W_E⊙M_E) and output
  * weights B = (W_out⊙M_out)ᵀ(W_U⊙M_U); Transformer: W_E and W_U), the reference's frequency
- * statistic ("softmax-CE spectral concentration", spec §7.4), the Shannon entropy of the same
+ * statistic ("softmax-CE spectral concentration", protocol §7.4), the Shannon entropy of the same
  * spectrum shares, the Gini coefficient of the summed spectrum, and the key frequencies (Nanda et
  * al.: [frequency, neurons] pairs); and, for (a + b) mod p, the restricted and excluded losses.
  */

@@ -39,7 +39,7 @@ export type TrainConfigInput = Partial<Omit<TrainConfig, 'task' | 'model' | 'opt
   optimizer?: Partial<AdamWOptions>;
 };
 
-/** The paper's dense MLP run on (a+b) mod 67 (spec §4): 30 000 steps, AdamW lr 1e-3, λ 1, seed 0. */
+/** The paper's dense MLP run on (a+b) mod 67 (protocol §4): 30 000 steps, AdamW lr 1e-3, λ 1, seed 0. */
 export const PAPER_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   task: { name: 'modular', op: 'add', p: 67, trainFraction: 0.4, symmetric: true },
   model: { kind: 'mlp' },

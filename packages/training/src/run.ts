@@ -18,7 +18,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /**
  * Trains one model full-batch and records everything in a run folder; resumable. Metrics logged at
  * step t describe the weights after t updates, and checkpoint `step-t` holds exactly those weights
- * (the reference's off-by-one naming is not copied, spec §9 row 14).
+ * (the reference's off-by-one naming is not copied, protocol §9 row 14).
  *
  * Everything that can be refused is checked before the folder is touched, the folder is locked
  * while the run writes it, and everything a resume reads is verified (see {@link RunSession}). A

@@ -16,7 +16,7 @@ import { AdamW, type AdamWOptions, type AdamWState } from './adamw.js';
 
 /**
  * One evaluation: losses and accuracies on the full sets and weight norms, after `step` updates.
- * Norm names follow the reference (spec §7.3): `l1norm`/`l2norm` over the stored weights W and
+ * Norm names follow the reference (protocol §7.3): `l1norm`/`l2norm` over the stored weights W and
  * `l1mask_norm`/`l2mask_norm` over W ⊙ M, each the mean over tensors of ‖·‖₁ and ‖·‖_F; and the
  * global norms of W ⊙ M used to compare tickets with dense networks. (Pruned weights are stored
  * as exact zeros here, so the masked and unmasked norms agree; the reference's do not.) Rows

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain ESM script without types
 import { checkWorkspace, importsOf, packageOf } from '../check-deps.mjs';
 // @ts-expect-error plain ESM script without types
-import { summarize } from '../test-summary.mjs';
+import { closingLines, summarize } from '../test-summary.mjs';
 
 function fakeWorkspace(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-ws-'));
@@ -77,5 +77,18 @@ describe('test-summary', () => {
     expect(t.failed).toBe(2);
     expect(t.skipped).toBe(2);
     expect(t.missing).toEqual(['packages/c']);
+  });
+
+  it('counts a failed CI step (lint) as one failure and still ends with the plain closing line', () => {
+    const none = { passed: 5, failed: 0, skipped: 0, missing: [] };
+    expect(closingLines(none)).toEqual({ lines: ['5 passed, 0 failed'], failed: 0 });
+    const { lines, failed } = closingLines({ ...none, skipped: 1, missing: ['packages/c'] }, ['lint']);
+    expect(failed).toBe(2);
+    expect(lines).toEqual([
+      'test-summary: no test report from packages/c (its tests did not run)',
+      'test-summary: lint failed (counted as one failure)',
+      'test-summary: 1 skipped',
+      '5 passed, 2 failed',
+    ]);
   });
 });

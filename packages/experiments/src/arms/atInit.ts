@@ -2,7 +2,7 @@ import { getPruner } from '@grokking-tickets/pruners';
 import type { ArmDefinition } from '../armTypes.js';
 
 /**
- * Pruning at initialisation (spec §6.4) and the random mask: a registered pruner scores θ0 itself,
+ * Pruning at initialisation (protocol §6.4) and the random mask: a registered pruner scores θ0 itself,
  * at the experiment's pruning rate. `name` defaults to the pruner's.
  */
 export function maskAtInitArm(pruner: string, name = pruner): ArmDefinition {
@@ -11,7 +11,7 @@ export function maskAtInitArm(pruner: string, name = pruner): ArmDefinition {
     description:
       pruner === 'random'
         ? 'a random mask at the same pruning rate'
-        : `pruning at initialisation: ${pruner} scored on θ0 (spec §6.4)`,
+        : `pruning at initialisation: ${pruner} scored on θ0 (protocol §6.4)`,
     async plan(ctx) {
       getPruner(pruner);
       const m = await ctx.maskAtInit(pruner);

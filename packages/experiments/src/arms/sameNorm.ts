@@ -9,7 +9,7 @@ const scaled = (w: NamedArrays, a: number): NamedArrays =>
 function sameNormArm(which: 'l1' | 'l2'): ArmDefinition {
   return {
     name: `same-${which}`,
-    description: `dense control: θ0 scaled to the ticket's initial ${which.toUpperCase()} norm (spec §6.2)`,
+    description: `dense control: θ0 scaled to the ticket's initial ${which.toUpperCase()} norm (protocol §6.2)`,
     async plan(ctx) {
       const m = await ctx.ticketMask();
       // Norms over every parameter (unpruned ones count whole), since α scales all of them.

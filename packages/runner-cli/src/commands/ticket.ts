@@ -330,7 +330,7 @@ export function registerTicket(program: Command, exit: (code: number) => void): 
     .command('ticket')
     .summary('find a grokking ticket and run its controls')
     .description(
-      'Find a grokking ticket and run its controls (spec §6): train the dense run (or reuse --dense), prune its checkpoint with the pruner at the pruning rate, rewind to θ0 and retrain, alongside the arms you ask for, one resumable run folder per arm under <out>/arms/.',
+      'Find a grokking ticket and run its controls (docs/protocol.md §6): train the dense run (or reuse --dense), prune its checkpoint with the pruner at the pruning rate, rewind to θ0 and retrain, alongside the arms you ask for, one resumable run folder per arm under <out>/arms/.',
     );
   const DENSE_FLAGS = denseFlags();
   const TICKET_FLAGS = ticketFlags();

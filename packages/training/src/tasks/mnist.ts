@@ -6,7 +6,7 @@ import type { TaskDefinition } from './types.js';
 /** MNIST with a small seeded training subset (Omnigrok-style grokking). */
 export const mnistTask: TaskDefinition = {
   name: 'mnist',
-  description: 'MNIST with a small seeded training subset (Omnigrok-style grokking), spec §2.4',
+  description: 'MNIST with a small seeded training subset (Omnigrok-style grokking), protocol §2.4',
   options: () =>
     z.strictObject({
       trainSize: z.number().int().min(1).max(60000).meta({ description: 'training images' }).default(1000),

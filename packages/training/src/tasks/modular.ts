@@ -6,7 +6,7 @@ import type { TaskDefinition } from './types.js';
 /** Modular arithmetic (a op b) mod p on token pairs, with the reference's split. */
 export const modularTask: TaskDefinition = {
   name: 'modular',
-  description: 'Modular arithmetic (a op b) mod p on token pairs, the reference split (spec §2)',
+  description: 'Modular arithmetic (a op b) mod p on token pairs, the reference split (protocol §2)',
   options: () =>
     z.strictObject({
       op: z
