@@ -17,8 +17,11 @@ export { escapeHtml, escapeMarkdown } from './escape.js';
 export type {
   Float32Arrays,
   ReportData,
+  ReportGraphMask,
   ReportGroup,
   ReportRun,
+  ReportStructure,
+  ReportStructureRow,
   ReportSweep,
   SkippedInput,
   SweepPointValues,
