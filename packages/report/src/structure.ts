@@ -246,7 +246,7 @@ function structureFigure(r: ReportRun, s: ReportStructure): StructureFigure {
     resolve: { scale: { color: 'independent' } },
   } as TopLevelSpec;
   const bigText = big
-    ? `The shaded band is the interval with the fastest change after memorisation (${big.from}–${big.to}, distance ${big.distance.toFixed(3)}).`
+    ? `The shaded band is the interval with the fastest change among those starting at or after step ${s.change.after} (memorisation, unless analyze was given --change-after): ${big.from}–${big.to}, distance ${big.distance.toFixed(3)}.`
     : '';
   return {
     id: `structure-${r.name}`,
@@ -277,7 +277,7 @@ export function structureTables(data: ReportData): Array<{
       id: 'structural-change',
       title: 'Structural change and generalisation',
       caption:
-        'From structure.json (grokking-tickets analyze): the interval between consecutive checkpoints, starting after memorisation (train accuracy ≥ 99 %), in which the magnitude ticket changed fastest (Jaccard distance per 1 000 steps), next to the first evaluations at ≥ 50 % and ≥ 95 % test accuracy. Lag = the interval\u2019s midpoint minus that step (negative: the change comes first). Correlation: Pearson, over those intervals, of the change rate and the test-accuracy gain per 1 000 steps. Sparsity: the fraction of |w| < k·max|w| at the first checkpoint, its minimum, and at the last.',
+        'From structure.json (grokking-tickets analyze): the interval between consecutive checkpoints, starting after memorisation (train accuracy ≥ 99 %) or after analyze --change-after, in which the magnitude ticket changed fastest (Jaccard distance per 1 000 steps), next to the first evaluations at ≥ 50 % and ≥ 95 % test accuracy. Lag = the interval\u2019s midpoint minus that step (negative: the change comes first). Correlation: Pearson, over those intervals, of the change rate and the test-accuracy gain per 1 000 steps. Sparsity: the fraction of |w| < k·max|w| at the first checkpoint, its minimum, and at the last.',
       header: [
         'run',
         'checkpoints',

@@ -96,7 +96,9 @@ describe('structural dynamics and graph metrics in a report', () => {
     expect(report.data.runs[0]!.notes).toEqual([]);
     const fig = report.figures.find((f) => f.id === 'structure-dense')!;
     expect(fig.title).toBe('Structural dynamics of dense');
-    expect(fig.caption).toContain('interval with the fastest change after memorisation (200–400, distance 0.400)');
+    expect(fig.caption).toContain(
+      'fastest change among those starting at or after step 100 (memorisation, unless analyze was given --change-after): 200–400, distance 0.400.',
+    );
     // four panels stacked on one step axis: accuracy, distance to final, change, sparsity
     const spec = fig.spec as unknown as { vconcat: Array<{ title: string }> };
     expect(spec.vconcat.map((p) => p.title)).toEqual([

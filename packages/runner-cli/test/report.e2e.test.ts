@@ -107,6 +107,7 @@ describe('grokking-tickets analyze and report', () => {
       ['--pruning-rate', '1'],
       ['--sparsity-threshold', '-0.1'],
       ['--memorization-step', 'x'],
+      ['--change-after', '-1'],
     ]) {
       const u = await cli(['analyze', out, ...flags]);
       expect(u.code, flags.join(' ')).toBe(2);

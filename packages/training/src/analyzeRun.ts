@@ -64,6 +64,11 @@ export interface AnalyzeRunOptions {
    * test accuracy there is still below 0.5.
    */
   memorizationStep?: number;
+  /**
+   * The structural change counts intervals starting at or after this step (default: the first logged step
+   * with train accuracy ≥ 0.99), e.g. to leave out the fast change that follows memorisation.
+   */
+  changeAfter?: number;
   /** Seed of the random masks of the graph metrics (default 0). */
   graphSeed?: number;
   /** Called before each mask's graph metrics, for progress output. */
@@ -249,7 +254,7 @@ export async function analyzeRun(dir: string, options: AnalyzeRunOptions = {}): 
       rows.push(row);
       options.onCheckpoint?.(row, index, named.length);
     }
-    const structure = tracker && (options.structure ?? true) ? tracker.finish(metricsRows) : null;
+    const structure = tracker && (options.structure ?? true) ? tracker.finish(metricsRows, options.changeAfter) : null;
 
     // Graph metrics: a dense run's grokking ticket, memorisation ticket and two random masks; a masked run's mask.
     let graph: GraphFile | null = null;

@@ -182,7 +182,7 @@ export class StructureTracker {
   }
 
   /** The whole file, with the structural change measured against the run's metrics rows. */
-  finish(metrics: ReadonlyArray<{ step: number }>): StructureFile {
+  finish(metrics: ReadonlyArray<{ step: number }>, after?: number): StructureFile {
     return {
       format: STRUCTURE_FORMAT,
       ticket: { pruner: 'magnitude', scope: 'global', pruningRate: this.pruningRate, tensors: this.tensors },
@@ -193,7 +193,7 @@ export class StructureTracker {
         definition: 'fraction of the weights w with |w| < k·max|w| (max over all the listed tensors; W ⊙ M)',
       },
       rows: this.rows,
-      change: structuralChange(this.rows, metrics),
+      change: structuralChange(this.rows, metrics, after === undefined ? {} : { after }),
     };
   }
 }

@@ -152,6 +152,12 @@ describe('analyzeRun: structure.json and graph.json', () => {
     await expect(analyzeRun(dir, { memorizationStep: 60, write: false })).rejects.toThrow(
       /holds no checkpoint at step 60 for the memorisation ticket \(steps: 0, 50, 100, 150\)/,
     );
+    const late = await analyzeRun(dir, { changeAfter: 50, graph: false, write: false });
+    expect([late.structure!.change.after, late.structure!.change.afterRule]).toEqual([50, 'given']);
+    expect(late.structure!.change.intervals.map((i) => [i.from, i.to])).toEqual([
+      [50, 100],
+      [100, 150],
+    ]);
     const off = await analyzeRun(dir, { structure: false, graph: false, write: false });
     expect([off.structure, off.graph]).toEqual([null, null]);
 

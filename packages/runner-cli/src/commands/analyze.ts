@@ -13,6 +13,7 @@ interface AnalyzeFlags {
   pruningRate?: number;
   sparsityThreshold?: number;
   memorizationStep?: number;
+  changeAfter?: number;
   graph?: boolean;
 }
 
@@ -59,6 +60,7 @@ async function analyze(folders: string[], opts: AnalyzeFlags): Promise<number> {
         pruningRate: opts.pruningRate,
         sparsityThreshold: opts.sparsityThreshold,
         memorizationStep: opts.memorizationStep,
+        changeAfter: opts.changeAfter,
         graph: opts.graph,
         onCheckpoint: (row, i, n) => progress(`${dir} ${row.checkpoint} (${i + 1}/${n})`),
         onGraph: (name) => progress(`${dir} graph metrics of the ${name}`),
@@ -119,6 +121,12 @@ export function registerAnalyze(program: Command, exit: (code: number) => void):
         '--memorization-step <n>',
         'checkpoint step of the memorisation ticket (default: the first checkpoint after train accuracy reaches 99 %, while test accuracy is below 50 %)',
       ).argParser(intFlag('--memorization-step', 0)),
+    )
+    .addOption(
+      new Option(
+        '--change-after <step>',
+        'the largest structural change counts intervals from this step on (default: memorisation, train accuracy ≥ 99 %)',
+      ).argParser(intFlag('--change-after', 0)),
     )
     .option('--no-graph', 'skip the graph metrics (graph.json)')
     .option('--quiet', 'no progress output')
