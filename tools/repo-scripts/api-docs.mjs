@@ -13,7 +13,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN_ENTRY_POINTS = {
   '@grokking-tickets/backend': ['initBackend', 'crossEntropy'],
   '@grokking-tickets/datasets': ['modularArithmetic', 'loadMnist'],
-  '@grokking-tickets/grokking-metrics': ['frequencyEntropy', 'weightNorms', 'restrictedLoss'],
+  '@grokking-tickets/grokking-metrics': ['frequencyEntropy', 'weightNorms', 'restrictedLoss', 'structuralDynamics'],
+  '@grokking-tickets/mask-graph': ['maskGraphMetrics', 'graphMetrics'],
   '@grokking-tickets/models': ['createModel', 'initialWeights', 'toReferenceStateDict'],
   '@grokking-tickets/pruners': ['buildMask', 'loadPruner', 'definePruner'],
   '@grokking-tickets/pruner-magnitude-increase': ['default'],

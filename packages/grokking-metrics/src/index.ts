@@ -2,8 +2,9 @@
  * @grokking-tickets/grokking-metrics — the metrics of the Grokking Tickets experiments as pure
  * functions over plain typed arrays (float64 inside): steps to generalise and speed-ups, weight
  * norms and the same-norm scales, the Fourier spectrum and frequency entropy of the MLP's effective
- * weights, Gini, key frequencies and restricted/excluded loss (extras after Nanda et al.), and mask
- * statistics. No dependencies.
+ * weights, Gini, key frequencies and restricted/excluded loss (extras after Nanda et al.), mask
+ * statistics, and the structural dynamics of a run (tickets per checkpoint, their Jaccard distances,
+ * weight sparsity). No dependencies.
  */
 export { MetricsError } from './errors.js';
 export {
@@ -45,3 +46,21 @@ export {
   type SplitLoss,
 } from './restricted.js';
 export { maskOverlap, maskStats, type KeptCount, type TensorOverlap } from './masks.js';
+export {
+  magnitudeMask,
+  maskDistance,
+  randomMaskDistance,
+  structuralChange,
+  structuralDynamics,
+  structureRow,
+  weightSparsity,
+  type MaskArrays,
+  type MaskDistance,
+  type StructuralChange,
+  type StructuralChangeOptions,
+  type StructuralDynamicsOptions,
+  type StructuralInterval,
+  type StructureRow,
+  type WeightSparsity,
+  type WeightSparsityOptions,
+} from './structure.js';

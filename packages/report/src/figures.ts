@@ -1,6 +1,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { blockPicture, gridPicture, schemeColour, TRANSPARENT } from './raster.js';
 import { baselineOf, maskBlocks, neuronSpectrum, runStats, seriesOf, tokenMatrices } from './stats.js';
+import { structureFigures } from './structure.js';
 import { CONFIG, H, SCHEMA, W } from './style.js';
 import { sweepFigures } from './sweepFigures.js';
 import type { Figure, ReportData, ReportRun } from './types.js';
@@ -434,7 +435,8 @@ function maskFigures(data: ReportData): Figure[] {
 /**
  * The Vega-Lite specs of every figure a report draws from its data: each sweep's figures (see
  * `sweepFigures`), then for the runs accuracy and loss curves, norm curves, the Fourier statistics
- * over time, the final spectrum (per neuron, and summed), and a picture of each mask. Figures whose
+ * over time, the final spectrum (per neuron, and summed), a picture of each mask, and the structural
+ * dynamics of each run with a `structure.json` (under its accuracy curve). Figures whose
  * data no run has (no analysis, no token axis, no mask) are left out. Pure: render them with
  * `renderSvg`.
  */
@@ -444,6 +446,6 @@ export function buildFigures(data: ReportData): Figure[] {
   figures.push(...curveFigures(data), normFigure(data));
   const freq = frequencyFigure(data);
   if (freq) figures.push(freq);
-  figures.push(...spectrumFigures(data), ...maskFigures(data));
+  figures.push(...spectrumFigures(data), ...maskFigures(data), ...structureFigures(data));
   return figures;
 }

@@ -6,6 +6,7 @@ import { escapeHtml, escapeMarkdown } from './escape.js';
 import { buildFigures } from './figures.js';
 import { fixed, int, pct } from './format.js';
 import { renderSvg } from './render.js';
+import { structureTables } from './structure.js';
 import { sweepIntro, sweepSection, sweepTables } from './sweepFigures.js';
 import { loadReportData, type LoadOptions } from './sources.js';
 import { baselineOf, maskOverlaps, runStats, seriesOf, type RunStats } from './stats.js';
@@ -126,6 +127,7 @@ function tablesOf(data: ReportData, stats: RunStats[]): ReportTable[] {
       });
     }
   }
+  tables.push(...structureTables(data));
   tables.push({
     id: 'runs',
     title: 'Runs',

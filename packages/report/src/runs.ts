@@ -3,6 +3,7 @@ import path from 'node:path';
 import { validateMetricsRow } from '@grokking-tickets/grokking-metrics';
 import { CheckpointError, RunFolderError, RunStore, parseMetrics, type StoredRow } from '@grokking-tickets/run-store';
 import { ReportInputError } from './errors.js';
+import { readGraph, readStructure } from './structure.js';
 import type { Float32Arrays, ReportRun } from './types.js';
 
 /** How a run is labelled in a report. */
@@ -143,6 +144,12 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
     }
   }
 
+  // Structural dynamics and graph metrics (grokking-tickets analyze); a damaged file is a note, not a failure.
+  const structure = readStructure(store.file('structure.json'));
+  if (typeof structure === 'string') notes.push(`${structure}; structural dynamics left out`);
+  const graph = readGraph(store.file('graph.json'));
+  if (typeof graph === 'string') notes.push(`${graph}; graph metrics left out`);
+
   return {
     name: label.name ?? path.basename(path.resolve(dir)),
     dir: displayPath(dir, cwd),
@@ -162,5 +169,7 @@ export async function loadRunFolder(dir: string, label: RunLabel = {}, cwd = pro
     masks,
     shapes,
     notes,
+    structure: typeof structure === 'string' ? null : structure,
+    graph: typeof graph === 'string' ? null : graph,
   };
 }

@@ -40,6 +40,10 @@ export interface ReportRun {
   shapes: Record<string, number[]>;
   /** Things worth saying about the inputs (a line cut short, an unfinished run), one line each. */
   notes: string[];
+  /** The structural dynamics from `structure.json` (`grokking-tickets analyze`), if the run has one. */
+  structure?: ReportStructure | null;
+  /** The graph metrics of its masks from `graph.json`, if the run has one. */
+  graph?: ReportGraphMask[] | null;
 }
 
 /** Runs that belong together (a ticket experiment), reported side by side. */
@@ -95,4 +99,49 @@ export interface ReportTable {
   rows: string[][];
   /** The part of the report it belongs to: `sweep:<name>` for a sweep's tables; absent for the runs'. */
   section?: string;
+}
+
+/** One checkpoint of a run's `structure.json` (written by `grokking-tickets analyze`), as the report reads it. */
+export interface ReportStructureRow {
+  checkpoint: string;
+  step: number;
+  previousStep: number | null;
+  distanceToFinal: number;
+  distanceToFinalPerTensor: Record<string, number>;
+  distanceFromPrevious: number | null;
+  distanceFromPreviousPerTensor: Record<string, number> | null;
+  sparsity: number;
+  sparsityPerTensor: Record<string, number>;
+}
+
+/** The parts of `structure.json` the report draws. */
+export interface ReportStructure {
+  pruningRate: number;
+  relativeThreshold: number;
+  randomDistance: number;
+  final: { checkpoint: string; step: number };
+  rows: ReportStructureRow[];
+  change: {
+    after: number;
+    largestChange: { from: number; to: number; distance: number; ratePer1k: number } | null;
+    testAcc50: number | null;
+    testAcc95: number | null;
+    lag50: number | null;
+    lag95: number | null;
+    correlation: number | null;
+  };
+}
+
+/** One mask of a run's `graph.json`, as the report reads it. */
+export interface ReportGraphMask {
+  name: string;
+  source: string;
+  kept: number;
+  keptFraction: number;
+  units: number;
+  activeUnits: number;
+  largestComponent: { units: number; edges: number };
+  averageShortestPath: number | null;
+  squareClustering: number | null;
+  robinsAlexanderClustering: number | null;
 }

@@ -75,7 +75,48 @@ describe('grokking-tickets analyze and report', () => {
     ).toBe(0);
     const a = await cli(['analyze', out, '--quiet']);
     expect(a.code, a.stderr).toBe(0);
-    expect(a.stdout.trim()).toBe(`${path.join(out, 'analysis.jsonl')} (3 checkpoints)`);
+    const lines = a.stdout.trim().split('\n');
+    expect(lines[0]).toBe(`${path.join(out, 'analysis.jsonl')} (3 checkpoints)`);
+    // the structural dynamics and graph metrics of the dense run, summarised one line each
+    expect(lines[1]).toMatch(new RegExp(`^${path.join(out, 'structure.json')}: largest ticket change `));
+    expect(lines.slice(2).map((l) => l.split(': ')[1])).toEqual([
+      'grokking ticket',
+      ...(lines.length === 6 ? ['memorisation ticket'] : []),
+      'random (per-tensor counts)',
+      'random (uniform)',
+    ]);
+    const structure = JSON.parse(fs.readFileSync(path.join(out, 'structure.json'), 'utf8'));
+    expect(structure.rows.map((x: { step: number }) => x.step)).toEqual([0, 50, 100]);
+    expect(structure.ticket.pruningRate).toBe(0.6);
+    const graph = JSON.parse(fs.readFileSync(path.join(out, 'graph.json'), 'utf8'));
+    expect(graph.masks[0]).toMatchObject({ name: 'grokking ticket', step: 100 });
+    // flags: another rate, no graph; bad values are usage errors
+    const b = await cli(['analyze', out, '--quiet', '--pruning-rate', '0.9', '--no-graph', '--json']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout)).toEqual([
+      {
+        dir: out,
+        file: path.join(out, 'analysis.jsonl'),
+        checkpoints: 3,
+        structure: path.join(out, 'structure.json'),
+        graph: null,
+      },
+    ]);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'structure.json'), 'utf8')).ticket.pruningRate).toBe(0.9);
+    for (const flags of [
+      ['--pruning-rate', '1'],
+      ['--sparsity-threshold', '-0.1'],
+      ['--memorization-step', 'x'],
+      ['--change-after', '-1'],
+    ]) {
+      const u = await cli(['analyze', out, ...flags]);
+      expect(u.code, flags.join(' ')).toBe(2);
+      oneLine(u.stderr);
+    }
+    const m = await cli(['analyze', out, '--memorization-step', '70']);
+    expect(m.code).toBe(1);
+    oneLine(m.stderr);
+    expect(m.stderr).toMatch(/holds no checkpoint at step 70 for the memorisation ticket \(steps: 0, 50, 100\)/);
     const rows = fs
       .readFileSync(path.join(out, 'analysis.jsonl'), 'utf8')
       .trim()
@@ -96,6 +137,9 @@ describe('grokking-tickets analyze and report', () => {
     expect(md).toContain('| run | run | mlp | 100 | 20 | analysis.jsonl (3 points) | final |');
     expect(md).toContain('![Fourier structure over time](run-frequency.svg)');
     expect(fs.readFileSync(path.join(root, 'docs', 'run-frequency.svg'), 'utf8')).toMatch(/^<svg /);
+    expect(md).toContain('![Structural dynamics of run](run-structure-run.svg)');
+    expect(md).toContain('## Structural change and generalisation');
+    expect(md).toContain('| run | grokking ticket |');
     // analyze: not a run → exit 1, one line
     const bad = await cli(['analyze', path.join(root, 'docs')]);
     expect(bad.code).toBe(1);

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '@grokking-tickets/backend';
-import { maskStats, type KeptCount } from '@grokking-tickets/grokking-metrics';
+import { firstStepReaching, magnitudeMask, maskStats, type KeptCount } from '@grokking-tickets/grokking-metrics';
 import {
   applyMasks,
   createModel,
+  denseMasks,
   disposeBatch,
   toTensors,
   type GrokModel,
@@ -13,6 +14,16 @@ import {
 import { RunFolderError, RunStore, writeFileAtomic } from '@grokking-tickets/run-store';
 import { allPairs, analyzeState, type AnalysisFields } from './analysis.js';
 import { configHash, resolveTrainConfig, type TrainConfig } from './config.js';
+import {
+  StructureTracker,
+  graphEntry,
+  networkOf,
+  randomLike,
+  GRAPH_FORMAT,
+  type GraphFile,
+  type GraphFileEntry,
+  type StructureFile,
+} from './structure.js';
 import { getTask } from './tasks.js';
 
 /** The mask statistics of a masked run (see `maskStats` in @grokking-tickets/grokking-metrics). */
@@ -39,6 +50,29 @@ export interface AnalyzeRunOptions {
   write?: boolean;
   /** Called after each checkpoint, for progress output. */
   onCheckpoint?: (row: AnalysisRow, index: number, count: number) => void;
+  /** Compute the structural dynamics of a dense run (`structure.json`; default true; runs with masks have none). */
+  structure?: boolean;
+  /** Compute the graph metrics of the run's masks (`graph.json`; default true; MLP models only). */
+  graph?: boolean;
+  /** Pruning rate of the tickets taken at each checkpoint (default 0.6, the grokking ticket's). */
+  pruningRate?: number;
+  /** k of the weight sparsity #{|w| < k·max|w|} / N (default 0.2, the reference's density.ipynb). */
+  sparsityThreshold?: number;
+  /**
+   * Step of the checkpoint whose ticket is the memorisation ticket of the graph metrics (it must be a saved
+   * checkpoint). Default: the first checkpoint after the first logged step with train accuracy ≥ 0.99, if
+   * test accuracy there is still below 0.5.
+   */
+  memorizationStep?: number;
+  /**
+   * The structural change counts intervals starting at or after this step (default: the first logged step
+   * with train accuracy ≥ 0.99), e.g. to leave out the fast change that follows memorisation.
+   */
+  changeAfter?: number;
+  /** Seed of the random masks of the graph metrics (default 0). */
+  graphSeed?: number;
+  /** Called before each mask's graph metrics, for progress output. */
+  onGraph?: (name: string) => void;
 }
 
 /** Result of {@link analyzeRun}. */
@@ -48,6 +82,12 @@ export interface AnalyzeRunResult {
   file: string | null;
   /** One row per checkpoint, in step order. */
   rows: AnalysisRow[];
+  /** The structural dynamics (null for a run with masks, or with `structure: false`) and its file. */
+  structure: StructureFile | null;
+  structureFile: string | null;
+  /** The graph metrics (null for models that are not MLPs, or with `graph: false`) and its file. */
+  graph: GraphFile | null;
+  graphFile: string | null;
 }
 
 /** Step order of checkpoint names: `init` first, `step-NNNNNN` by number, `final` last. */
@@ -56,6 +96,40 @@ function checkpointStep(name: string, steps: number): number | null {
   if (name === 'final') return steps;
   const m = /^step-(\d+)$/.exec(name);
   return m ? Number(m[1]) : null;
+}
+
+/**
+ * The checkpoint of the memorisation ticket: the given step (which must be a checkpoint), else the first
+ * checkpoint after the first logged step with train accuracy ≥ 0.99, when test accuracy there (the last
+ * logged row at or before it) is still below 0.5; null when there is none.
+ */
+function memorizationCheckpoint(
+  named: Array<{ name: string; step: number }>,
+  metrics: ReadonlyArray<{ step: number }>,
+  given: number | undefined,
+  where: string,
+): { step: number; rule: string } | null {
+  if (given !== undefined) {
+    if (!named.some((c) => c.step === given))
+      throw new RunFolderError(
+        `${where} holds no checkpoint at step ${given} for the memorisation ticket (steps: ${named.map((c) => c.step).join(', ')})`,
+      );
+    return { step: given, rule: 'the step asked for' };
+  }
+  const memorized = firstStepReaching(metrics, 'train_acc', 0.99);
+  if (memorized === null) return null;
+  const c = named.find((x) => x.step >= memorized && x.step > 0);
+  if (!c) return null;
+  let testAcc: unknown = null;
+  for (const row of metrics) {
+    if (row.step > c.step) break;
+    testAcc = (row as Record<string, unknown>).test_acc;
+  }
+  if (typeof testAcc !== 'number' || testAcc >= 0.5) return null;
+  return {
+    step: c.step,
+    rule: `the first checkpoint after train accuracy reached 99 % at step ${memorized}; test accuracy ${(100 * testAcc).toFixed(1)} %`,
+  };
 }
 
 function buildModel(config: TrainConfig): GrokModel {
@@ -73,6 +147,14 @@ function buildModel(config: TrainConfig): GrokModel {
  * on the tfjs backend exactly as the trainer does (effective weights W ⊙ M, the model's fast
  * forward). The rows are written atomically to `<dir>/analysis.jsonl` while the folder is locked
  * (a run that is training holds the lock, and is refused).
+ *
+ * For a dense run (no masks) it also writes `<dir>/structure.json` ({@link StructureFile}): the ticket
+ * (global magnitude mask at `pruningRate`) of every checkpoint, its Jaccard distance to the last
+ * checkpoint's ticket and to the previous checkpoint's, the weight sparsity, and the largest structural
+ * change next to the steps at which test accuracy reaches 50 % and 95 %. The resolution is the checkpoint
+ * interval (`checkpointEvery`, 2 000 steps by default). For MLP models it writes `<dir>/graph.json`
+ * ({@link GraphFile}): the graph metrics of the grokking ticket, the memorisation ticket and two random
+ * masks with the ticket's counts (a dense run), or of the run's own mask (a masked run).
  *
  * @example
  * ```ts
@@ -107,6 +189,13 @@ export async function analyzeRun(dir: string, options: AnalyzeRunOptions = {}): 
 
   const model = buildModel(config);
   const expect = { configHash: hash, shapes: Object.fromEntries(model.params.map((p) => [p.name, p.shape])) };
+  const pruningRate = options.pruningRate ?? 0.6;
+  if (!(pruningRate >= 0 && pruningRate < 1))
+    throw new RangeError(`pruning rate must be in [0, 1), got ${pruningRate}`);
+  const sparsityThreshold = options.sparsityThreshold ?? 0.2;
+  if (!(sparsityThreshold >= 0 && sparsityThreshold <= 1))
+    throw new RangeError(`sparsity threshold must be in [0, 1], got ${sparsityThreshold}`);
+  const network = (options.graph ?? true) ? networkOf(config) : null;
   const lock = store.lock('grokking-tickets analyze');
   let prepared: ReturnType<GrokModel['prepare']> | null = null;
   let maskTensors: Record<string, tf.Tensor> = {};
@@ -127,9 +216,28 @@ export async function analyzeRun(dir: string, options: AnalyzeRunOptions = {}): 
         maskTensors = masks ? toTensors(model, masks) : {};
       }
     }
+    // Structural dynamics of a dense run: every checkpoint's ticket against the last checkpoint's.
+    const metricsRows = store.readMetricsFile().rows;
+    const prunable = model.params.filter((p) => p.prunable).map((p) => p.name);
+    let tracker: StructureTracker | null = null;
+    let memorization: { step: number; rule: string } | null = null;
+    if (!masks && ((options.structure ?? true) || network)) {
+      const last = named[named.length - 1]!;
+      const lastWeights = last.name === 'init' ? init.weights : (await store.loadWeights(last.name, expect)).weights;
+      memorization = memorizationCheckpoint(named, metricsRows, options.memorizationStep, store.file('checkpoints'));
+      const memStep = memorization?.step ?? null;
+      tracker = new StructureTracker(
+        { checkpoint: last.name, step: last.step, mask: magnitudeMask(lastWeights, pruningRate, prunable) },
+        pruningRate,
+        prunable,
+        sparsityThreshold,
+        (step) => step === memStep,
+      );
+    }
     const rows: AnalysisRow[] = [];
     for (const [index, { name, step }] of named.entries()) {
       const weights = name === 'init' ? init.weights : (await store.loadWeights(name, expect)).weights;
+      tracker?.add(name, step, weights);
       let logits: Float32Array | undefined;
       if (prepared) {
         const batch = prepared;
@@ -146,18 +254,71 @@ export async function analyzeRun(dir: string, options: AnalyzeRunOptions = {}): 
       rows.push(row);
       options.onCheckpoint?.(row, index, named.length);
     }
-    let file: string | null = null;
-    if (options.write ?? true) {
-      file = store.file('analysis.jsonl');
-      try {
-        writeFileAtomic(file, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-      } catch (e) {
-        throw new RunFolderError(`cannot write ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-          cause: e,
-        });
+    const structure = tracker && (options.structure ?? true) ? tracker.finish(metricsRows, options.changeAfter) : null;
+
+    // Graph metrics: a dense run's grokking ticket, memorisation ticket and two random masks; a masked run's mask.
+    let graph: GraphFile | null = null;
+    if (network) {
+      const entries: GraphFileEntry[] = [];
+      const measure = (name: string, source: string, step: number | null, mask: NamedArrays) => {
+        options.onGraph?.(name);
+        entries.push(graphEntry(name, source, step, mask, network));
+      };
+      const seed = options.graphSeed ?? 0;
+      if (tracker) {
+        const final = tracker.final;
+        measure(
+          'grokking ticket',
+          `magnitude mask of ${final.checkpoint} (step ${final.step}), pruning rate ${pruningRate}`,
+          final.step,
+          final.mask,
+        );
+        const mem = memorization ? tracker.kept.get(memorization.step) : undefined;
+        if (memorization && mem)
+          measure(
+            'memorisation ticket',
+            `magnitude mask of step ${memorization.step} (${memorization.rule}), pruning rate ${pruningRate}`,
+            memorization.step,
+            mem,
+          );
+        measure(
+          'random (per-tensor counts)',
+          `the grokking ticket's entries permuted within each tensor, seed ${seed}`,
+          null,
+          randomLike(final.mask, seed, true),
+        );
+        measure(
+          'random (uniform)',
+          `the grokking ticket's entries permuted over all tensors, seed ${seed}`,
+          null,
+          randomLike(final.mask, seed, false),
+        );
+      } else if (masks) {
+        measure('run mask', "the run's own mask (init checkpoint)", null, { ...denseMasks(model), ...masks });
       }
+      graph = { format: GRAPH_FORMAT, network, masks: entries };
     }
-    return { dir, file, rows };
+
+    let file: string | null = null;
+    let structureFile: string | null = null;
+    let graphFile: string | null = null;
+    if (options.write ?? true) {
+      const write = (name: string, text: string): string => {
+        const f = store.file(name);
+        try {
+          writeFileAtomic(f, text);
+        } catch (e) {
+          throw new RunFolderError(`cannot write ${f}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+            cause: e,
+          });
+        }
+        return f;
+      };
+      file = write('analysis.jsonl', rows.map((r) => JSON.stringify(r) + '\n').join(''));
+      if (structure) structureFile = write('structure.json', JSON.stringify(structure, null, 1) + '\n');
+      if (graph) graphFile = write('graph.json', JSON.stringify(graph, null, 1) + '\n');
+    }
+    return { dir, file, rows, structure, structureFile, graph, graphFile };
   } finally {
     if (prepared) disposeBatch(prepared);
     tf.dispose(Object.values(maskTensors));

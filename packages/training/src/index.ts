@@ -53,6 +53,15 @@ export {
   type AnalyzeRunResult,
   type RunMaskStats,
 } from './analyzeRun.js';
+export {
+  GRAPH_FORMAT,
+  STRUCTURE_FORMAT,
+  networkOf,
+  type GraphFile,
+  type GraphFileEntry,
+  type StructureFile,
+  type StructureFileRow,
+} from './structure.js';
 export { CODE_PACKAGES, codeDifference, codeProvenance, type CodeProvenance } from './provenance.js';
 export { BENCH_CASES, benchmarkStack, benchmarkStep, type StackBenchmark, type StepBenchmark } from './bench.js';
 export { StackedTrainer, canStack, type StackMember, type StackedTrainerInit } from './stackedTrainer.js';
