@@ -70,7 +70,7 @@ export interface MaskDistance {
 
 /**
  * The Jaccard distance d_J(a, b) = 1 − |a ∧ b| / |a ∨ b| of the kept (non-zero) entries of two masks
- * (the reference's `jaccard_distance`, spec §3.3), per tensor and over all shared tensors together
+ * (the reference's `jaccard_distance`, protocol §3.3), per tensor and over all shared tensors together
  * (the reference notebooks' concatenated whole-network mask). 0 for identical masks, 1 for disjoint ones;
  * two masks that keep nothing are at distance 0. Built on {@link maskOverlap}, whose rules it shares
  * (tensors held by one mask only are ignored; a size mismatch or no shared tensor throws).
@@ -134,7 +134,7 @@ export interface WeightSparsity {
  *
  * the fraction of weights that are small next to the largest one. It is 0 when every weight is within a
  * factor k of the largest, and near 1 when a few weights dominate. (The reference's later version also
- * counted its mask buffers, scores and biases; that is a bug, spec §5.8, and not copied.) With `masks`,
+ * counted its mask buffers, scores and biases; that is a bug, protocol §5.8, and not copied.) With `masks`,
  * the weights are W ⊙ M. All zero weights give ε = 0 and sparsity 0 (nothing is below 0).
  * @example
  * weightSparsity({ W: Float32Array.from([1, -0.5, 0.1, 0]), V: Float32Array.from([0.3, -0.19]) }).sparsity;
